@@ -1,0 +1,143 @@
+"""The bridge to procgen: observations of arbitrary mazes, and a vectorized env that
+starts its episodes from chosen mazes.
+
+procgen is the one source of observations: every picture the policy sees is drawn by
+procgen from state bytes written by `behavstats.maze.serialize` (which validates them,
+since procgen aborts the process on malformed bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+from procgen import ProcgenGym3Env
+
+from behavstats.maze import Maze, parse, serialize
+from behavstats.maze.edits import cheese_in_top_right_region
+from behavstats.maze.levels import BATCH, LevelGenerator, get_state, make_env, set_state
+
+NUM_ACTIONS = 15
+
+
+class Observer:
+    """Renders mazes through procgen, reusing one env per mode.
+
+    `observe(mazes)` returns uint8 images (N, 64, 64, 3), in the order given; mazes
+    of both modes may be mixed.
+    """
+
+    def __init__(self, batch: int = BATCH):
+        self.batch = batch
+        self._envs: dict[str, ProcgenGym3Env] = {}
+
+    def _env(self, mode: str) -> ProcgenGym3Env:
+        if mode not in self._envs:
+            self._envs[mode] = make_env(self.batch, mode)
+        return self._envs[mode]
+
+    def observe(self, mazes: Sequence[Maze]) -> np.ndarray:
+        out = np.empty((len(mazes), 64, 64, 3), dtype=np.uint8)
+        by_mode: dict[str, list[int]] = {}
+        for i, maze in enumerate(mazes):
+            by_mode.setdefault(maze.mode, []).append(i)
+        for mode, indices in by_mode.items():
+            env = self._env(mode)
+            for start in range(0, len(indices), self.batch):
+                chunk = indices[start : start + self.batch]
+                for slot, i in enumerate(chunk):
+                    set_state(env, slot, serialize(mazes[i]))
+                _, ob, _ = env.observe()
+                out[chunk] = ob["rgb"][: len(chunk)]
+        return out
+
+    def observe_states(self, states: Sequence[bytes], mode: str) -> np.ndarray:
+        """Observations of already-validated state bytes of one mode."""
+        env = self._env(mode)
+        out = np.empty((len(states), 64, 64, 3), dtype=np.uint8)
+        for start in range(0, len(states), self.batch):
+            chunk = states[start : start + self.batch]
+            for slot, state in enumerate(chunk):
+                set_state(env, slot, state)
+            _, ob, _ = env.observe()
+            out[start : start + len(chunk)] = ob["rgb"][: len(chunk)]
+        return out
+
+
+def observe(mazes: Sequence[Maze]) -> np.ndarray:
+    """Observations (N, 64, 64, 3) uint8 of the given mazes (one-off; reuse an
+    `Observer` for repeated calls)."""
+    return Observer(batch=min(BATCH, max(1, len(mazes)))).observe(mazes)
+
+
+MazeSource = Callable[[], Maze]
+"""Returns the maze of the next episode of one env slot."""
+
+
+class MazeVecEnv:
+    """A vectorized procgen maze env whose episodes start from mazes we choose.
+
+    Each of the `num` slots draws its next maze from `next_maze()` whenever an
+    episode ends (and at construction). With `cheese_region=n`, the cheese of every
+    new episode is re-drawn uniformly into the maze's top-right n x n region (the
+    `rand_region` training distribution), using `seed`.
+
+    `step(actions)` returns (reward, obs, first) like gym3: `first[i]` is True when
+    slot i has just started a new episode (its obs is that episode's first frame and
+    its reward is the last reward of the episode that ended).
+    """
+
+    def __init__(self, num: int, next_maze: MazeSource, mode: str = "hard",
+                 cheese_region: int | None = None, seed: int = 0):
+        self.num = num
+        self.mode = mode
+        self.next_maze = next_maze
+        self.cheese_region = cheese_region
+        self.rng = np.random.default_rng(seed)
+        self.env = make_env(num, mode)
+        self.mazes: list[Maze] = [self._start(i) for i in range(num)]
+
+    def _start(self, slot: int) -> Maze:
+        maze = self.next_maze()
+        if maze.mode != self.mode:
+            raise ValueError(f"maze of level {maze.level} is {maze.mode}, env is {self.mode}")
+        if self.cheese_region is not None:
+            maze = cheese_in_top_right_region(maze, self.cheese_region, self.rng)
+        set_state(self.env, slot, serialize(maze))
+        return maze
+
+    def observe(self) -> np.ndarray:
+        """Current observations (num, 64, 64, 3) uint8."""
+        return self.env.observe()[1]["rgb"]
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.env.act(np.asarray(actions, dtype=np.int32))
+        reward, _, first = self.env.observe()
+        reward, first = reward.copy(), first.copy()
+        for slot in np.flatnonzero(first):
+            self.mazes[slot] = self._start(int(slot))
+        return reward, self.observe(), first
+
+    def mouse_cells(self) -> list[tuple[int, int]]:
+        """Maze-frame cell of each slot's mouse (read from the env's state)."""
+        return [parse(get_state(self.env, i)).mouse for i in range(self.num)]
+
+
+def levels_source(seeds: Iterable[int], mode: str = "hard") -> MazeSource:
+    """A `next_maze` that walks through the given level seeds, then cycles."""
+    seeds = list(seeds)
+    generator = LevelGenerator(mode)
+    cache: dict[int, Maze] = {}
+    position = 0
+
+    def next_maze() -> Maze:
+        nonlocal position
+        seed = seeds[position % len(seeds)]
+        position += 1
+        if seed not in cache:
+            chunk = seeds[position - 1 : position - 1 + generator.batch]
+            cache.clear()
+            cache.update(zip(chunk, generator.mazes(chunk), strict=True))
+        return cache[seed]
+
+    return next_maze

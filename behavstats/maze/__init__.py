@@ -1,0 +1,18 @@
+"""Maze levels as plain data: the `Maze` model, procgen's state codec, level generation
+and edits, and the package's one coordinate convention."""
+
+from behavstats.maze.codec import parse, parse_state, serialize
+from behavstats.maze.coords import maze_to_activation_cell, maze_to_pixel_center
+from behavstats.maze.model import MOVES, Cell, Maze, MazeStateError
+
+__all__ = [
+    "MOVES",
+    "Cell",
+    "Maze",
+    "MazeStateError",
+    "maze_to_activation_cell",
+    "maze_to_pixel_center",
+    "parse",
+    "parse_state",
+    "serialize",
+]

@@ -1,0 +1,59 @@
+"""The package's one coordinate convention and every conversion out of it.
+
+Maze frame: (x, y) with x = column from the left and y = row from the bottom of the
+maze, so the maze's bottom-left cell is (0, 0) and its top-right cell is
+(maze_dim - 1, maze_dim - 1). The maze is centred in a square world of world_dim
+cells (25 in hard mode, 15 in easy mode) whose margin is wall, so maze-frame
+coordinates may also be negative or >= maze_dim for world cells outside the maze
+(e.g. a corridor carved to the world's top-right).
+
+World cell: (wx, wy) = (x + margin, y + margin), wy counted from the bottom, which
+is procgen's grid order (index wy * world_dim + wx).
+Image: 64 x 64 pixels, row 0 at the top.
+Activation cell: (row, col) of a convolutional layer's h x w map, row 0 at the top.
+"""
+
+from __future__ import annotations
+
+OBS_SIZE = 64
+"""Side of the procgen observation in pixels."""
+
+
+def margin(maze_dim: int, world_dim: int) -> int:
+    """Wall cells between the world's edge and the maze on each side."""
+    return (world_dim - maze_dim) // 2
+
+
+def maze_to_world(x: int, y: int, maze_dim: int, world_dim: int) -> tuple[int, int]:
+    """Maze-frame (x, y) -> world cell (wx, wy), wy from the bottom."""
+    m = margin(maze_dim, world_dim)
+    return x + m, y + m
+
+
+def world_to_maze(wx: int, wy: int, maze_dim: int, world_dim: int) -> tuple[int, int]:
+    """World cell (wx, wy), wy from the bottom -> maze-frame (x, y)."""
+    m = margin(maze_dim, world_dim)
+    return wx - m, wy - m
+
+
+def world_to_image_row(wy: int, world_dim: int) -> int:
+    """World row counted from the bottom -> grid row counted from the top (image order)."""
+    return world_dim - 1 - wy
+
+
+def maze_to_pixel_center(x: int, y: int, maze_dim: int, world_dim: int) -> tuple[float, float]:
+    """Maze-frame (x, y) -> (row, col) of the cell's centre in observation pixels."""
+    wx, wy = maze_to_world(x, y, maze_dim, world_dim)
+    cell = OBS_SIZE / world_dim
+    return (world_to_image_row(wy, world_dim) + 0.5) * cell, (wx + 0.5) * cell
+
+
+def maze_to_activation_cell(
+    x: int, y: int, maze_dim: int, world_dim: int, act_size: int
+) -> tuple[int, int]:
+    """Maze-frame (x, y) -> (row, col) of the activation cell whose receptive-field
+    centre contains the cell's centre, for a square act_size x act_size map that
+    covers the whole observation (e.g. 16 after two stride-2 pools of a 64 input)."""
+    row, col = maze_to_pixel_center(x, y, maze_dim, world_dim)
+    scale = act_size / OBS_SIZE
+    return int(row * scale), int(col * scale)

@@ -1,0 +1,143 @@
+"""The immutable `Maze`: a procgen maze level as plain data.
+
+Cells are maze-frame (x, y) tuples (see `behavstats.maze.coords`). The grid of
+free cells covers the whole world (the maze plus its wall margin), so edits such
+as a corridor to the world's top-right can open cells outside the maze proper.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from behavstats.maze.coords import margin, maze_to_world
+
+WALL, EMPTY, CHEESE = 51, 100, 2
+"""procgen's maze grid codes."""
+
+Cell = tuple[int, int]
+MOVES: dict[str, Cell] = {"LEFT": (-1, 0), "DOWN": (0, -1), "UP": (0, 1), "RIGHT": (1, 0)}
+"""Maze-frame displacement of each move (y grows upwards)."""
+
+WORLD_DIMS = {"hard": 25, "easy": 15}
+
+
+class MazeStateError(ValueError):
+    """State bytes or a maze that procgen must not be given (it would abort the process)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Maze:
+    """One maze level.
+
+    free: bool array (world_dim, world_dim), indexed [wy, wx] with wy from the bottom
+        (procgen's grid order); True where the mouse may walk. Read-only.
+    maze_dim: side of the maze proper (odd), centred in the world.
+    cheese: maze-frame cell of the cheese, or None when removed.
+    mouse: maze-frame cell of the mouse.
+    level, mode: where the level came from (seed and "hard"/"easy"), for bookkeeping.
+    background_index: procgen's background image index (kept from the state bytes).
+    source_state: the state bytes of the level this maze was parsed from (edits keep
+        them), which procgen needs to show the maze; None for hand-built mazes.
+    """
+
+    free: np.ndarray
+    maze_dim: int
+    cheese: Cell | None
+    mouse: Cell
+    level: int | None = None
+    mode: str = "hard"
+    background_index: int = 0
+    source_state: bytes | None = field(default=None, repr=False)
+    _key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        free = np.array(self.free, dtype=bool)
+        if free.ndim != 2 or free.shape[0] != free.shape[1]:
+            raise MazeStateError(f"free-cell grid must be square, got shape {free.shape}")
+        free.flags.writeable = False
+        object.__setattr__(self, "free", free)
+        object.__setattr__(self, "mouse", (int(self.mouse[0]), int(self.mouse[1])))
+        if self.cheese is not None:
+            object.__setattr__(self, "cheese", (int(self.cheese[0]), int(self.cheese[1])))
+        key = free.tobytes() + repr((self.maze_dim, self.cheese, self.mouse)).encode()
+        object.__setattr__(self, "_key", key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Maze) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    @property
+    def world_dim(self) -> int:
+        return self.free.shape[0]
+
+    @property
+    def top_right(self) -> Cell:
+        """The maze's top-right cell (always free in a procgen maze)."""
+        return (self.maze_dim - 1, self.maze_dim - 1)
+
+    @property
+    def start(self) -> Cell:
+        """Where procgen puts the mouse: the maze's bottom-left cell."""
+        return (0, 0)
+
+    def world_cell(self, cell: Cell) -> Cell:
+        return maze_to_world(cell[0], cell[1], self.maze_dim, self.world_dim)
+
+    def in_world(self, cell: Cell) -> bool:
+        wx, wy = self.world_cell(cell)
+        return 0 <= wx < self.world_dim and 0 <= wy < self.world_dim
+
+    def is_free(self, cell: Cell) -> bool:
+        if not self.in_world(cell):
+            return False
+        wx, wy = self.world_cell(cell)
+        return bool(self.free[wy, wx])
+
+    def free_cells(self) -> list[Cell]:
+        """Every free cell in maze-frame coordinates, sorted by (x, y)."""
+        wys, wxs = np.nonzero(self.free.T)
+        m = margin(self.maze_dim, self.world_dim)
+        return list(zip((wys - m).tolist(), (wxs - m).tolist(), strict=True))
+
+    def neighbours(self, cell: Cell) -> list[Cell]:
+        x, y = cell
+        return [(x + dx, y + dy) for dx, dy in MOVES.values() if self.is_free((x + dx, y + dy))]
+
+    def cell_codes(self) -> np.ndarray:
+        """procgen grid codes (world_dim, world_dim), [wy, wx], wy from the bottom."""
+        codes = np.where(self.free, EMPTY, WALL).astype(np.int32)
+        if self.cheese is not None:
+            wx, wy = self.world_cell(self.cheese)
+            codes[wy, wx] = CHEESE
+        return codes
+
+    def reachable(self, source: Cell, target: Cell) -> bool:
+        """Whether target can be walked to from source (breadth-first search)."""
+        seen, queue = {source}, deque([source])
+        while queue:
+            cell = queue.popleft()
+            if cell == target:
+                return True
+            for nxt in self.neighbours(cell):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return False
+
+    def validate(self, *, check_path: bool = False) -> None:
+        """Raise MazeStateError unless procgen can safely be given this maze."""
+        for name, cell in (("mouse", self.mouse), ("cheese", self.cheese)):
+            if cell is None:
+                continue
+            if not self.in_world(cell):
+                raise MazeStateError(f"{name} at {cell} is outside the {self.world_dim}-cell world")
+            if not self.is_free(cell):
+                raise MazeStateError(f"{name} at {cell} is on a wall")
+        if check_path and self.cheese is not None and not self.reachable(self.mouse, self.cheese):
+            raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese at "
+                                 f"{self.cheese}")
