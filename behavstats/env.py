@@ -8,7 +8,8 @@ since procgen aborts the process on malformed bytes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from procgen import ProcgenGym3Env
@@ -37,30 +38,24 @@ class Observer:
         return self._envs[mode]
 
     def observe(self, mazes: Sequence[Maze]) -> np.ndarray:
-        out = np.empty((len(mazes), 64, 64, 3), dtype=np.uint8)
+        return self.observe_states([serialize(m) for m in mazes], [m.mode for m in mazes])
+
+    def observe_states(self, states: Sequence[bytes], modes: str | Sequence[str]) -> np.ndarray:
+        """Observations of already-validated state bytes (`serialize`, `MouseStates`);
+        `modes` is one mode for all or one per state."""
+        modes = [modes] * len(states) if isinstance(modes, str) else list(modes)
+        out = np.empty((len(states), 64, 64, 3), dtype=np.uint8)
         by_mode: dict[str, list[int]] = {}
-        for i, maze in enumerate(mazes):
-            by_mode.setdefault(maze.mode, []).append(i)
+        for i, mode in enumerate(modes):
+            by_mode.setdefault(mode, []).append(i)
         for mode, indices in by_mode.items():
             env = self._env(mode)
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start : start + self.batch]
                 for slot, i in enumerate(chunk):
-                    set_state(env, slot, serialize(mazes[i]))
+                    set_state(env, slot, states[i])
                 _, ob, _ = env.observe()
                 out[chunk] = ob["rgb"][: len(chunk)]
-        return out
-
-    def observe_states(self, states: Sequence[bytes], mode: str) -> np.ndarray:
-        """Observations of already-validated state bytes of one mode."""
-        env = self._env(mode)
-        out = np.empty((len(states), 64, 64, 3), dtype=np.uint8)
-        for start in range(0, len(states), self.batch):
-            chunk = states[start : start + self.batch]
-            for slot, state in enumerate(chunk):
-                set_state(env, slot, state)
-            _, ob, _ = env.observe()
-            out[start : start + len(chunk)] = ob["rgb"][: len(chunk)]
         return out
 
 
@@ -70,14 +65,14 @@ def observe(mazes: Sequence[Maze]) -> np.ndarray:
     return Observer(batch=min(BATCH, max(1, len(mazes)))).observe(mazes)
 
 
-MazeSource = Callable[[], Maze]
-"""Returns the maze of the next episode of one env slot."""
+MazeSource = Callable[[int], Maze]
+"""Called with a slot index; returns the maze of that slot's next episode."""
 
 
 class MazeVecEnv:
     """A vectorized procgen maze env whose episodes start from mazes we choose.
 
-    Each of the `num` slots draws its next maze from `next_maze()` whenever an
+    Each of the `num` slots draws its next maze from `next_maze(slot)` whenever an
     episode ends (and at construction). With `cheese_region=n`, the cheese of every
     new episode is re-drawn uniformly into the maze's top-right n x n region (the
     `rand_region` training distribution), using `seed`.
@@ -97,8 +92,13 @@ class MazeVecEnv:
         self.env = make_env(num, mode)
         self.mazes: list[Maze] = [self._start(i) for i in range(num)]
 
+    def restart(self, slot: int) -> Maze:
+        """End slot's episode now and start its next maze (e.g. at a step limit)."""
+        self.mazes[slot] = self._start(slot)
+        return self.mazes[slot]
+
     def _start(self, slot: int) -> Maze:
-        maze = self.next_maze()
+        maze = self.next_maze(slot)
         if maze.mode != self.mode:
             raise ValueError(f"maze of level {maze.level} is {maze.mode}, env is {self.mode}")
         if self.cheese_region is not None:
@@ -123,21 +123,15 @@ class MazeVecEnv:
         return [parse(get_state(self.env, i)).mouse for i in range(self.num)]
 
 
+def maze_stream(seeds: Iterable[int], mode: str = "hard") -> Iterator[Maze]:
+    """Mazes of a (possibly endless) stream of level seeds, generated a batch at a time."""
+    generator = LevelGenerator(mode)
+    seeds = iter(seeds)
+    while chunk := list(itertools.islice(seeds, generator.batch)):
+        yield from generator.mazes(chunk)
+
+
 def levels_source(seeds: Iterable[int], mode: str = "hard") -> MazeSource:
     """A `next_maze` that walks through the given level seeds, then cycles."""
-    seeds = list(seeds)
-    generator = LevelGenerator(mode)
-    cache: dict[int, Maze] = {}
-    position = 0
-
-    def next_maze() -> Maze:
-        nonlocal position
-        seed = seeds[position % len(seeds)]
-        position += 1
-        if seed not in cache:
-            chunk = seeds[position - 1 : position - 1 + generator.batch]
-            cache.clear()
-            cache.update(zip(chunk, generator.mazes(chunk), strict=True))
-        return cache[seed]
-
-    return next_maze
+    stream = maze_stream(itertools.cycle(list(seeds)), mode)
+    return lambda _slot: next(stream)

@@ -12,6 +12,7 @@ here before any buffer can reach `set_state`.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 
@@ -33,6 +34,15 @@ ENTITY_FIELDS = (
 MOUSE_TYPE = 0
 GAME_NAME = b"maze"
 MAX_STRING = 1 << 20
+SERIALIZE_VERSION = 0
+WORLD_DIM_OF_MODE = {0: 15, 1: 25}
+"""procgen's distribution_mode (0 easy, 1 hard) -> the maze's world size."""
+N_BACKGROUNDS = 9
+"""procgen's topdown_backgrounds, the maze's background images."""
+MT_WORDS = 625
+"""Numbers in the text of a std::mt19937 (624 state words and the position)."""
+_BOOL_OPTIONS = ("paint_vel_info", "use_monochrome_assets", "restrict_themes",
+                 "use_backgrounds", "use_sequential_levels", "use_easy_jump")
 
 
 def _ints(names: str) -> list[tuple[str, str]]:
@@ -198,17 +208,75 @@ def _read_grid(r: _Reader) -> np.ndarray:
 
 
 def _check_consistency(fields: dict) -> None:
+    """Reject every well-formed buffer that procgen would still choke on.
+
+    Each check stands for a measured abort or a wrong picture: procgen `fassert`s the
+    version, generated assets and seeded generators (the last one at the next step or
+    reset), throws (uncaught, so the process dies) on a background index or mouse image
+    theme out of range, divides by zero on reset when level_seed_low == level_seed_high,
+    frees a static image at exit when use_procgen_background is set, and loses the
+    mouse (then aborts on the next set_state) when it is erased or out of bounds.
+    center_agent would draw a window around the mouse instead of the whole world,
+    which the coordinate conversions of `behavstats.maze.coords` assume.
+    """
+    def bad(message: str) -> MazeStateError:
+        return MazeStateError(f"{message}: the buffer is not an intact upstream procgen "
+                              "0.10.7 maze state (use bytes from get_state or serialize)")
+
+    if fields["version"] != SERIALIZE_VERSION:
+        raise bad(f"state version is {fields['version']}, expected {SERIALIZE_VERSION}")
+    if fields["use_generated_assets"] != 0:
+        raise bad("use_generated_assets is set (procgen cannot restore such a state)")
+    if fields["center_agent"] != 0:
+        raise bad("center_agent is set (the observation would not show the whole world)")
+    for name in _BOOL_OPTIONS:
+        if fields[name] not in (0, 1):
+            raise bad(f"option {name} is {fields[name]}, expected 0 or 1")
+    mode = fields["distribution_mode"]
+    if mode not in WORLD_DIM_OF_MODE:
+        raise bad(f"distribution_mode is {mode}; only easy (0) and hard (1) mazes are "
+                  "supported")
+    for name in ("level_seed_rand_gen", "rand_gen", "basic_abstract_rand_gen"):
+        seeded, text = fields[name]
+        if seeded not in (0, 1) or (seeded == 0 and name != "basic_abstract_rand_gen"):
+            raise bad(f"random generator {name} has is_seeded = {seeded}")
+        if text.translate(None, b"0123456789 ") or text.count(b" ") != MT_WORDS - 1:
+            raise bad(f"random generator {name} has a malformed state")
+    if fields["level_seed_low"] >= fields["level_seed_high"]:
+        raise bad(f"level seed range [{fields['level_seed_low']}, "
+                  f"{fields['level_seed_high']}) is empty")
+    if fields["use_procgen_background"] != 0:
+        raise bad("use_procgen_background is set")
+    if not 0 <= fields["background_index"] < N_BACKGROUNDS:
+        raise bad(f"background_index {fields['background_index']} is not in "
+                  f"[0, {N_BACKGROUNDS})")
+
     grid = fields["grid"]
     world_dim, maze_dim = fields["world_dim"], fields["maze_dim"]
+    if world_dim != WORLD_DIM_OF_MODE[mode]:
+        raise bad(f"world_dim is {world_dim} but distribution_mode {mode} has "
+                  f"{WORLD_DIM_OF_MODE[mode]}")
     if grid.shape != (world_dim, world_dim):
-        raise MazeStateError(f"grid is {grid.shape}, but world_dim is {world_dim}")
+        raise bad(f"grid is {grid.shape}, but world_dim is {world_dim}")
+    sizes = (fields["main_width"], fields["main_height"], fields["grid_size"])
+    if sizes != (world_dim, world_dim, world_dim * world_dim):
+        raise bad(f"main_width, main_height, grid_size are {sizes} for a {world_dim}-cell "
+                  "world")
     if not (1 <= maze_dim <= world_dim and maze_dim % 2 == 1):
-        raise MazeStateError(f"maze_dim {maze_dim} is not an odd size within the world")
-    mice = [e for e in fields["entities"] if e["type"] == MOUSE_TYPE]
-    if len(mice) != 1:
-        raise MazeStateError(f"expected exactly one mouse entity, found {len(mice)}")
+        raise bad(f"maze_dim {maze_dim} is not an odd size within the world")
+    entities = fields["entities"]
+    if len(entities) != 1 or entities[0]["type"] != MOUSE_TYPE:
+        mice = sum(e["type"] == MOUSE_TYPE for e in entities)
+        raise bad(f"expected exactly one entity, the mouse; found {len(entities)} "
+                  f"entities of which {mice} mice")
+    mouse = entities[0]
+    if (mouse["image_type"], mouse["image_theme"], mouse["will_erase"]) != (MOUSE_TYPE, 0, 0):
+        raise bad("the mouse entity has a wrong image or is marked for erasure")
+    if not all(math.isfinite(mouse[k]) and 0 <= mouse[k] < world_dim for k in ("x", "y")):
+        raise bad(f"the mouse at ({mouse['x']}, {mouse['y']}) is outside the "
+                  f"{world_dim}-cell world")
     if int((grid == CHEESE).sum()) > 1:
-        raise MazeStateError("more than one cheese cell in the grid")
+        raise bad("more than one cheese cell in the grid")
 
 
 def _mouse(parsed: ParsedState) -> dict:
@@ -216,7 +284,9 @@ def _mouse(parsed: ParsedState) -> dict:
 
 
 def parse(buf: bytes, *, level: int | None = None, mode: str | None = None) -> Maze:
-    """State bytes -> Maze (raises MazeStateError on anything malformed)."""
+    """State bytes -> Maze (raises MazeStateError on anything malformed, or when `mode`
+    is given and differs from the state's distribution mode). `level` defaults to the
+    state's current level seed."""
     parsed = parse_state(buf)
     f = parsed.fields
     mouse = _mouse(parsed)
@@ -228,8 +298,11 @@ def parse(buf: bytes, *, level: int | None = None, mode: str | None = None) -> M
     if len(cheese_cells):
         cy, cx = cheese_cells[0]
         cheese = world_to_maze(int(cx), int(cy), maze_dim, world_dim)
-    if mode is None:
-        mode = "hard" if f["distribution_mode"] == 1 else "easy"
+    state_mode = "hard" if f["distribution_mode"] == 1 else "easy"
+    if mode is not None and mode != state_mode:
+        raise MazeStateError(f"mode {mode!r} was asked for, but the state is a {state_mode} "
+                             "maze: pass mode=None to take it from the state")
+    mode = state_mode
     return Maze(
         free=grid != WALL,
         maze_dim=maze_dim,
@@ -270,3 +343,28 @@ def serialize(maze: Maze, original: bytes | None = None, *, check_path: bool = F
     wx, wy = maze.world_cell(maze.mouse)
     struct.pack_into("<ff", out, mouse_offset, wx + 0.5, wy + 0.5)
     return bytes(out)
+
+
+class MouseStates:
+    """State bytes of one maze with the mouse put on any free cell.
+
+    Serializes and parses the maze once, then only patches the mouse entity, which
+    makes the thousands of observations of vector fields and cloning data cheap.
+    `reflected` sets the mouse sprite's mirroring (None keeps the level's).
+    """
+
+    def __init__(self, maze: Maze):
+        self.maze = maze
+        self._base = serialize(maze)
+        self._mouse_offset = _mouse(parse_state(self._base))["offset"]
+        self._reflected_offset = self._mouse_offset + 4 * ENTITY_FIELDS.index("is_reflected")
+
+    def at(self, cell: tuple[int, int], reflected: bool | None = None) -> bytes:
+        if not self.maze.is_free(cell):
+            raise MazeStateError(f"cannot put the mouse at {cell}: it is a wall or off the grid")
+        out = bytearray(self._base)
+        wx, wy = self.maze.world_cell(cell)
+        struct.pack_into("<ff", out, self._mouse_offset, wx + 0.5, wy + 0.5)
+        if reflected is not None:
+            struct.pack_into("<i", out, self._reflected_offset, int(reflected))
+        return bytes(out)

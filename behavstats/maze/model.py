@@ -57,8 +57,14 @@ class Maze:
         free = np.array(self.free, dtype=bool)
         if free.ndim != 2 or free.shape[0] != free.shape[1]:
             raise MazeStateError(f"free-cell grid must be square, got shape {free.shape}")
+        maze_dim = int(self.maze_dim)
+        if not 1 <= maze_dim <= free.shape[0] or (free.shape[0] - maze_dim) % 2:
+            raise MazeStateError(
+                f"maze_dim {maze_dim} cannot be centred in a {free.shape[0]}-cell world: it "
+                "must be at most the world size and differ from it by an even number")
         free.flags.writeable = False
         object.__setattr__(self, "free", free)
+        object.__setattr__(self, "maze_dim", maze_dim)
         object.__setattr__(self, "mouse", (int(self.mouse[0]), int(self.mouse[1])))
         if self.cheese is not None:
             object.__setattr__(self, "cheese", (int(self.cheese[0]), int(self.cheese[1])))

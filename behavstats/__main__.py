@@ -1,0 +1,3 @@
+from behavstats.cli import app
+
+app(prog_name="behavstats")

@@ -1,0 +1,161 @@
+"""Reading and editing activations by module name.
+
+`run_with_cache` records module outputs; interventions are small dataclasses applied
+together by `apply_interventions` (also `policy.hooks(...)`), a context manager that
+removes every hook in `finally`, so a policy can never stay modified:
+
+    with policy.hooks(AddVector("embedder.block2.res1.resadd", cheese_vec, coeff=-1)):
+        logits, _ = policy(x)
+
+Each intervention maps a layer's output activation (N, C, H, W) to a new one.
+Interventions on the same layer are applied in the order given.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+VECTOR_LAYER = "embedder.block2.res1.resadd"
+"""The layer of the published cheese and top-right vectors."""
+
+
+class UnknownLayerError(KeyError):
+    """A layer name that is not a module of the policy."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def get_module(model: nn.Module, name: str) -> nn.Module:
+    """The module called `name`, or UnknownLayerError listing close names."""
+    modules = dict(model.named_modules())
+    if name in modules and name:
+        return modules[name]
+    close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise UnknownLayerError(f"no layer named {name!r} in the policy.{hint} Layer names are "
+                            "module names such as 'embedder.block2.res1.resadd'.")
+
+
+def _as_batch(vector: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    vector = vector.to(dtype=activation.dtype, device=activation.device)
+    if vector.shape == activation.shape[1:] or vector.shape == activation.shape:
+        return vector
+    raise ValueError(f"vector of shape {tuple(vector.shape)} does not fit activations "
+                     f"{tuple(activation.shape)}")
+
+
+@dataclass(frozen=True)
+class AddVector:
+    """activation + coeff * vector; vector (C, H, W) for every sample or (N, C, H, W)."""
+
+    layer: str
+    vector: torch.Tensor
+    coeff: float = 1.0
+
+    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
+        return activation + self.coeff * _as_batch(self.vector, activation)
+
+
+@dataclass(frozen=True)
+class SetCell:
+    """Set activation[:, c, row, col] = value for each channel c; with `fill`, set every
+    other cell of those channels to `fill` (the retargeting clamp)."""
+
+    layer: str
+    channels: Sequence[int]
+    row: int
+    col: int
+    value: float
+    fill: float | None = None
+
+    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
+        out = activation.clone()
+        channels = list(self.channels)
+        if self.fill is not None:
+            out[:, channels] = self.fill
+        out[:, channels, self.row, self.col] = self.value
+        return out
+
+
+@dataclass(frozen=True)
+class ReplaceChannels:
+    """Replace `channels` with activations taken elsewhere (e.g. from another maze:
+    resampling); `source` is (C', H, W) / (N, C', H, W) over the chosen channels,
+    or the full (C, H, W) / (N, C, H, W) activation of which they are taken."""
+
+    layer: str
+    channels: Sequence[int]
+    source: torch.Tensor
+
+    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
+        out = activation.clone()
+        channels = list(self.channels)
+        source = self.source
+        channel_dim = source.ndim - 3
+        if source.shape[channel_dim] == activation.shape[1] != len(channels):
+            source = source.index_select(channel_dim, torch.tensor(channels))
+        target_shape = (*activation.shape[:1], len(channels), *activation.shape[2:])
+        out[:, channels] = _as_batch(source, torch.empty(target_shape, dtype=out.dtype))
+        return out
+
+
+@dataclass(frozen=True)
+class Ablate:
+    """Zero-ablation (mean=None) or mean-ablation of `channels` (all when None);
+    `mean` is a (C, H, W) activation mean, e.g. over many mazes."""
+
+    layer: str
+    channels: Sequence[int] | None = None
+    mean: torch.Tensor | None = None
+
+    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
+        out = activation.clone()
+        channels = slice(None) if self.channels is None else list(self.channels)
+        if self.mean is None:
+            out[:, channels] = 0.0
+        else:
+            out[:, channels] = self.mean.to(out.dtype)[channels]
+        return out
+
+
+@contextmanager
+def apply_interventions(model: nn.Module, *interventions) -> Iterator[nn.Module]:
+    """Apply interventions during the `with` block; always removes its hooks."""
+    handles = []
+    try:
+        for intervention in interventions:
+            module = get_module(model, intervention.layer)
+            handles.append(module.register_forward_hook(
+                lambda _m, _inputs, output, f=intervention: f(output)))
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def run_with_cache(model: nn.Module, x: torch.Tensor, names: Iterable[str],
+                   *interventions) -> tuple[tuple[torch.Tensor, torch.Tensor],
+                                            dict[str, torch.Tensor]]:
+    """Forward `x` (under optional interventions) recording the named modules'
+    outputs; returns (model output, {name: activation})."""
+    cache: dict[str, torch.Tensor] = {}
+    names = list(names)
+    modules = {name: get_module(model, name) for name in names}
+    handles = []
+    try:
+        for name, module in modules.items():
+            handles.append(module.register_forward_hook(
+                lambda _m, _i, output, name=name: cache.__setitem__(name, output.detach())))
+        with apply_interventions(model, *interventions), torch.no_grad():
+            output = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return output, cache

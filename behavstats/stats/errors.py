@@ -1,0 +1,6 @@
+"""The exception for data the behavioural study cannot use."""
+
+
+class StudyDataError(ValueError):
+    """The table cannot support the study (missing columns, one class only, too few
+    rows, perfect separation, ...); the message says what to do about it."""

@@ -1,0 +1,82 @@
+"""Sign stability of L1 coefficients across random feature subsets.
+
+A coefficient whose sign depends on which other features are in the model (or on the
+sample) says little about the feature itself. Each random subset is fitted on the
+training rows of one of the study's splits (subset i uses split i mod n_splits), so
+both the company a feature keeps and the sample vary. Positive, negative and zero
+(pruned by L1) coefficients are counted separately, and every rate is per subset
+that included the feature, not per subset drawn.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from behavstats.stats.dataset import check_design
+from behavstats.stats.fitting import l1_logistic
+from behavstats.stats.seeds import Stream, rng
+from behavstats.stats.splits import standardised_splits
+
+
+class SignStability(BaseEstimator):
+    """Fit the L1 model on `n_subsets` seeded random feature subsets (size uniform in
+    1..n_features, then features uniform without replacement) and count signs.
+
+    Attributes
+    ----------
+    subsets_ : DataFrame, one row per (subset, included feature): subset, split,
+        n_features (subset size), feature, coef.
+    table_ : DataFrame, one row per feature: feature, n_included, n_pos, n_neg, n_zero,
+        pos_rate, neg_rate, zero_rate (each count / n_included) and flip_rate (the
+        minority sign's count / n_included: 0 when the sign never flips; NaN when the
+        feature was never drawn).
+    """
+
+    def __init__(self, C: float = 1.0, n_subsets: int = 200, n_splits: int = 50,
+                 test_size: float = 0.2, seed: int = 0):
+        self.C = C
+        self.n_subsets = n_subsets
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame | np.ndarray, y: Sequence | np.ndarray) -> "SignStability":
+        """Fit every subset; returns self."""
+        X, y = check_design(X, y)
+        names = np.array(X.columns, dtype=object)
+        self.feature_names_in_ = names
+        splits = standardised_splits(X.to_numpy(), y, self.n_splits, self.test_size,
+                                     self.seed)
+        draw = rng(self.seed, Stream.SUBSETS)
+        rows = []
+        for subset in range(self.n_subsets):
+            size = int(draw.integers(1, len(names) + 1))
+            columns = np.sort(draw.choice(len(names), size=size, replace=False))
+            split = splits[subset % len(splits)]
+            model = l1_logistic(self.C, self.seed).fit(split.z_train[:, columns],
+                                                       split.y_train)
+            rows.extend({"subset": subset, "split": subset % len(splits), "n_features": size,
+                         "feature": names[c], "coef": float(b)}
+                        for c, b in zip(columns, model.coef_[0], strict=True))
+        self.subsets_ = pd.DataFrame(rows, columns=["subset", "split", "n_features",
+                                                    "feature", "coef"])
+        self.table_ = sign_table(self.subsets_, names)
+        return self
+
+
+def sign_table(subsets: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """Per-feature sign counts and rates of a long (feature, coef) table; see
+    `SignStability.table_` for the columns."""
+    coef = subsets.groupby("feature")["coef"]
+    counts = pd.DataFrame({"n_included": coef.size(),
+                           "n_pos": coef.agg(lambda c: int((c > 0).sum())),
+                           "n_neg": coef.agg(lambda c: int((c < 0).sum())),
+                           "n_zero": coef.agg(lambda c: int((c == 0).sum()))})
+    table = counts.reindex(list(features), fill_value=0).astype("int64")
+    included = table["n_included"].where(table["n_included"] > 0)
+    for sign in ("pos", "neg", "zero"):
+        table[f"{sign}_rate"] = table[f"n_{sign}"] / included
+    table["flip_rate"] = np.minimum(table["n_pos"], table["n_neg"]) / included
+    return table.rename_axis("feature").reset_index()

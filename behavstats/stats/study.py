@@ -1,0 +1,96 @@
+"""The whole behavioural study in one call: what predicts reaching the cheese."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from behavstats.stats.collinearity import Collinearity
+from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
+from behavstats.stats.l1 import L1LogisticStudy
+from behavstats.stats.logit import LogitInference
+from behavstats.stats.selection import FeatureSelection
+from behavstats.stats.signs import SignStability
+from behavstats.stats.single import SingleFeatureAccuracy
+
+
+@dataclass
+class StudyResult:
+    """Everything `run_study` measured; the tables are those of the estimators.
+
+    accuracy: `L1LogisticStudy.accuracy_` plus n_table (rows given), filters (which
+        published filters were applied), features, selected and adds_accuracy (of
+        `FeatureSelection`), collinear_relations, seed, n_subsets, n_bootstrap.
+    coefficients: `L1LogisticStudy.coefficients_`.
+    single_feature: `SingleFeatureAccuracy.table_`.
+    correlation, vif: `Collinearity.correlation_`, `.vif_`.
+    selection: `FeatureSelection.steps_`.
+    sign_stability: `SignStability.table_`.
+    logit: `LogitInference.table_` (on the selected features).
+    """
+
+    accuracy: dict[str, Any]
+    coefficients: pd.DataFrame
+    single_feature: pd.DataFrame
+    correlation: pd.DataFrame
+    vif: pd.DataFrame
+    selection: pd.DataFrame
+    sign_stability: pd.DataFrame
+    logit: pd.DataFrame
+
+
+def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
+              n_splits: int = 50, test_size: float = 0.2, seed: int = 0,
+              n_subsets: int = 200, n_bootstrap: int = 1000,
+              progress: bool = False) -> StudyResult:
+    """Run the study on `table` (a `reached_cheese` column plus feature columns;
+    default features: the 16 published metrics).
+
+    When the table has `has_dsq` / `cheese_in_tr5` columns (an episodes table), the
+    published filter is applied first (`select_decision_mazes`); a table without them
+    is taken as already filtered. Then: collinearity, the L1 fit (choosing C), single
+    feature accuracies, feature selection and sign stability at that C, and the
+    unregularised Logit on the selected features. Raises StudyDataError for a table
+    the study cannot use.
+    """
+    if features is None:
+        from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
+
+        features = PUBLISHED_FEATURES
+    features = list(features)
+    filters = {"require_dsq": "has_dsq" in table.columns,
+               "exclude_cheese_in_tr5": "cheese_in_tr5" in table.columns}
+    selected_rows = select_decision_mazes(table, **filters)
+    X, y = design_matrix(selected_rows, features, LABEL)
+    common = {"n_splits": n_splits, "test_size": test_size, "seed": seed}
+    with tqdm(total=6, desc="regress", disable=not progress) as bar:
+        bar.set_postfix_str("collinearity")
+        collinearity = Collinearity().fit(X)
+        bar.update()
+        bar.set_postfix_str("L1 fit")
+        l1 = L1LogisticStudy(**common).fit(X, y)
+        bar.update()
+        bar.set_postfix_str("single features")
+        single = SingleFeatureAccuracy(C=l1.C_, **common).fit(X, y)
+        bar.update()
+        bar.set_postfix_str("selection")
+        selection = FeatureSelection(C=l1.C_, **common).fit(X, y)
+        bar.update()
+        bar.set_postfix_str("sign stability")
+        signs = SignStability(C=l1.C_, n_subsets=n_subsets, **common).fit(X, y)
+        bar.update()
+        bar.set_postfix_str("logit")
+        logit = LogitInference(n_bootstrap=n_bootstrap, seed=seed).fit(
+            X[selection.selected_], y)
+        bar.update()
+    accuracy = {**l1.accuracy_, "n_table": len(table), "filters": filters,
+                "features": features, "selected": selection.selected_,
+                "adds_accuracy": selection.adds_accuracy_,
+                "collinear_relations": collinearity.relations_, "seed": seed,
+                "n_subsets": n_subsets, "n_bootstrap": n_bootstrap}
+    return StudyResult(accuracy=accuracy, coefficients=l1.coefficients_,
+                       single_feature=single.table_, correlation=collinearity.correlation_,
+                       vif=collinearity.vif_, selection=selection.steps_,
+                       sign_stability=signs.table_, logit=logit.table_)
