@@ -107,3 +107,153 @@ def regress(
         _fail(str(exc))
     write_study(result, out)
     typer.echo(json.dumps(result.accuracy, indent=2, default=str))
+
+
+@app.command()
+def vfield(
+    level: Annotated[int, typer.Option(help="Level seed.")],
+    policy: PolicyOption = "default",
+    mode: Mode = "hard",
+    out: Annotated[Path, typer.Option(help=".parquet (one row per cell: x, y, p_left, "
+                                           "p_down, p_noop, p_up, p_right) or .png")] =
+    Path("field.parquet"),
+) -> None:
+    """The policy's move probabilities at every free cell of a level."""
+    from behavstats.env import observe
+    from behavstats.io import write_parquet
+    from behavstats.maze.levels import maze_for_level
+    from behavstats.vfield import vector_field
+
+    net = _load(policy)
+    maze = maze_for_level(level, mode)
+    field = vector_field(net, maze)
+    if out.suffix == ".png":
+        from behavstats.plots import save_figure
+        from behavstats.plots.vfield import plot_vector_field
+
+        ax = plot_vector_field(field, observation=observe([maze])[0])
+        save_figure(ax.figure, out)
+    elif out.suffix == ".parquet":
+        write_parquet(field.to_frame(), out)
+    else:
+        _fail(f"--out must end in .parquet or .png, got {out}")
+    typer.echo(f"level {level}: {len(field.cells)} cells -> {out}")
+
+
+def _load(policy: str):
+    from behavstats.policy import CheckpointError, load_policy
+
+    try:
+        return load_policy(policy)
+    except CheckpointError as exc:
+        _fail(str(exc))
+
+
+def _executor(workers: int):
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers) if workers > 1 else None
+
+
+@app.command()
+def gather(
+    out: Annotated[Path, typer.Option(help="Output folder of parquet shards.")],
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Level seeds, e.g. 0:10000.")] = "0:10000",
+    mode: Mode = "hard",
+    seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
+    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
+    max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
+    argmax: Annotated[bool, typer.Option(help="Take the most probable move instead of "
+                                              "sampling.")] = False,
+    paths: Annotated[bool, typer.Option(help="Record each episode's path.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run one episode per level and write the episodes table (joined with the maze
+    features) as parquet shards; re-running resumes."""
+    from behavstats.rollout import GatherMismatchError, RolloutConfig
+    from behavstats.rollout import gather as gather_episodes
+
+    net = _load(policy)
+    config = RolloutConfig(seed=seed, mode=mode, sample=not argmax, max_steps=max_steps,
+                           record_path=paths)
+    executor = _executor(workers)
+    try:
+        table = gather_episodes(net, parse_levels(levels), out, config, executor=executor,
+                                progress=not quiet)
+    except GatherMismatchError as exc:
+        _fail(str(exc))
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    chosen = table[table.has_dsq & ~table.cheese_in_tr5]
+    typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table.reached_cheese.mean():.1%}"
+               f"; with a decision square and cheese outside the top-right 5x5: {len(chosen)} "
+               f"levels, reached cheese {chosen.reached_cheese.mean():.1%}")
+
+
+@app.command()
+def evaluate(
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Held-out level seeds.")] = "0:1000",
+    region: Annotated[int, typer.Option(help="Training region size n (cheese in the "
+                                             "top-right n x n).")] = 5,
+    mode: Mode = "hard",
+    seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
+    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Success on the training distribution and vanilla levels by maze size, and where
+    the agent goes on vanilla mazes with a decision square."""
+    import tempfile
+
+    from behavstats.evaluate import evaluate as run_evaluation
+    from behavstats.evaluate import evaluation_table
+
+    net = _load(policy)
+    executor = _executor(workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_evaluation(net, parse_levels(levels), region=region, seed=seed, mode=mode,
+                                progress=not quiet, executor=executor,
+                                out_dir=tmp if executor else None)
+    if executor is not None:
+        executor.shutdown()
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(evaluation_table(result).to_string(float_format=lambda v: f"{v:.3f}"))
+    d = result["decision"]
+    typer.echo(f"\nvanilla, decision square and cheese outside the top-right 5x5 (n={d['n']}): "
+               f"cheese {d['reached_cheese']:.1%}, top-right cell {d['reached_top_right']:.1%}, "
+               f"top-right 5x5 {d['reached_tr5']:.1%}; of the {d['misses']} misses, "
+               f"{d['misses_reached_top_right']:.1%} reached the top-right cell and "
+               f"{d['misses_reached_tr5']:.1%} the top-right 5x5")
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Run folder (resumed if it has a checkpoint).")],
+    config: Annotated[Path | None, typer.Option(help="JSON file of overrides: {\"ppo\": "
+                                                     "{...}, \"cloning\": {...}}.")] = None,
+    n_region: Annotated[int, typer.Option(help="Cheese drawn into the top-right n x n "
+                                               "region.")] = 5,
+    scale: Annotated[int, typer.Option(help="IMPALA width multiplier.")] = 1,
+    steps: Annotated[int | None, typer.Option(help="PPO environment steps.")] = None,
+    warm_start: Annotated[bool, typer.Option(help="Clone a shortest-path expert first.")] =
+    False,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Train a maze agent with PPO (optionally from a cloning warm start)."""
+    from behavstats.train.cloning import CloningConfig
+    from behavstats.train.ppo import PPOConfig
+    from behavstats.train.run import load_config_file
+    from behavstats.train.run import train as run_training
+
+    ppo_overrides, cloning_overrides = load_config_file(config) if config else ({}, {})
+    common = {"region": n_region, "scale": scale, "seed": seed}
+    ppo = PPOConfig(**{**common, **({"total_steps": steps} if steps else {}), **ppo_overrides})
+    cloning = CloningConfig(**{**common, **cloning_overrides}) if warm_start else None
+    run_training(out, ppo, cloning, progress=not quiet)
+    typer.echo(f"policy -> {out / 'policy.pt'}")

@@ -1,0 +1,65 @@
+"""A whole training run: optional cloning warm start, then PPO, resumable by folder.
+
+run_dir/cloning/ and run_dir/ppo/ hold each stage's checkpoint and log; the final
+policy is run_dir/policy.pt and the learning curve run_dir/learning_curve.png.
+Re-running on the same folder resumes the unfinished stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from behavstats.policy import Policy
+from behavstats.train.cloning import CloningConfig, train_cloning
+from behavstats.train.ppo import PPOConfig, train_ppo
+
+
+def load_config_file(path: Path) -> tuple[dict, dict]:
+    """A JSON file {"ppo": {...}, "cloning": {...}} of field overrides; unknown
+    names raise ValueError listing the valid ones."""
+    data = json.loads(Path(path).read_text())
+    unknown_sections = set(data) - {"ppo", "cloning"}
+    if unknown_sections:
+        raise ValueError(f"{path}: unknown sections {sorted(unknown_sections)} (use ppo, "
+                         "cloning)")
+    for section, cls in (("ppo", PPOConfig), ("cloning", CloningConfig)):
+        names = {f.name for f in dataclasses.fields(cls)}
+        bad = set(data.get(section, {})) - names
+        if bad:
+            raise ValueError(f"{path}: unknown {section} settings {sorted(bad)}; valid: "
+                             f"{sorted(names)}")
+    return data.get("ppo", {}), data.get("cloning", {})
+
+
+def train(run_dir: Path, ppo: PPOConfig, cloning: CloningConfig | None = None, *,
+          progress: bool = True) -> Policy:
+    """Train (or resume) into run_dir and return the final policy."""
+    run_dir = Path(run_dir)
+    if cloning is not None:
+        cloned = run_dir / "cloning" / "policy.pt"
+        if not cloned.exists():
+            train_cloning(cloning, run_dir / "cloning", progress=progress)
+        ppo = dataclasses.replace(ppo, init_policy=str(cloned))
+    policy = train_ppo(ppo, run_dir / "ppo", progress=progress)
+    shutil.copyfile(run_dir / "ppo" / "policy.pt", run_dir / "policy.pt")
+    write_learning_curve(run_dir)
+    return policy
+
+
+def write_learning_curve(run_dir: Path) -> Path | None:
+    """run_dir/learning_curve.png from the PPO log (and the cloning log, if any)."""
+    from behavstats.plots import save_figure
+    from behavstats.plots.training import plot_learning_curve
+
+    ppo_log = run_dir / "ppo" / "ppo_log.csv"
+    if not ppo_log.exists():
+        return None
+    cloning_log = run_dir / "cloning" / "cloning_log.csv"
+    cloning = pd.read_csv(cloning_log) if cloning_log.exists() else None
+    ax = plot_learning_curve(pd.read_csv(ppo_log), cloning)
+    return save_figure(ax.figure, run_dir / "learning_curve.png")
