@@ -3,7 +3,11 @@
 Definitions (maze-frame cells, see `behavstats.maze.coords`):
 - paths are shortest paths over the graph of free cells (4-neighbour moves);
   procgen mazes are trees, so they are unique (ties, possible only in edited mazes,
-  are broken deterministically by networkx's breadth-first order);
+  are broken deterministically: breadth-first search from the start trying moves in
+  `MOVES` order, LEFT, DOWN, UP, RIGHT, each cell reached from the neighbour that
+  found it first);
+- the start is the maze's start cell (bottom-left, where procgen puts the mouse),
+  also after the mouse has been moved;
 - the decision square (dsq) is the last cell shared by the path start -> cheese and
   the path start -> top-right cell; there is none when either path contains the
   other's endpoint (the cheese lies on the way to the top-right cell or the
@@ -19,6 +23,7 @@ Definitions (maze-frame cells, see `behavstats.maze.coords`):
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Executor
 
@@ -27,7 +32,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from behavstats.maze import Cell, Maze
+from behavstats.maze import MOVES, Cell, Maze, MazeStateError
 from behavstats.maze.coords import margin
 from behavstats.maze.edits import top_right_region
 from behavstats.maze.levels import LevelGenerator
@@ -58,10 +63,77 @@ def maze_graph(maze: Maze) -> nx.Graph:
     return graph
 
 
+class _Walker:
+    """Breadth-first searches over one maze's free cells.
+
+    Cells live on a flat copy of the world grid padded with a ring of wall, so a
+    neighbour is an index offset and needs no bounds check. Neighbours are tried in
+    `MOVES` order (LEFT, DOWN, UP, RIGHT); a cell's parent is the neighbour that found
+    it first, which breaks ties between equally short paths deterministically.
+    """
+
+    def __init__(self, maze: Maze):
+        stride = maze.world_dim + 2
+        padded = np.zeros((stride, stride), dtype=bool)
+        padded[1:-1, 1:-1] = maze.free
+        self.maze = maze
+        self.free = padded.ravel().tolist()
+        self.stride = stride
+        self.shift = margin(maze.maze_dim, maze.world_dim) + 1
+        self.moves = tuple(dx + dy * stride for dx, dy in MOVES.values())
+
+    def index(self, cell: Cell) -> int:
+        """Flat index of a free cell (raises nx.NodeNotFound for a wall or off-grid cell)."""
+        if not self.maze.is_free(cell):
+            raise nx.NodeNotFound(f"cell {cell} is a wall or outside the world")
+        return (cell[1] + self.shift) * self.stride + cell[0] + self.shift
+
+    def cell(self, index: int) -> Cell:
+        y, x = divmod(index, self.stride)
+        return x - self.shift, y - self.shift
+
+    def search(self, source: int) -> tuple[list[int], list[int]]:
+        """Steps from `source` to every cell (-1 where unreachable) and each cell's
+        parent on its shortest path from `source` (-1 for the source)."""
+        free, moves = self.free, self.moves
+        dist = [-1] * len(free)
+        parent = [-1] * len(free)
+        dist[source] = 0
+        queue = deque((source,))
+        pop, push = queue.popleft, queue.append
+        while queue:
+            here = pop()
+            there_dist = dist[here] + 1
+            for move in moves:
+                there = here + move
+                if free[there] and dist[there] < 0:
+                    dist[there] = there_dist
+                    parent[there] = here
+                    push(there)
+        return dist, parent
+
+    def path(self, parent: list[int], source: int, target: int) -> list[Cell]:
+        """Cells from source to target inclusive, from the parents of `search(source)`
+        (raises nx.NetworkXNoPath when target is unreachable)."""
+        if target != source and parent[target] < 0:
+            raise nx.NetworkXNoPath(f"no path from {self.cell(source)} to {self.cell(target)}")
+        out = [target]
+        while out[-1] != source:
+            out.append(parent[out[-1]])
+        return [self.cell(i) for i in reversed(out)]
+
+
 def shortest_path(maze: Maze, source: Cell, target: Cell, graph: nx.Graph | None = None
                   ) -> list[Cell]:
-    """Cells from source to target inclusive (raises networkx.NetworkXNoPath)."""
-    return nx.shortest_path(maze_graph(maze) if graph is None else graph, source, target)
+    """Cells from source to target inclusive (raises networkx.NetworkXNoPath, or
+    networkx.NodeNotFound for an endpoint that is not a free cell). Without `graph` the
+    path is the package's one shortest path (ties broken as in the module docstring);
+    with one, networkx's."""
+    if graph is not None:
+        return nx.shortest_path(graph, source, target)
+    walker = _Walker(maze)
+    start = walker.index(source)
+    return walker.path(walker.search(start)[1], start, walker.index(target))
 
 
 def decision_square_from_paths(to_cheese: list[Cell], to_top_right: list[Cell]) -> Cell | None:
@@ -77,14 +149,34 @@ def decision_square_from_paths(to_cheese: list[Cell], to_top_right: list[Cell]) 
     return last
 
 
+def _paths_from_start(walker: _Walker, start: Cell, cheese: Cell
+                      ) -> tuple[int, list[int], list[Cell], list[Cell]]:
+    maze = walker.maze
+    for name, cell in (("start", start), ("cheese", cheese), ("top-right cell", maze.top_right)):
+        if not maze.is_free(cell):
+            raise MazeStateError(f"the {name} {cell} of maze {maze.level} is a wall or outside "
+                                 "the world: features need it on a free cell")
+    source = walker.index(start)
+    dist, parent = walker.search(source)
+    paths = []
+    for name, cell in (("cheese", cheese), ("top-right cell", maze.top_right)):
+        target = walker.index(cell)
+        if dist[target] < 0:
+            raise MazeStateError(f"maze {maze.level} has no path from {start} to the {name} "
+                                 f"{cell}: features need a connected maze")
+        paths.append(walker.path(parent, source, target))
+    return source, dist, paths[0], paths[1]
+
+
 def decision_square(maze: Maze, start: Cell | None = None) -> Cell | None:
-    """The decision square of a maze (from `start`, default the maze's start cell)."""
+    """The decision square of a maze (from `start`, default the maze's start cell);
+    None without cheese or without a fork. Raises MazeStateError when the start, the
+    cheese or the top-right cell is a wall or cannot be reached."""
     if maze.cheese is None:
         return None
-    graph = maze_graph(maze)
     start = maze.start if start is None else start
-    return decision_square_from_paths(shortest_path(maze, start, maze.cheese, graph),
-                                      shortest_path(maze, start, maze.top_right, graph))
+    _, _, to_cheese, to_top_right = _paths_from_start(_Walker(maze), start, maze.cheese)
+    return decision_square_from_paths(to_cheese, to_top_right)
 
 
 def _euc(a: Cell, b: Cell) -> float:
@@ -96,41 +188,48 @@ def _taxi(a: Cell, b: Cell) -> float:
 
 
 def maze_features(maze: Maze) -> dict:
-    """One row of `features_table` (columns `COLUMNS`) for one maze."""
+    """One row of `features_table` (columns `COLUMNS`) for one maze.
+
+    Raises MazeStateError when the start, cheese or top-right cell is a wall or when
+    the cheese or the top-right cell cannot be reached from the start. Steps to tr5
+    count only the region's cells reachable from the point (all of them in a procgen
+    maze)."""
     row: dict = dict.fromkeys(COLUMNS, np.nan)
     row.update(level=maze.level, mode=maze.mode, maze_dim=maze.maze_dim, has_dsq=False,
                cheese_in_tr5=False)
     if maze.cheese is None:
         return row
-    graph = maze_graph(maze)
+    walker = _Walker(maze)
     cheese, tr = maze.cheese, maze.top_right
+    _, _, to_cheese, to_tr = _paths_from_start(walker, maze.start, cheese)
     tr5 = top_right_region(maze, TR_REGION, exclude_mouse=False)
+    tr5_index = [walker.index(c) for c in tr5]
     row.update(cheese_x=cheese[0], cheese_y=cheese[1], cheese_in_tr5=cheese in tr5,
                cheese_norm=float(np.hypot(*maze.world_cell(cheese))))
-    steps_from = {"cheese": nx.single_source_shortest_path_length(graph, cheese)}
     points = {"cheese": cheese, "tr": tr}
-    dsq = decision_square_from_paths(nx.shortest_path(graph, maze.start, cheese),
-                                     nx.shortest_path(graph, maze.start, tr))
+    steps_from = {"cheese": walker.search(walker.index(cheese))[0]}
+    dsq = decision_square_from_paths(to_cheese, to_tr)
     if dsq is not None:
         row.update(has_dsq=True, dsq_x=dsq[0], dsq_y=dsq[1])
-        steps_from["dsq"] = nx.single_source_shortest_path_length(graph, dsq)
         points["dsq"] = dsq
+        steps_from["dsq"] = walker.search(walker.index(dsq))[0]
     pairs = {"cheese_dsq": ("cheese", "dsq"), "cheese_tr": ("cheese", "tr"),
              "dsq_tr": ("dsq", "tr"), "cheese_tr5": ("cheese", "tr5"),
              "dsq_tr5": ("dsq", "tr5")}
     for pair, (source, target) in pairs.items():
         if source not in points or target not in (*points, "tr5"):
             continue
-        a = points[source]
+        a, dist = points[source], steps_from[source]
         if target == "tr5":
             row[f"euc_{pair}"] = min(_euc(a, c) for c in tr5)
             row[f"taxi_{pair}"] = min(_taxi(a, c) for c in tr5)
-            row[f"steps_{pair}"] = float(min(steps_from[source][c] for c in tr5))
+            reachable = [dist[i] for i in tr5_index if dist[i] >= 0]
+            row[f"steps_{pair}"] = float(min(reachable)) if reachable else np.nan
         else:
             b = points[target]
             row[f"euc_{pair}"] = _euc(a, b)
             row[f"taxi_{pair}"] = _taxi(a, b)
-            row[f"steps_{pair}"] = float(steps_from[source][b])
+            row[f"steps_{pair}"] = float(dist[walker.index(b)])
     return row
 
 

@@ -146,16 +146,17 @@ def run_with_cache(model: nn.Module, x: torch.Tensor, names: Iterable[str],
     """Forward `x` (under optional interventions) recording the named modules'
     outputs; returns (model output, {name: activation})."""
     cache: dict[str, torch.Tensor] = {}
-    names = list(names)
     modules = {name: get_module(model, name) for name in names}
-    handles = []
-    try:
-        for name, module in modules.items():
-            handles.append(module.register_forward_hook(
-                lambda _m, _i, output, name=name: cache.__setitem__(name, output.detach())))
-        with apply_interventions(model, *interventions), torch.no_grad():
-            output = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    with apply_interventions(model, *interventions):
+        handles = []
+        try:
+            # registered after the interventions, so they see the edited activations
+            for name, module in modules.items():
+                handles.append(module.register_forward_hook(
+                    lambda _m, _i, output, name=name: cache.__setitem__(name, output.detach())))
+            with torch.no_grad():
+                output = model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
     return output, cache

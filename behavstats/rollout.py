@@ -2,7 +2,7 @@
 
 Each episode is a function of (policy, level, maze edit, seed) alone: its actions are
 drawn with the level's own random stream (`default_rng([seed, level])`, Gumbel-max
-over the 15 logits), so results do not depend on batching, sharding or the number
+over the 15 logits; mazes without a level use their position in the list), so results do not depend on batching, sharding or the number
 of workers (up to float rounding of batched forward passes).
 
 The mouse's path is followed from the actions with procgen's own rule (one cell per
@@ -68,6 +68,14 @@ class RolloutConfig:
     record_path: bool = False
 
 
+def next_cell(maze: Maze, cell: tuple[int, int], action: int) -> tuple[int, int]:
+    """Where procgen's maze moves the mouse: one cell in the action's direction
+    (diagonals move horizontally, button actions stay) unless a wall is there."""
+    dx, dy = _ACTION_DELTA[action]
+    target = (cell[0] + dx, cell[1] + dy)
+    return target if maze.is_free(target) else cell
+
+
 def _level_mazes(levels: Sequence[int], config: RolloutConfig) -> list[Maze]:
     mazes = list(LevelGenerator(config.mode).mazes(levels))
     if config.cheese_region is None:
@@ -97,7 +105,8 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
         episode = queue.pop()
         slot_episode[slot] = episode
         maze = mazes[episode]
-        rngs[episode] = np.random.default_rng([config.seed, maze.level or 0, episode])
+        stream = episode if maze.level is None else maze.level
+        rngs[episode] = np.random.default_rng([config.seed, stream])
         position[episode], paths[episode], steps[episode] = maze.mouse, [maze.mouse], 0
         return maze
 
@@ -116,10 +125,8 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
                     move = int(torch.argmax(move_probs(logits[slot : slot + 1])[0]))
                     actions[slot] = MOVE_ACTION[MOVE_NAMES[move]]
             for slot, episode in active:
-                x, y = position[episode]
-                dx, dy = _ACTION_DELTA[int(actions[slot])]
-                if mazes[episode].is_free((x + dx, y + dy)):
-                    position[episode] = (x + dx, y + dy)
+                position[episode] = next_cell(mazes[episode], position[episode],
+                                              int(actions[slot]))
                 paths[episode].append(position[episode])
                 steps[episode] += 1
             reward, _, first = env.step(actions)

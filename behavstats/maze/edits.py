@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from behavstats.maze.coords import margin
 from behavstats.maze.model import Cell, Maze, MazeStateError
 
 
@@ -38,12 +39,10 @@ def top_right_region(maze: Maze, n: int, *, exclude_mouse: bool = True) -> list[
     if n < 0:
         raise ValueError(f"region size must be >= 0, got {n}")
     low = maze.maze_dim - max(1, min(n, maze.maze_dim))
-    cells = [
-        (x, y)
-        for x in range(low, maze.maze_dim)
-        for y in range(low, maze.maze_dim)
-        if maze.is_free((x, y))
-    ]
+    m = margin(maze.maze_dim, maze.world_dim)
+    corner = maze.free[low + m : maze.maze_dim + m, low + m : maze.maze_dim + m]  # [wy, wx]
+    xs, ys = np.nonzero(corner.T)  # ordered by x, then y
+    cells = list(zip((xs + low).tolist(), (ys + low).tolist(), strict=True))
     if not exclude_mouse:
         return cells
     return [c for c in cells if c != maze.mouse] or cells

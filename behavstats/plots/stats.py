@@ -1,13 +1,14 @@
 """Figures of the behavioural study: coefficients, correlations, sign stability.
 
 Each function draws on `ax` or, without one, on a new pyplot-free Figure (safe under
-any backend, nothing global to close), and returns the Axes.
+any backend, nothing global to close), and returns the Axes. Plain matplotlib: the
+heat map needs no seaborn (whose heatmap calls a colormap API matplotlib is
+deprecating).
 """
 
 import matplotlib.axes
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 
 
@@ -41,12 +42,18 @@ def plot_coefficients(coefficients: pd.DataFrame,
 
 def plot_correlation(correlation: pd.DataFrame,
                      ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
-    """Heat map of a feature correlation matrix (-1 red, +1 blue)."""
+    """Heat map of a feature correlation matrix (-1 red, +1 blue), annotated."""
     size = 0.45 * len(correlation) + 2.5
     ax = _axes(ax, (size + 1.5, size))
-    sns.heatmap(correlation, ax=ax, vmin=-1, vmax=1, center=0, cmap="RdBu", square=True,
-                annot=len(correlation) <= 20, fmt=".2f", annot_kws={"fontsize": 6},
-                cbar_kws={"label": "Pearson r"})
+    values = correlation.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="RdBu", vmin=-1, vmax=1)
+    ticks = np.arange(len(correlation))
+    ax.set_xticks(ticks, correlation.columns, rotation=90)
+    ax.set_yticks(ticks, correlation.index)
+    for (i, j), r in np.ndenumerate(values):
+        ax.text(j, i, "" if np.isnan(r) else f"{r:.2f}", ha="center", va="center",
+                fontsize=6, color="white" if abs(r) > 0.6 else "black")
+    ax.figure.colorbar(image, ax=ax, label="Pearson r")
     ax.set_title("feature correlations")
     return ax
 
@@ -70,5 +77,6 @@ def plot_sign_stability(sign_stability: pd.DataFrame,
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the subsets that included the feature")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small",
+              frameon=False)
     return ax

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from behavstats.stats.dataset import check_design
-from behavstats.stats.fitting import fit_on_splits, l1_logistic
+from behavstats.stats.fitting import SCORE_TOL, fit_on_splits, l1_logistic
 from behavstats.stats.intervals import corrected_t_interval, percentile_interval
 from behavstats.stats.seeds import Stream, random_state
 from behavstats.stats.splits import standardised_splits
@@ -40,6 +40,8 @@ class L1LogisticStudy(BaseEstimator):
     cv_scores_ : DataFrame with columns C, log_loss_mean, log_loss_sd (CV over Cs).
     split_scores_ : DataFrame, one row per split: split, accuracy, baseline,
         reference_accuracy.
+    split_coefficients_ : DataFrame, one row per split and feature: split, feature,
+        coef (at C_), ref_coef (at reference_C).
     coefficients_ : DataFrame, one row per feature: feature, coef_mean, ci_low, ci_high
         (mean and 2.5-97.5th percentile across splits at C_), zero_rate (share of
         splits where L1 set it to 0), ref_coef_mean, ref_ci_low, ref_ci_high (at
@@ -70,10 +72,15 @@ class L1LogisticStudy(BaseEstimator):
         self.C_, self.cv_scores_ = self._choose_C(values, y, self.splits_[0].train)
         columns = range(values.shape[1])
         fits = fit_on_splits(self.splits_, columns, self.C_, self.seed)
-        reference = fit_on_splits(self.splits_, columns, self.reference_C, self.seed)
+        reference = (fits if self.reference_C == self.C_ else
+                     fit_on_splits(self.splits_, columns, self.reference_C, self.seed))
         self.split_scores_ = pd.DataFrame({
             "split": np.arange(len(self.splits_)), "accuracy": fits.accuracy,
             "baseline": fits.baseline, "reference_accuracy": reference.accuracy})
+        self.split_coefficients_ = pd.DataFrame({
+            "split": np.repeat(np.arange(len(self.splits_)), values.shape[1]),
+            "feature": np.tile(self.feature_names_in_, len(self.splits_)),
+            "coef": fits.coef.ravel(), "ref_coef": reference.coef.ravel()})
         self.coefficients_ = _coefficient_table(self.feature_names_in_, fits.coef,
                                                 reference.coef)
         n_train, n_test = len(self.splits_[0].train), len(self.splits_[0].test)
@@ -97,7 +104,7 @@ class L1LogisticStudy(BaseEstimator):
     def _choose_C(self, values: np.ndarray, y: np.ndarray,
                   train: np.ndarray) -> tuple[float, pd.DataFrame]:
         """Cross-validate the grid on the rows `train`; the best C and the CV table."""
-        pipeline = make_pipeline(StandardScaler(), l1_logistic(1.0, self.seed))
+        pipeline = make_pipeline(StandardScaler(), l1_logistic(1.0, self.seed, SCORE_TOL))
         folds = StratifiedKFold(self.cv, shuffle=True,
                                 random_state=random_state(self.seed, Stream.CV))
         search = GridSearchCV(pipeline, {"logisticregression__C": [float(c) for c in self.Cs]},

@@ -1,17 +1,19 @@
 """Feature selection as published: drop-one, keep, check each is needed, add-one.
 
-The published procedure (Peli's footnote): fit all features; refit without each
-feature and keep those whose removal loses accuracy; refit on the kept ones (as good
-as all?); drop each kept feature in turn to check it is needed; add each unused
-feature to check none adds accuracy. Here every comparison is paired on the same
-seeded splits and called a loss (or gain) only when the 95% corrected resampled t
-interval of the per-split accuracy difference lies above `min_delta`.
+The published procedure (the footnote on the methodology): fit all features; refit
+without each feature and keep those whose removal loses accuracy; refit on the kept
+ones (as good as all?); drop each kept feature in turn to check it is needed; add
+each unused feature to check none adds accuracy. Here every comparison is paired on
+the same seeded splits and counts as a loss (or gain) only when the 95% corrected
+resampled t interval of the per-split accuracy difference lies above `min_delta`.
 
-Two gaps of the published recipe are closed: when no feature is needed on its own
-(every one has a substitute, e.g. Euclidean and taxicab versions of one distance),
-the check starts from all features; and a kept feature that turns out not to be
-needed is removed (the least useful first) and the check repeated, so the selected
-features are each needed given the others.
+When those checks fail the procedure continues instead of stopping: a kept feature
+that is not needed is removed (the least useful first) and the check repeated; a
+feature that adds accuracy is added (the most useful first) and the check repeated,
+until every selected feature is needed and no unused one helps. This matters when
+features have near-duplicates (Euclidean, taxicab and step versions of a distance):
+dropping one of two substitutes loses nothing, so the published first step can keep
+neither. When the published steps already agree, nothing more happens.
 """
 
 from collections.abc import Sequence
@@ -21,7 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from behavstats.stats.dataset import check_design
-from behavstats.stats.fitting import fit_on_splits
+from behavstats.stats.fitting import SCORE_TOL, fit_on_splits
 from behavstats.stats.intervals import corrected_t_interval
 from behavstats.stats.splits import Split, standardised_splits
 
@@ -32,90 +34,115 @@ class FeatureSelection(BaseEstimator):
     Attributes
     ----------
     selected_ : list of str, the selected features (in the order of X's columns).
-    adds_accuracy_ : list of str, unused features that would still add accuracy
-        (empty when the selection is complete, as the published one was).
-    steps_ : DataFrame, one row per fitted comparison: step ("full", "drop_one",
-        "kept", "check", "selected", "add_one"), round (of the check), feature (the
-        feature dropped or added; empty for whole-model rows), n_features (of the model
-        scored in accuracy_mean), accuracy_mean, delta_mean, delta_ci_low,
-        delta_ci_high and decision. For drop_one/check rows delta is the accuracy with
-        the feature minus without it (positive: the feature helps); for add_one rows
-        the accuracy with it minus the selected model's; for kept/selected rows the
-        model's accuracy minus the full model's.
+    adds_accuracy_ : list of str, unused features that would still add accuracy; empty
+        unless `max_rounds` stopped the search (or it started to cycle).
+    steps_ : DataFrame, one row per comparison: step ("full", "drop_one", "kept",
+        "check", "add_one", "selected"), round (the number of the current feature
+        set: it grows whenever a feature is removed or added), feature (dropped or
+        added; empty on whole-model rows), n_features (of the model scored in
+        accuracy_mean), accuracy_mean, delta_mean, delta_ci_low, delta_ci_high and
+        decision. On drop_one/check rows delta is the accuracy with the feature minus
+        without it (positive: it helps); on add_one rows the accuracy with the added
+        feature minus without; on kept/selected rows the model's accuracy minus the
+        full model's.
     """
 
     def __init__(self, C: float = 1.0, n_splits: int = 50, test_size: float = 0.2,
-                 min_delta: float = 0.0, seed: int = 0):
+                 min_delta: float = 0.0, max_rounds: int = 50, seed: int = 0):
         self.C = C
         self.n_splits = n_splits
         self.test_size = test_size
         self.min_delta = min_delta
+        self.max_rounds = max_rounds
         self.seed = seed
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: Sequence | np.ndarray) -> "FeatureSelection":
         """Run the selection; returns self."""
         X, y = check_design(X, y)
-        names = list(X.columns)
-        self.feature_names_in_ = np.array(names, dtype=object)
+        self.feature_names_in_ = np.array(X.columns, dtype=object)
         splits = standardised_splits(X.to_numpy(), y, self.n_splits, self.test_size,
                                      self.seed)
-        score = _Scorer(splits, self.C, self.seed)
-        rows: list[dict] = []
+        log = _Log(_Scorer(splits, self.C, self.seed), self.feature_names_in_, self.min_delta)
+        full = list(range(X.shape[1]))
+        log.model("full", full, full, 0)
+        kept = [j for j in full if log.compare("drop_one", full, j, 0, ("keep", "drop"))[0]]
+        log.model("kept", kept, full, 0,
+                  "" if kept else "no feature is needed on its own: the search starts from none")
 
-        def record(step: str, model: list[int], diff: np.ndarray, feature: str = "",
-                   decision: str = "", round_: int = 0) -> bool:
-            mean, low, high = score.interval(diff)
-            rows.append({"step": step, "round": round_, "feature": feature,
-                         "n_features": len(model), "accuracy_mean": score(model).mean(),
-                         "delta_mean": mean, "delta_ci_low": low, "delta_ci_high": high,
-                         "decision": decision})
-            return low > self.min_delta
-
-        full = list(range(len(names)))
-        record("full", full, np.zeros(len(splits)))
-        kept = []
-        for j in full:
-            without = [i for i in full if i != j]
-            if record("drop_one", without, score(full) - score(without), names[j]):
-                kept.append(j)
-            rows[-1]["decision"] = "keep" if j in kept else "drop"
-        note = ""
-        if not kept:
-            kept, note = full, "no feature is needed alone: the check starts from all"
-        record("kept", kept, score(kept) - score(full), decision=note)
-
-        current, round_ = kept, 1
-        while current:
-            losses = {}
+        current, round_, seen = kept, 0, {frozenset(kept)}
+        while round_ < self.max_rounds:
+            unneeded = []
             for j in current:
-                without = [i for i in current if i != j]
-                needed = record("check", without, score(current) - score(without), names[j],
-                                round_=round_)
-                rows[-1]["decision"] = "needed" if needed else "not needed"
-                losses[j] = (needed, rows[-1]["delta_mean"])
-            unneeded = [j for j, (needed, _) in losses.items() if not needed]
-            if not unneeded:
-                break
-            weakest = min(unneeded, key=lambda j: losses[j][1])
-            for row in rows[-len(current):]:
-                if row["feature"] == names[weakest]:
-                    row["decision"] = "not needed: removed"
-            current = [j for j in current if j != weakest]
+                needed, delta = log.compare("check", current, j, round_, ("needed", "not needed"))
+                if not needed:
+                    unneeded.append((delta, j))
+            if unneeded:
+                weakest = min(unneeded)[1]
+                log.mark(len(current), weakest, "not needed: removed")
+                current = [j for j in current if j != weakest]
+            else:
+                unused = [j for j in full if j not in current]
+                adders = []
+                for j in unused:
+                    adds, delta = log.compare("add_one", current, j, round_,
+                                              ("adds accuracy", "no gain"))
+                    if adds:
+                        adders.append((delta, j))
+                if not adders:
+                    break
+                best = max(adders)[1]
+                log.mark(len(unused), best, "adds accuracy: added")
+                current = sorted([*current, best])
             round_ += 1
-        record("selected", current, score(current) - score(full))
-
-        self.adds_accuracy_ = []
-        for j in full:
-            if j in current:
-                continue
-            added = sorted([*current, j])
-            if record("add_one", added, score(added) - score(current), names[j]):
-                self.adds_accuracy_.append(names[j])
-            rows[-1]["decision"] = "adds accuracy" if names[j] in self.adds_accuracy_ \
-                else "no gain"
-        self.selected_ = [names[j] for j in current]
-        self.steps_ = pd.DataFrame(rows)
+            if frozenset(current) in seen:  # a cycle: stop where it closes
+                break
+            seen.add(frozenset(current))
+        log.model("selected", current, full, round_)
+        self.selected_ = [self.feature_names_in_[j] for j in current]
+        self.steps_ = pd.DataFrame(log.rows)
+        final = self.steps_[(self.steps_["round"] == round_)
+                            & (self.steps_["step"] == "add_one")]
+        self.adds_accuracy_ = list(final.loc[final["decision"] != "no gain", "feature"])
         return self
+
+
+class _Log:
+    """Scores comparisons and records them as rows of `FeatureSelection.steps_`."""
+
+    def __init__(self, score: "_Scorer", names: np.ndarray, min_delta: float):
+        self.score, self.names, self.min_delta = score, names, min_delta
+        self.rows: list[dict] = []
+
+    def compare(self, step: str, model: list[int], j: int, round_: int,
+                decisions: tuple[str, str]) -> tuple[bool, float]:
+        """Score `model` with feature j against without it (j is added when it is not
+        in the model) and record it; (j helps beyond min_delta, mean difference)."""
+        with_j = sorted({*model, j})
+        without = [i for i in with_j if i != j]
+        mean, low, high = self.score.interval(self.score(with_j) - self.score(without))
+        helps = low > self.min_delta
+        scored = with_j if step == "add_one" else without
+        self.rows.append({"step": step, "round": round_, "feature": self.names[j],
+                          "n_features": len(scored),
+                          "accuracy_mean": self.score(scored).mean(), "delta_mean": mean,
+                          "delta_ci_low": low, "delta_ci_high": high,
+                          "decision": decisions[0] if helps else decisions[1]})
+        return helps, mean
+
+    def model(self, step: str, model: list[int], full: list[int], round_: int,
+              decision: str = "") -> None:
+        """Record a whole-model row: its accuracy and its difference from the full model."""
+        mean, low, high = self.score.interval(self.score(model) - self.score(full))
+        self.rows.append({"step": step, "round": round_, "feature": "",
+                          "n_features": len(model), "accuracy_mean": self.score(model).mean(),
+                          "delta_mean": mean, "delta_ci_low": low, "delta_ci_high": high,
+                          "decision": decision})
+
+    def mark(self, n_last: int, j: int, decision: str) -> None:
+        """Set the decision of feature j among the last `n_last` rows."""
+        for row in self.rows[-n_last:]:
+            if row["feature"] == self.names[j]:
+                row["decision"] = decision
 
 
 class _Scorer:
@@ -132,7 +159,8 @@ class _Scorer:
         if not key:  # no feature: the majority prediction
             return self.baseline
         if key not in self.cache:
-            self.cache[key] = fit_on_splits(self.splits, key, self.C, self.seed).accuracy
+            self.cache[key] = fit_on_splits(self.splits, key, self.C, self.seed,
+                                            SCORE_TOL).accuracy
         return self.cache[key]
 
     def interval(self, diff: np.ndarray) -> tuple[float, float, float]:

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from behavstats.stats.dataset import check_design
-from behavstats.stats.fitting import fit_on_splits
+from behavstats.stats.fitting import SCORE_TOL, fit_on_splits
 from behavstats.stats.intervals import corrected_t_interval
 from behavstats.stats.splits import standardised_splits
 
@@ -42,7 +42,7 @@ class SingleFeatureAccuracy(BaseEstimator):
         n_train, n_test = len(splits[0].train), len(splits[0].test)
         rows = []
         for j, feature in enumerate(self.feature_names_in_):
-            fits = fit_on_splits(splits, [j], self.C, self.seed)
+            fits = fit_on_splits(splits, [j], self.C, self.seed, SCORE_TOL)
             mean, low, high = corrected_t_interval(fits.accuracy, n_train, n_test)
             gain = corrected_t_interval(fits.accuracy - fits.baseline, n_train, n_test)
             rows.append({"feature": feature, "accuracy_mean": mean, "ci_low": low,

@@ -65,3 +65,21 @@ def synthetic_episodes(n: int, seed: int = 0,
     frame["p_cheese"] = p_cheese
     frame["reached_cheese"] = draw.random(n) < p_cheese
     return frame
+
+
+def synthetic_logistic(n: int, coefficients: Mapping[str, float], intercept: float = 0.5,
+                       n_noise: int = 0, seed: int = 0) -> pd.DataFrame:
+    """A table of independent features with a known logistic model: each named feature
+    is normal with a random mean and scale, and enters the log-odds with its
+    coefficient per standard deviation; `n_noise` pure-noise features (noise0, ...)
+    do not enter. Columns: the features, reached_cheese, p_cheese (true probability)."""
+    draw = np.random.default_rng(np.random.SeedSequence(seed))
+    names = [*coefficients, *(f"noise{i}" for i in range(n_noise))]
+    z = draw.standard_normal((n, len(names)))
+    logit = intercept + z[:, : len(coefficients)] @ np.array(list(coefficients.values()))
+    frame = pd.DataFrame(draw.uniform(-50, 50, len(names)) + z * draw.uniform(0.1, 20,
+                                                                              len(names)),
+                         columns=names)
+    frame["p_cheese"] = 1 / (1 + np.exp(-logit))
+    frame["reached_cheese"] = draw.random(n) < frame["p_cheese"]
+    return frame

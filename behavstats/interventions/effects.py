@@ -1,0 +1,78 @@
+"""Effect sizes and their intervals.
+
+- `tv_distance`: total-variation distance between move distributions,
+  0.5 * sum |p - q| over the five moves (0 = same, 1 = disjoint), per cell.
+- `published_change`: the statistic of the published resampling table,
+  ||A - B||_F / n / 2 with A, B the (n, 2) net probability vectors ("arrows",
+  p_right - p_left and p_up - p_down) of the n positions of a maze.
+- `bootstrap_ci`: percentile bootstrap interval of a statistic (default the mean)
+  from a seeded numpy Generator; `mean_ci` / `change_summary` package it into
+  summary dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+N_BOOT = 2000
+LEVEL = 0.95
+
+
+def tv_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """0.5 * sum |p - q| over the last axis (move probabilities)."""
+    return 0.5 * np.abs(np.asarray(p, dtype=float) - np.asarray(q, dtype=float)).sum(axis=-1)
+
+
+def net_vectors(p: np.ndarray) -> np.ndarray:
+    """(n, 2) arrows (p_right - p_left, p_up - p_down) of (n, 5) move probabilities."""
+    p = np.asarray(p, dtype=float)
+    return np.stack([p[:, 4] - p[:, 0], p[:, 3] - p[:, 1]], axis=1)
+
+
+def published_change(p: np.ndarray, q: np.ndarray) -> float:
+    """Frobenius norm of the (n, 2) arrow-difference matrix, divided by the number of
+    positions n and by 2 (the published resampling statistic)."""
+    return float(np.linalg.norm(net_vectors(p) - net_vectors(q)) / len(p) / 2)
+
+
+def bootstrap_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT,
+                 level: float = LEVEL, statistic: Callable = np.mean) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic(values)` (it must take `axis`);
+    NaN values are dropped; (nan, nan) with fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    draws = statistic(values[rng.integers(0, len(values), (n_boot, len(values)))], axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def mean_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
+    """{"n", "mean", "ci_low", "ci_high"} of the non-NaN values (bootstrap interval)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    low, high = bootstrap_ci(values, seed=seed, n_boot=n_boot)
+    mean = float(values.mean()) if len(values) else float("nan")
+    return {"n": int(len(values)), "mean": mean, "ci_low": low, "ci_high": high}
+
+
+def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,
+                   n_boot: int = N_BOOT) -> dict:
+    """Paired before/after values (one per level): medians, shares that fell / rose,
+    the largest rise, and the mean change with its bootstrap interval."""
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    change = after - before
+    if not len(change):
+        return {"n": 0}
+    stats = mean_ci(change, seed=seed, n_boot=n_boot)
+    return {"n": int(len(change)),
+            "median_before": float(np.median(before)), "median_after": float(np.median(after)),
+            "share_decreased": float((change < 0).mean()),
+            "share_increased": float((change > 0).mean()),
+            "max_increase": float(change.max()),
+            "mean_change": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"]}

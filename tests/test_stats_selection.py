@@ -1,0 +1,63 @@
+"""Feature selection: the published drop-one / check / add-one steps, on known truth."""
+
+import numpy as np
+import pytest
+
+from behavstats.stats import FeatureSelection
+from behavstats.stats.synthetic import synthetic_logistic
+
+STEP_COLUMNS = ["step", "round", "feature", "n_features", "accuracy_mean", "delta_mean",
+                "delta_ci_low", "delta_ci_high", "decision"]
+
+
+@pytest.fixture(scope="module")
+def independent():
+    table = synthetic_logistic(1500, {"a": 2.0, "b": -1.5, "c": 0.9}, n_noise=3, seed=4)
+    return table.drop(columns=["reached_cheese", "p_cheese"]), table["reached_cheese"]
+
+
+def test_selects_exactly_the_true_features_by_the_published_steps(independent):
+    X, y = independent
+    selection = FeatureSelection(n_splits=6, seed=1).fit(X, y)
+    assert selection.selected_ == ["a", "b", "c"]
+    assert selection.adds_accuracy_ == []
+    steps = selection.steps_
+    assert list(steps.columns) == STEP_COLUMNS
+    drop_one = steps[steps["step"] == "drop_one"].set_index("feature")
+    assert list(drop_one.index) == list(X.columns)
+    assert list(drop_one["decision"]) == ["keep"] * 3 + ["drop"] * 3
+    assert (drop_one.loc[["a", "b", "c"], "delta_ci_low"] > 0).all()
+    check = steps[steps["step"] == "check"]
+    assert list(check["feature"]) == ["a", "b", "c"] and (check["decision"] == "needed").all()
+    add_one = steps[steps["step"] == "add_one"]
+    assert sorted(add_one["feature"]) == ["noise0", "noise1", "noise2"]
+    assert (add_one["decision"] == "no gain").all() and (add_one["n_features"] == 4).all()
+    kept = steps[steps["step"] == "kept"].iloc[0]
+    assert kept["n_features"] == 3
+    assert kept["delta_ci_low"] < 0 < kept["delta_ci_high"]  # as good as all features
+
+
+def test_near_duplicate_features_do_not_lose_the_factor():
+    """Dropping one of two substitutes loses nothing, so the published first step keeps
+    neither; the search must still end with one of them."""
+    rng = np.random.default_rng(9)
+    table = synthetic_logistic(1200, {"a": 2.0, "b": -1.5}, n_noise=1, seed=9)
+    X = table.drop(columns=["reached_cheese", "p_cheese"])
+    X["a_copy"] = X["a"] + 1e-3 * X["a"].std() * rng.standard_normal(len(X))
+    selection = FeatureSelection(n_splits=6, seed=2).fit(X, table["reached_cheese"])
+    drop_one = selection.steps_[selection.steps_["step"] == "drop_one"].set_index("feature")
+    assert drop_one.loc["a", "decision"] == drop_one.loc["a_copy", "decision"] == "drop"
+    assert "b" in selection.selected_ and "noise0" not in selection.selected_
+    assert len({"a", "a_copy"} & set(selection.selected_)) == 1
+
+
+def test_unneeded_kept_feature_is_removed_and_reported():
+    """With min_delta above a weak feature's contribution, it fails the check."""
+    table = synthetic_logistic(1500, {"a": 2.0, "weak": 0.35}, seed=5)
+    X, y = table[["a", "weak"]], table["reached_cheese"]
+    strict = FeatureSelection(n_splits=6, min_delta=0.02, seed=3).fit(X, y)
+    assert strict.selected_ == ["a"]
+    decisions = dict(zip(strict.steps_["feature"], strict.steps_["decision"], strict=True))
+    assert decisions["weak"] in {"drop", "not needed: removed", "no gain"}
+    lenient = FeatureSelection(n_splits=6, seed=3).fit(X, y)
+    assert lenient.selected_ == ["a", "weak"]
