@@ -257,3 +257,217 @@ def train(
     cloning = CloningConfig(**{**common, **cloning_overrides}) if warm_start else None
     run_training(out, ppo, cloning, progress=not quiet)
     typer.echo(f"policy -> {out / 'policy.pt'}")
+
+
+# --- interventions (cheese / top-right vectors, channels, retargeting, resampling) ---
+
+VECTOR_LAYER_NAME = "embedder.block2.res1.resadd"
+Layer = Annotated[str, typer.Option(help="Layer (module name) to edit.")]
+Out = Annotated[Path, typer.Option(help="Output folder (CSV tables, summary.json, figures).")]
+Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
+
+
+def _floats(spec: str, what: str) -> list[float]:
+    try:
+        return [float(p) for p in spec.split(",")]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{what} must be comma-separated numbers (got {spec!r})") \
+            from exc
+
+
+def _channel_list(spec: str | None) -> list[int] | None:
+    if spec is None:
+        return None
+    try:
+        return [int(p) for p in spec.split(",")]
+    except ValueError as exc:
+        raise typer.BadParameter(f"channels must look like 55,42 (got {spec!r})") from exc
+
+
+def _experiment(run, *args, **kwargs):
+    """Run an intervention experiment, turning input errors into CLI errors."""
+    from behavstats.hooks import UnknownLayerError
+    from behavstats.interventions import NoUsableLevelsError
+    from behavstats.maze import MazeStateError
+
+    try:
+        return run(*args, **kwargs)
+    except (NoUsableLevelsError, UnknownLayerError, MazeStateError) as exc:
+        _fail(str(exc))
+
+
+def _ci(entry: dict, key: str = "mean") -> str:
+    return f"{entry[key]:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
+
+
+@app.command("cheese-vector")
+def cheese_vector_command(
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Level seeds (those with a decision square "
+                                             "are used).")] = "0:100",
+    out: Out = Path("cheese-vector"),
+    coeffs: Annotated[str, typer.Option(help="Coefficients, comma-separated: activation + "
+                                             "coeff * vector (-1 = published).")] =
+    "-2,-1,-0.5,0.5,1,2",
+    layer: Layer = VECTOR_LAYER_NAME,
+    near: Annotated[int, typer.Option(help="Transfer: 'near' = cheeses at most this many "
+                                           "cells apart (Chebyshev).")] = 2,
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Cheese vector: P(step towards the cheese) at the decision square before / after
+    adding coeff x vector, with random-vector and cheese-absent controls and transfer."""
+    from behavstats.interventions import run_cheese_vector
+
+    result = _experiment(run_cheese_vector, _load(policy), parse_levels(levels), out,
+                         coeffs=_floats(coeffs, "coeffs"), layer=layer, near=near, mode=mode,
+                         seed=seed, progress=not quiet)
+    s = result.summary
+    typer.echo(f"{s['n_used']} of {s['n_levels']} levels have a decision square")
+    for entry in s["by_coeff"]:
+        p = entry["p_cheese"]
+        typer.echo(f"coeff {entry['coeff']:+g}: median P(cheese) {p['median_before']:.3f} -> "
+                   f"{p['median_after']:.3f}, fell in {p['share_decreased']:.0%} of levels, "
+                   f"mean change {_ci(p, 'mean_change')}; random vector "
+                   f"{_ci(entry['p_cheese_random'], 'mean_change')}")
+    for name, t in s["transfer"].items():
+        typer.echo(f"transfer, {name} cheese: mean change {_ci(t)} ({t['n']} target levels)")
+    typer.echo(f"-> {out}")
+
+
+@app.command("top-right-vector")
+def top_right_vector_command(
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Level seeds (those with a decision square and "
+                                             "a maze smaller than the world are used).")] =
+    "0:100",
+    out: Out = Path("top-right-vector"),
+    coeffs: Annotated[str, typer.Option(help="Coefficients, comma-separated.")] =
+    "-1,0.5,1,2,5,10",
+    layer: Layer = VECTOR_LAYER_NAME,
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Top-right vector: P(step towards the top-right) at the decision square and the
+    change of the whole field per coefficient; transfer; composition with the cheese
+    vector."""
+    from behavstats.interventions import run_top_right_vector
+
+    result = _experiment(run_top_right_vector, _load(policy), parse_levels(levels), out,
+                         coeffs=_floats(coeffs, "coeffs"), layer=layer, mode=mode, seed=seed,
+                         progress=not quiet)
+    s = result.summary
+    typer.echo(f"{s['n_used']} of {s['n_levels']} levels used ({s['n_corridor_empty']} fill "
+               "the world: no corridor, skipped)")
+    for entry in s["by_coeff"]:
+        p = entry["p_topright"]
+        typer.echo(f"coeff {entry['coeff']:+g}: median P(top-right) {p['median_before']:.3f} "
+                   f"-> {p['median_after']:.3f}, mean change {_ci(p, 'mean_change')}; field "
+                   f"P(towards top-right) {_ci(entry['field_toward_tr_change'])}")
+    typer.echo(f"transfer: mean change {_ci(s['transfer']['all'])}; interaction "
+               f"(both - cheese - top_right + none) on P(top-right) "
+               f"{_ci(s['interaction']['p_topright'])}")
+    typer.echo(f"-> {out}")
+
+
+@app.command("channels")
+def channels_command(
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Level seeds.")] = "0:200",
+    out: Out = Path("channels"),
+    placements: Annotated[int, typer.Option(help="Random cheese cells per maze.")] = 4,
+    layer: Layer = VECTOR_LAYER_NAME,
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Rank a layer's channels by how well their activation maps track the cheese."""
+    from behavstats.interventions import run_channels
+
+    result = _experiment(run_channels, _load(policy), parse_levels(levels), out, layer=layer,
+                         placements=placements, mode=mode, seed=seed, progress=not quiet)
+    columns = ["channel", "score", "argmax_corr", "mass_corr", "argmax_hit", "cheese_max"]
+    typer.echo(result.table[columns].head(12).to_string(index=False,
+                                                       float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"tracked (score >= {result.summary['track_threshold']}): "
+               f"{result.summary['tracked']}; chance hit rate "
+               f"{result.summary['chance_hit']:.3f}\n-> {out}")
+
+
+@app.command("retarget")
+def retarget_command(
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Level seeds (cheese removed).")] = "0:10",
+    out: Out = Path("retarget"),
+    channels: Annotated[str | None, typer.Option(help="Channels to clamp, e.g. 55,42 (default: "
+                                                      "top-1, top-k and tracked channels of a "
+                                                      "discovery run).")] = None,
+    value: Annotated[float | None, typer.Option(help="Clamp value for every channel (default: "
+                                                     "value-scale x the channel's max at the "
+                                                     "cheese).")] = None,
+    value_scale: Annotated[float, typer.Option(help="Multiple of the channel's max activation "
+                                                    "at the cheese.")] = 5.0,
+    fill: Annotated[float | None, typer.Option(help="Set the rest of the clamped channels to "
+                                                    "this value.")] = None,
+    rollouts: Annotated[int, typer.Option(help="Sampled episodes per target square.")] = 4,
+    step_budget: Annotated[float, typer.Option(help="An episode reaches the target if within "
+                                                    "this many times its path length.")] = 2.0,
+    discovery_levels: Annotated[str, typer.Option(help="Levels of the channel discovery.")] =
+    "1000:1100",
+    layer: Layer = VECTOR_LAYER_NAME,
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Retargeting: clamp the target square's activation cell in cheese channels; success
+    per target square (path probability, reached share) and by distance from the path to
+    the top-right cell."""
+    from behavstats.interventions import run_retarget
+
+    chosen = _channel_list(channels)
+    result = _experiment(run_retarget, _load(policy), parse_levels(levels), out,
+                         channel_sets=None if chosen is None else {"given": chosen},
+                         layer=layer, value=value, value_scale=value_scale, fill=fill,
+                         n_rollouts=rollouts, step_budget=step_budget,
+                         discovery_levels=parse_levels(discovery_levels), mode=mode,
+                         seed=seed, progress=not quiet)
+    for name, entry in result.summary["by_set"].items():
+        typer.echo(f"{name} {result.channel_sets[name]}: P(path) {_ci(entry['p_path'])}, "
+                   f"reached {_ci(entry['reach'])}, lift over no clamp "
+                   f"{_ci(entry['p_path_lift'])}")
+    typer.echo(f"-> {out}")
+
+
+@app.command("resample")
+def resample_command(
+    policy: PolicyOption = "default",
+    levels: Annotated[str, typer.Option(help="Level seeds (>= 30 recommended).")] = "0:40",
+    out: Out = Path("resample"),
+    channels: Annotated[str | None, typer.Option(help="Cheese channels, best first (default: "
+                                                      "from a discovery run).")] = None,
+    source_levels: Annotated[str, typer.Option(help="Pool of levels to draw sources from.")] =
+    "10000:11000",
+    discovery_levels: Annotated[str, typer.Option(help="Levels of the channel discovery.")] =
+    "1000:1100",
+    layer: Layer = VECTOR_LAYER_NAME,
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Resampling: replace cheese channels (vs random channels) with those of a maze whose
+    cheese is at the same / a different place; mean per-cell TV distance and the
+    published statistic."""
+    from behavstats.interventions import run_resample
+
+    result = _experiment(run_resample, _load(policy), parse_levels(levels), out,
+                         channels=_channel_list(channels), layer=layer,
+                         source_levels=parse_levels(source_levels),
+                         discovery_levels=parse_levels(discovery_levels), mode=mode,
+                         seed=seed, progress=not quiet)
+    typer.echo(f"channels {result.summary['channels']}")
+    for key, entry in result.summary["effects"].items():
+        typer.echo(f"{key}: TV {_ci(entry['tv'])}, published {_ci(entry['published'])} "
+                   f"(n={entry['tv']['n']})")
+    typer.echo(f"-> {out}")

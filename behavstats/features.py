@@ -150,7 +150,9 @@ def decision_square_from_paths(to_cheese: list[Cell], to_top_right: list[Cell]) 
 
 
 def _paths_from_start(walker: _Walker, start: Cell, cheese: Cell
-                      ) -> tuple[int, list[int], list[Cell], list[Cell]]:
+                      ) -> tuple[list[Cell], list[Cell]]:
+    """The shortest paths start -> cheese and start -> top-right cell (MazeStateError
+    when an endpoint is not a free cell or cannot be reached)."""
     maze = walker.maze
     for name, cell in (("start", start), ("cheese", cheese), ("top-right cell", maze.top_right)):
         if not maze.is_free(cell):
@@ -165,7 +167,7 @@ def _paths_from_start(walker: _Walker, start: Cell, cheese: Cell
             raise MazeStateError(f"maze {maze.level} has no path from {start} to the {name} "
                                  f"{cell}: features need a connected maze")
         paths.append(walker.path(parent, source, target))
-    return source, dist, paths[0], paths[1]
+    return paths[0], paths[1]
 
 
 def decision_square(maze: Maze, start: Cell | None = None) -> Cell | None:
@@ -175,7 +177,7 @@ def decision_square(maze: Maze, start: Cell | None = None) -> Cell | None:
     if maze.cheese is None:
         return None
     start = maze.start if start is None else start
-    _, _, to_cheese, to_top_right = _paths_from_start(_Walker(maze), start, maze.cheese)
+    to_cheese, to_top_right = _paths_from_start(_Walker(maze), start, maze.cheese)
     return decision_square_from_paths(to_cheese, to_top_right)
 
 
@@ -201,7 +203,7 @@ def maze_features(maze: Maze) -> dict:
         return row
     walker = _Walker(maze)
     cheese, tr = maze.cheese, maze.top_right
-    _, _, to_cheese, to_tr = _paths_from_start(walker, maze.start, cheese)
+    to_cheese, to_tr = _paths_from_start(walker, maze.start, cheese)
     tr5 = top_right_region(maze, TR_REGION, exclude_mouse=False)
     tr5_index = [walker.index(c) for c in tr5]
     row.update(cheese_x=cheese[0], cheese_y=cheese[1], cheese_in_tr5=cheese in tr5,

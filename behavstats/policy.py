@@ -34,7 +34,8 @@ MOVE_GROUPS: dict[str, tuple[int, ...]] = {
 MOVE_ACTION = {"LEFT": 1, "DOWN": 3, "NOOP": 4, "UP": 5, "RIGHT": 7}
 """One procgen action that makes each move."""
 METADATA_KEY = "behavstats"
-DEFAULT_POLICY = Path(__file__).resolve().parent / "data" / "policies" / "default.pt"
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "default.pt"
+"""The shipped default agent (in the source checkout that `pip install -e .` uses)."""
 
 
 class CheckpointError(ValueError):
@@ -194,7 +195,9 @@ def load_policy(path: str | Path | None = "default") -> Policy:
     """
     path = resolve_policy_path(path)
     if not path.is_file():
-        raise CheckpointError(f"policy file {path} does not exist")
+        hint = (" (the default policy ships in the source checkout's data/policies/; install "
+                "with pip install -e .)" if path == DEFAULT_POLICY else "")
+        raise CheckpointError(f"policy file {path} does not exist{hint}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

@@ -2,8 +2,9 @@
 
 Each episode is a function of (policy, level, maze edit, seed) alone: its actions are
 drawn with the level's own random stream (`default_rng([seed, level])`, Gumbel-max
-over the 15 logits; mazes without a level use their position in the list), so results do not depend on batching, sharding or the number
-of workers (up to float rounding of batched forward passes).
+over the 15 logits; mazes without a level use their position in the list), so
+results do not depend on batching, sharding or the number of workers (up to float
+rounding of batched forward passes).
 
 The mouse's path is followed from the actions with procgen's own rule (one cell per
 step, diagonals move horizontally, walls block), which the tests check against the

@@ -26,6 +26,8 @@ from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, preproc
 from behavstats.vfield import VectorField, field_cells
 
 BATCH = 64
+FIELD_GROUP = 16
+"""Mazes whose vector fields are rendered and forwarded together (bounds memory)."""
 RowInterventions = Callable[[np.ndarray], Sequence]
 """Given the row numbers of one forward batch, the interventions for exactly those rows
 (per-sample tensors are indexed by these rows)."""
@@ -134,3 +136,13 @@ class FieldRows:
         """Per-row move probabilities -> one `VectorField` per maze."""
         return [VectorField(maze, cells, p) for maze, cells, p in
                 zip(mazes, self.cells, self.split(values), strict=True)]
+
+
+@dataclass
+class FieldExample:
+    """Vector fields of one level for figures: `fields` by condition name, drawn over
+    `observations` (keyed by condition, or a shared "maze" entry)."""
+
+    level: int
+    fields: dict[str, VectorField]
+    observations: dict[str, np.ndarray]

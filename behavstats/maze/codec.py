@@ -41,8 +41,31 @@ N_BACKGROUNDS = 9
 """procgen's topdown_backgrounds, the maze's background images."""
 MT_WORDS = 625
 """Numbers in the text of a std::mt19937 (624 state words and the position)."""
-_BOOL_OPTIONS = ("paint_vel_info", "use_monochrome_assets", "restrict_themes",
-                 "use_backgrounds", "use_sequential_levels", "use_easy_jump")
+_BOOL_FIELDS = ("paint_vel_info", "use_monochrome_assets", "restrict_themes",
+                "use_backgrounds", "use_sequential_levels", "use_easy_jump",
+                "random_agent_start", "has_useful_vel_info")
+_FIXED_FIELDS = {
+    "version": SERIALIZE_VERSION,  # fassert
+    "use_generated_assets": 0,  # fassert
+    "center_agent": 0,  # would draw a window around the mouse, not the whole world
+    "grid_step": 1,  # 0 = free physics: step counts follow the (unchecked) velocity
+    "is_waiting_for_step": 0,  # 1 deadlocks the next act/observe/get_state
+    "use_procgen_background": 0,  # 1 frees a static image (crash at exit)
+    "bg_tile_ratio": 0.0,  # < 0 tiles the background: a tiny ratio never finishes
+    "out_of_bounds_object": WALL,  # else the mouse can leave the world and be erased
+    "min_visibility": 0.0,  # else the world is drawn smaller than the observation
+}
+"""Fields that are the same in every maze state procgen writes, with what goes wrong
+when they are not."""
+_MOUSE_FIXED = {
+    "type": MOUSE_TYPE, "image_type": MOUSE_TYPE, "image_theme": 0,  # abort when drawn
+    "rx": 0.5, "ry": 0.5, "grow_rate": 1.0,  # a huge radius hangs collision checks
+    "will_erase": 0, "auto_erase": 1, "expire_time": -1,  # the mouse would be erased
+    "smart_step": 1, "render_z": 1, "use_abs_coords": 0, "collides_with_entities": 0,
+    "collision_margin": 0.0, "rotation": 0.0, "vrot": 0.0, "friction": 1.0, "alpha": 1.0,
+    "alpha_decay": 1.0,
+}
+"""The mouse entity's fields that procgen's maze never changes."""
 
 
 def _ints(names: str) -> list[tuple[str, str]]:
@@ -210,28 +233,25 @@ def _read_grid(r: _Reader) -> np.ndarray:
 def _check_consistency(fields: dict) -> None:
     """Reject every well-formed buffer that procgen would still choke on.
 
-    Each check stands for a measured abort or a wrong picture: procgen `fassert`s the
-    version, generated assets and seeded generators (the last one at the next step or
-    reset), throws (uncaught, so the process dies) on a background index or mouse image
-    theme out of range, divides by zero on reset when level_seed_low == level_seed_high,
-    frees a static image at exit when use_procgen_background is set, and loses the
-    mouse (then aborts on the next set_state) when it is erased or out of bounds.
-    center_agent would draw a window around the mouse instead of the whole world,
-    which the coordinate conversions of `behavstats.maze.coords` assume.
+    procgen trusts the bytes it is given. Measured consequences of single wrong values
+    that the layout alone does not catch: `fassert` aborts (version, generated assets,
+    an unseeded generator at the next step), uncaught C++ exceptions (background index
+    or mouse image theme out of range), a division by zero at the next reset
+    (level_seed_low == level_seed_high), a deadlock (is_waiting_for_step), a crash at
+    exit (use_procgen_background), hangs (huge mouse radius, tiny background tile
+    ratio) and a mouse that disappears. So the fields procgen's maze never changes must
+    hold their values, and the others must lie in their ranges.
     """
     def bad(message: str) -> MazeStateError:
         return MazeStateError(f"{message}: the buffer is not an intact upstream procgen "
                               "0.10.7 maze state (use bytes from get_state or serialize)")
 
-    if fields["version"] != SERIALIZE_VERSION:
-        raise bad(f"state version is {fields['version']}, expected {SERIALIZE_VERSION}")
-    if fields["use_generated_assets"] != 0:
-        raise bad("use_generated_assets is set (procgen cannot restore such a state)")
-    if fields["center_agent"] != 0:
-        raise bad("center_agent is set (the observation would not show the whole world)")
-    for name in _BOOL_OPTIONS:
+    for name, value in _FIXED_FIELDS.items():
+        if fields[name] != value:
+            raise bad(f"{name} is {fields[name]}, expected {value}")
+    for name in _BOOL_FIELDS:
         if fields[name] not in (0, 1):
-            raise bad(f"option {name} is {fields[name]}, expected 0 or 1")
+            raise bad(f"{name} is {fields[name]}, expected 0 or 1")
     mode = fields["distribution_mode"]
     if mode not in WORLD_DIM_OF_MODE:
         raise bad(f"distribution_mode is {mode}; only easy (0) and hard (1) mazes are "
@@ -245,8 +265,6 @@ def _check_consistency(fields: dict) -> None:
     if fields["level_seed_low"] >= fields["level_seed_high"]:
         raise bad(f"level seed range [{fields['level_seed_low']}, "
                   f"{fields['level_seed_high']}) is empty")
-    if fields["use_procgen_background"] != 0:
-        raise bad("use_procgen_background is set")
     if not 0 <= fields["background_index"] < N_BACKGROUNDS:
         raise bad(f"background_index {fields['background_index']} is not in "
                   f"[0, {N_BACKGROUNDS})")
@@ -264,19 +282,23 @@ def _check_consistency(fields: dict) -> None:
                   "world")
     if not (1 <= maze_dim <= world_dim and maze_dim % 2 == 1):
         raise bad(f"maze_dim {maze_dim} is not an odd size within the world")
+    if int((grid == CHEESE).sum()) > 1:
+        raise bad("more than one cheese cell in the grid")
+
     entities = fields["entities"]
-    if len(entities) != 1 or entities[0]["type"] != MOUSE_TYPE:
-        mice = sum(e["type"] == MOUSE_TYPE for e in entities)
+    mice = sum(e["type"] == MOUSE_TYPE for e in entities)
+    if len(entities) != 1 or mice != 1:
         raise bad(f"expected exactly one entity, the mouse; found {len(entities)} "
                   f"entities of which {mice} mice")
     mouse = entities[0]
-    if (mouse["image_type"], mouse["image_theme"], mouse["will_erase"]) != (MOUSE_TYPE, 0, 0):
-        raise bad("the mouse entity has a wrong image or is marked for erasure")
+    for name, value in _MOUSE_FIXED.items():
+        if mouse[name] != value:
+            raise bad(f"the mouse's {name} is {mouse[name]}, expected {value}")
     if not all(math.isfinite(mouse[k]) and 0 <= mouse[k] < world_dim for k in ("x", "y")):
         raise bad(f"the mouse at ({mouse['x']}, {mouse['y']}) is outside the "
                   f"{world_dim}-cell world")
-    if int((grid == CHEESE).sum()) > 1:
-        raise bad("more than one cheese cell in the grid")
+    if mouse["is_reflected"] not in (0, 1):
+        raise bad(f"the mouse's is_reflected is {mouse['is_reflected']}, expected 0 or 1")
 
 
 def _mouse(parsed: ParsedState) -> dict:

@@ -1,11 +1,13 @@
 """Sign stability of L1 coefficients across random feature subsets.
 
-A coefficient whose sign depends on which other features are in the model (or on the
-sample) says little about the feature itself. Each random subset is fitted on the
-training rows of one of the study's splits (subset i uses split i mod n_splits), so
-both the company a feature keeps and the sample vary. Positive, negative and zero
-(pruned by L1) coefficients are counted separately, and every rate is per subset
-that included the feature, not per subset drawn.
+A coefficient whose sign depends on which other features are in the model, or on
+the sample, says little about the feature itself. Each random subset is fitted on
+its own bootstrap resample of the rows (z-scored on that resample; no validation
+rows are involved), so both the company a feature keeps and the sample vary: a pure
+noise feature then shows both signs, while a feature with a real effect keeps its
+sign. Positive, negative and zero (pruned by L1) coefficients are counted
+separately, and every rate is per subset that included the feature, not per subset
+drawn.
 """
 
 from collections.abc import Sequence
@@ -13,33 +15,31 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.preprocessing import StandardScaler
 
 from behavstats.stats.dataset import check_design
 from behavstats.stats.fitting import l1_logistic
 from behavstats.stats.seeds import Stream, rng
-from behavstats.stats.splits import standardised_splits
 
 
 class SignStability(BaseEstimator):
     """Fit the L1 model on `n_subsets` seeded random feature subsets (size uniform in
-    1..n_features, then features uniform without replacement) and count signs.
+    1..n_features, then features uniform without replacement), each on a bootstrap
+    resample, and count signs.
 
     Attributes
     ----------
-    subsets_ : DataFrame, one row per (subset, included feature): subset, split,
-        n_features (subset size), feature, coef.
+    subsets_ : DataFrame, one row per (subset, included feature): subset, n_features
+        (subset size), feature, coef (per standard deviation).
     table_ : DataFrame, one row per feature: feature, n_included, n_pos, n_neg, n_zero,
         pos_rate, neg_rate, zero_rate (each count / n_included) and flip_rate (the
         minority sign's count / n_included: 0 when the sign never flips; NaN when the
         feature was never drawn).
     """
 
-    def __init__(self, C: float = 1.0, n_subsets: int = 200, n_splits: int = 50,
-                 test_size: float = 0.2, seed: int = 0):
+    def __init__(self, C: float = 1.0, n_subsets: int = 200, seed: int = 0):
         self.C = C
         self.n_subsets = n_subsets
-        self.n_splits = n_splits
-        self.test_size = test_size
         self.seed = seed
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: Sequence | np.ndarray) -> "SignStability":
@@ -47,21 +47,19 @@ class SignStability(BaseEstimator):
         X, y = check_design(X, y)
         names = np.array(X.columns, dtype=object)
         self.feature_names_in_ = names
-        splits = standardised_splits(X.to_numpy(), y, self.n_splits, self.test_size,
-                                     self.seed)
+        values = X.to_numpy()
         draw = rng(self.seed, Stream.SUBSETS)
         rows = []
         for subset in range(self.n_subsets):
             size = int(draw.integers(1, len(names) + 1))
             columns = np.sort(draw.choice(len(names), size=size, replace=False))
-            split = splits[subset % len(splits)]
-            model = l1_logistic(self.C, self.seed).fit(split.z_train[:, columns],
-                                                       split.y_train)
-            rows.extend({"subset": subset, "split": subset % len(splits), "n_features": size,
-                         "feature": names[c], "coef": float(b)}
+            sample = draw.integers(0, len(y), len(y))
+            z = StandardScaler().fit_transform(values[np.ix_(sample, columns)])
+            model = l1_logistic(self.C, self.seed).fit(z, y[sample])
+            rows.extend({"subset": subset, "n_features": size, "feature": names[c],
+                         "coef": float(b)}
                         for c, b in zip(columns, model.coef_[0], strict=True))
-        self.subsets_ = pd.DataFrame(rows, columns=["subset", "split", "n_features",
-                                                    "feature", "coef"])
+        self.subsets_ = pd.DataFrame(rows, columns=["subset", "n_features", "feature", "coef"])
         self.table_ = sign_table(self.subsets_, names)
         return self
 

@@ -91,17 +91,20 @@ def accuracy_by_size(policy: Policy, obs: np.ndarray, actions: np.ndarray,
     return {k: float(correct[m].mean()) if m.any() else math.nan for k, m in bands.items()}
 
 
-def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True) -> Policy:
-    """Run (or resume) cloning into run_dir: checkpoint.pt, cloning_log.csv, policy.pt."""
+def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True,
+                  stop_after_chunks: int | None = None) -> Policy:
+    """Run (or resume) cloning into run_dir: checkpoint.pt, cloning_log.csv, and at the
+    end policy.pt. `stop_after_chunks` ends this call early (after checkpointing), as
+    an interruption would; calling again resumes."""
     run_dir.mkdir(parents=True, exist_ok=True)
     generator, observer = LevelGenerator(config.mode), Observer()
+    torch.manual_seed(config.seed)
     policy = Policy(config.scale, metadata={"training": {"method": "cloning",
                                                          "cloning": asdict(config)}})
     policy.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     steps_per_chunk_est = config.passes * config.chunk_mazes * 150 // config.batch
     total_steps = max(1, steps_per_chunk_est * config.chunks)
-    torch.manual_seed(config.seed)
     state = {"chunk": 0, "step": 0, "samples": 0, "seconds": 0.0}
     saved = load_checkpoint(run_dir, "cloning")
     if saved is not None:
@@ -112,7 +115,9 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
     val = _chunk_data(config, -1, generator, observer, config.validation_first_seed,
                       config.validation_mazes)
     log_path = run_dir / "cloning_log.csv"
-    for chunk in range(state["chunk"], config.chunks):
+    last = config.chunks if stop_after_chunks is None else min(
+        config.chunks, state["chunk"] + stop_after_chunks)
+    for chunk in range(state["chunk"], last):
         started = time.time()
         obs, actions, _ = _chunk_data(config, chunk, generator, observer,
                                       config.first_seed + chunk * config.chunk_mazes,
@@ -159,6 +164,8 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
                          "rng": rng_states()}, run_dir)
         if progress:
             tqdm.write(f"chunk {chunk + 1}: loss {row['loss']:.3f} val acc {acc}")
+    if state["chunk"] < config.chunks:
+        return policy.eval()
     policy.metadata["training"]["cloning_samples"] = state["samples"]
     policy.metadata["training"]["cloning_seconds"] = state["seconds"]
     save_policy(policy, run_dir / "policy.pt")

@@ -132,7 +132,8 @@ def _log(path: Path, row: dict) -> None:
 
 def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
               stop_after_updates: int | None = None) -> Policy:
-    """Run (or resume) PPO into run_dir: checkpoint.pt, ppo_log.csv, policy.pt.
+    """Run (or resume) PPO into run_dir: checkpoint.pt, ppo_log.csv, and at the end
+    policy.pt.
 
     `stop_after_updates` ends this call early (after checkpointing), as an
     interruption would; calling again resumes.
@@ -300,6 +301,8 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
                              "episodes": {"return": episode_return, "length": episode_length,
                                           "next_done": next_done}}, run_dir)
 
+    if counters["update"] < num_updates:
+        return policy.eval()
     policy.metadata["training"]["ppo_steps"] = counters["global_step"]
     policy.metadata["training"]["ppo_seconds"] = counters["seconds"]
     save_policy(policy, run_dir / "policy.pt")

@@ -1,0 +1,45 @@
+"""Writing an experiment's tables, summary and figures into a folder, each file
+atomically (`behavstats.io`), so an interrupted run never leaves half a file."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from behavstats.io import write_csv, write_json
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON-ready Python: numpy scalars and arrays unwrapped, tuples as
+    lists, non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_outputs(out_dir: str | Path, tables: dict[str, pd.DataFrame], summary: dict,
+                  figures: dict[str, Callable[[], Any]]) -> list[Path]:
+    """Write `tables` as CSV (name -> name.csv), `summary` as summary.json and each
+    figure (name -> function returning an Axes or array of Axes) as name.png;
+    returns the paths written."""
+    from behavstats.plots import save_figure  # matplotlib only when writing figures
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [write_csv(table, out_dir / f"{name}.csv") for name, table in tables.items()]
+    paths.append(write_json(plain(summary), out_dir / "summary.json"))
+    for name, draw in figures.items():
+        axes = draw()
+        figure = axes.flat[0].figure if hasattr(axes, "flat") else axes.figure
+        paths.append(save_figure(figure, out_dir / f"{name}.png"))
+    return paths

@@ -1,0 +1,322 @@
+"""Retargeting: clamp one activation cell of cheese-tracking channels and see whether
+the agent goes there.
+
+For a maze with the cheese removed and each target square t (every free cell but the
+start), the chosen channels of `layer` get the activation cell that t maps to
+(`maze_to_activation_cell`, the package's single conversion) set to a value (and,
+with `fill`, every other cell of those channels set to `fill`) in every forward pass.
+Each target is computed on its own: targets sharing an activation cell still have
+their own paths and rollouts (never cached by cell). Success for t:
+
+- p_path: probability of following the shortest path start -> t, the geometric mean
+  of the per-step probabilities of the move along it (`walk.path_probability`);
+- reach: share of `n_rollouts` sampled episodes that step on t within
+  ceil(step_budget x shortest-path steps) steps (`walk.walk`).
+
+Both are also measured without the clamp (p_path_base, reach_base), since near
+targets are often reached anyway. Default clamp value per channel: `value_scale`
+times the channel's largest activation at the cheese cell across the discovery mazes
+(its largest activation anywhere if that is not positive): the published 5.6 on
+channel 55 (about 0.6 at the cheese) belongs to their network, so the scale is
+relative. Success is reported against dist_to_tr_path, the shortest-path steps from t
+to the path start -> top-right cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+from tqdm.auto import tqdm
+
+from behavstats.env import Observer
+from behavstats.features import maze_graph
+from behavstats.hooks import VECTOR_LAYER
+from behavstats.interventions.channels import (
+    published_share,
+    run_channels,
+    top_channels,
+    tracked_channels,
+)
+from behavstats.interventions.effects import N_BOOT, mean_ci
+from behavstats.interventions.forward import BATCH, activations, as_mazes
+from behavstats.interventions.geometry import steps_to_path
+from behavstats.interventions.output import write_outputs
+from behavstats.interventions.walk import ObservationTable, path_probability, walk
+from behavstats.maze import Maze
+from behavstats.maze.coords import maze_to_activation_cell
+from behavstats.maze.edits import move_mouse, remove_cheese
+from behavstats.policy import Policy
+
+DISTANCE_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 10**6))
+DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
+PUBLISHED = {"on_top_right_path": 0.9, "distance_25": "below 0.3",
+             "order": "all 11 channels > effective subset > channel 55 alone",
+             "top_left": 0.5, "bottom_right": 0.14, "clamp_value": 5.6,
+             "larger_mazes": "more retargetable",
+             "source": "rand_region 5 agent (scale 4), rough; shared/background"}
+
+
+@dataclass(frozen=True)
+class ClampCells:
+    """Per-sample clamp: activation[r, c, rows[r], cols[r]] = values[c] for each chosen
+    channel c; with `fill`, the chosen channels' other cells are set to `fill` first.
+    rows, cols: (N,) integer tensors; values: (len(channels),)."""
+
+    layer: str
+    channels: Sequence[int]
+    rows: torch.Tensor
+    cols: torch.Tensor
+    values: torch.Tensor
+    fill: float | None = None
+
+    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
+        out = activation.clone()
+        channels = torch.as_tensor(list(self.channels), dtype=torch.long)
+        if self.fill is not None:
+            out[:, channels] = self.fill
+        samples = torch.arange(out.shape[0])[:, None]
+        out[samples, channels[None, :], self.rows[:, None], self.cols[:, None]] = (
+            self.values.to(out.dtype)[None, :])
+        return out
+
+
+@dataclass
+class RetargetResult:
+    """What `run_retarget` measured.
+
+    targets: one row per level, channel set and target square: level, maze_dim,
+        channel_set, x, y (maze frame), act_row, act_col, steps (shortest path from the
+        start), dist_to_tr_path, region (top/bottom-left/right half of the maze, the
+        centre row and column counted bottom / left), p_path, p_path_base, reach,
+        reach_base.
+    by_distance: one row per channel set and distance bin (`DISTANCE_BINS`):
+        channel_set, distance_bin, n_targets, n_levels and for p_path, reach and their
+        lifts over the baseline: mean, ci_low, ci_high (mean over levels of the
+        per-level mean, bootstrapped over levels).
+    channel_sets: name -> channels; values: channel -> clamp value.
+    channels: the discovery table (`channels.channel_scores`), empty if not run.
+    heatmap_mazes: the first levels' mazes (cheese removed), for the figures.
+    """
+
+    targets: pd.DataFrame
+    by_distance: pd.DataFrame
+    channel_sets: dict[str, list[int]]
+    values: dict[int, float]
+    channels: pd.DataFrame
+    summary: dict
+    heatmap_mazes: list[Maze]
+
+
+def default_channel_sets(table: pd.DataFrame) -> dict[str, list[int]]:
+    """top1, top{k} (k = `published_share` of the layer's width) and, when it differs
+    from those and is not empty, "tracked" (`tracked_channels`)."""
+    k = published_share(len(table))
+    sets = {"top1": top_channels(table, 1)}
+    if k > 1:
+        sets[f"top{k}"] = top_channels(table, k)
+    tracked = tracked_channels(table)
+    if tracked and tracked not in sets.values():
+        sets["tracked"] = tracked
+    return sets
+
+
+def clamp_values(table: pd.DataFrame, value_scale: float) -> dict[int, float]:
+    """value_scale x cheese_max per channel (x act_max where cheese_max <= 0)."""
+    scale = np.where(table["cheese_max"] > 0, table["cheese_max"], table["act_max"])
+    return {int(c): float(value_scale * s) for c, s in zip(table["channel"], scale,
+                                                           strict=True)}
+
+
+def region_of(cell: tuple[int, int], maze_dim: int) -> str:
+    half = maze_dim / 2
+    return f"{'top' if cell[1] >= half else 'bottom'}-{'right' if cell[0] >= half else 'left'}"
+
+
+def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
+                 out_dir: str | Path | None = None, *,
+                 channel_sets: dict[str, Sequence[int]] | None = None,
+                 layer: str = VECTOR_LAYER, value: float | None = None,
+                 value_scale: float = 5.0, fill: float | None = None, n_rollouts: int = 4,
+                 step_budget: float = 2.0,
+                 discovery_levels: Sequence[int] | Sequence[Maze] = DEFAULT_DISCOVERY_LEVELS,
+                 mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT, n_heatmaps: int = 3,
+                 progress: bool = False, batch: int = BATCH) -> RetargetResult:
+    """Retarget the agent to every target square of each level (seeds or mazes; the
+    cheese is removed), for each channel set; with `out_dir`, also write the result.
+
+    channel_sets: name -> channels (default `default_channel_sets` of a channel
+    discovery on `discovery_levels`). value: one clamp value for every channel
+    (default: per channel, see the module docstring; needs the discovery run).
+    """
+    table = pd.DataFrame()
+    if channel_sets is None or value is None:
+        table = run_channels(policy, discovery_levels, layer=layer, mode=mode, seed=seed,
+                             batch=batch).table
+    sets = {k: [int(c) for c in v] for k, v in
+            (default_channel_sets(table) if channel_sets is None else channel_sets).items()}
+    chosen = sorted({c for v in sets.values() for c in v})
+    values = ({c: float(value) for c in chosen} if value is not None
+              else {c: clamp_values(table, value_scale)[c] for c in chosen})
+    mazes = [remove_cheese(move_mouse(m, m.start)) for m in as_mazes(levels, mode)]
+    observer = Observer(batch=batch)
+    rows = []
+    for i, maze in enumerate(tqdm(mazes, desc="retarget", disable=not progress)):
+        rows += _retarget_maze(policy, maze, maze.level if maze.level is not None else i,
+                               sets, values, layer, fill, n_rollouts, step_budget, seed,
+                               observer, batch)
+    targets = pd.DataFrame(rows)
+    by_distance = retarget_by_distance(targets, seed=seed, n_boot=n_boot)
+    summary = {"layer": layer, "channel_sets": sets, "values": values, "fill": fill,
+               "value_scale": None if value is not None else value_scale,
+               "n_rollouts": n_rollouts, "step_budget": step_budget, "seed": seed,
+               "n_levels": len(mazes),
+               **summarise_retarget(targets, seed=seed, n_boot=n_boot),
+               "published": PUBLISHED}
+    result = RetargetResult(targets, by_distance, sets, values, table, summary,
+                            mazes[:n_heatmaps])
+    if out_dir is not None:
+        write_retarget(result, out_dir)
+    return result
+
+
+def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[int]],
+                   values: dict[int, float], layer: str, fill: float | None, n_rollouts: int,
+                   step_budget: float, seed: int, observer: Observer, batch: int) -> list[dict]:
+    table = ObservationTable(maze, observer)
+    graph = maze_graph(maze)
+    paths = nx.single_source_shortest_path(graph, maze.start)
+    targets = [c for c in table.cells if c != maze.start and c in paths]
+    if not targets:
+        return []
+    to_tr = steps_to_path(maze, paths[maze.top_right], graph)
+    size = activations(policy, table.obs[:1], layer).shape[-1]
+    cells = np.array([maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, size)
+                      for x, y in targets])
+    act_rows, act_cols = torch.as_tensor(cells[:, 0]), torch.as_tensor(cells[:, 1])
+    target_paths = [paths[t] for t in targets]
+    steps = np.array([len(p) - 1 for p in target_paths])
+    limits = np.ceil(step_budget * steps).astype(int)
+
+    base_paths = walk(policy, table, [None] * n_rollouts, [int(limits.max())] * n_rollouts,
+                      [[seed, level, r] for r in range(n_rollouts)], batch=batch)
+    first = [{c: k for k, c in reversed(list(enumerate(p)))} for p in base_paths]
+    reach_base = np.array([np.mean([f.get(t, 10**9) <= lim for f in first])
+                           for t, lim in zip(targets, limits, strict=True)])
+    p_base = path_probability(policy, table, target_paths, batch=batch)
+
+    episode_target = np.repeat(np.arange(len(targets)), n_rollouts)
+    goals = [targets[t] for t in episode_target]
+    seeds = [[seed, level, *targets[t], r % n_rollouts] for r, t in enumerate(episode_target)]
+    common = [{"level": level, "maze_dim": maze.maze_dim, "x": t[0], "y": t[1],
+               "act_row": int(r), "act_col": int(c), "steps": int(s),
+               "dist_to_tr_path": int(to_tr[t]), "region": region_of(t, maze.maze_dim),
+               "p_path_base": float(pb), "reach_base": float(rb)}
+              for t, (r, c), s, pb, rb in zip(targets, cells, steps, p_base, reach_base,
+                                              strict=True)]
+    rows = []
+    for name, channels in sets.items():
+        vals = torch.tensor([values[c] for c in channels], dtype=torch.float32)
+
+        def clamp(idx: np.ndarray, channels=channels, vals=vals) -> list[ClampCells]:
+            idx = torch.as_tensor(idx)
+            return [ClampCells(layer, channels, act_rows[idx], act_cols[idx], vals, fill)]
+
+        p_path = path_probability(policy, table, target_paths, clamp, batch=batch)
+        episodes = walk(policy, table, goals, limits[episode_target].tolist(), seeds,
+                        lambda e, clamp=clamp: clamp(episode_target[e]), batch=batch)
+        hits = np.array([p[-1] == g for p, g in zip(episodes, goals, strict=True)])
+        reach = hits.reshape(len(targets), n_rollouts).mean(axis=1)
+        rows += [{**row, "channel_set": name, "p_path": float(p), "reach": float(r)}
+                 for row, p, r in zip(common, p_path, reach, strict=True)]
+    return rows
+
+
+def _bin(distance: int) -> str:
+    low, high = next(b for b in DISTANCE_BINS if b[0] <= distance <= b[1])
+    return str(low) if low == high else f"{low}-{high}" if high < 10**6 else f"{low}+"
+
+
+def _level_mean_ci(rows: pd.DataFrame, column: pd.Series, seed: int, n_boot: int) -> dict:
+    per_level = column.groupby(rows["level"]).mean().to_numpy()
+    return mean_ci(per_level, seed=seed, n_boot=n_boot)
+
+
+def retarget_by_distance(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT
+                         ) -> pd.DataFrame:
+    """Success by channel set and distance bin (see `RetargetResult.by_distance`)."""
+    if targets.empty:
+        return pd.DataFrame()
+    order = {_bin(low): k for k, (low, _) in enumerate(DISTANCE_BINS)}
+    binned = targets.assign(distance_bin=targets["dist_to_tr_path"].map(_bin))
+    out = []
+    for (name, label), rows in binned.groupby(["channel_set", "distance_bin"]):
+        row = {"channel_set": name, "distance_bin": label, "n_targets": len(rows),
+               "n_levels": rows["level"].nunique()}
+        for metric, column in (("p_path", rows["p_path"]), ("reach", rows["reach"]),
+                               ("p_path_lift", rows["p_path"] - rows["p_path_base"]),
+                               ("reach_lift", rows["reach"] - rows["reach_base"])):
+            stats_ = _level_mean_ci(rows, column, seed, n_boot)
+            row.update({f"{metric}_mean": stats_["mean"], f"{metric}_ci_low": stats_["ci_low"],
+                        f"{metric}_ci_high": stats_["ci_high"]})
+        out.append(row)
+    table = pd.DataFrame(out)
+    return table.sort_values(["channel_set", "distance_bin"], key=lambda s: s.map(
+        order) if s.name == "distance_bin" else s, ignore_index=True)
+
+
+def summarise_retarget(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
+    """Per channel set: mean p_path, reach and their lifts over the unclamped baseline
+    (level means, bootstrapped over levels), the Spearman correlation of p_path with
+    dist_to_tr_path, and means by region; paired differences between channel sets."""
+    if targets.empty:
+        return {"by_set": {}, "set_differences": {}}
+    by_set = {}
+    for name, rows in targets.groupby("channel_set"):
+        rho = stats.spearmanr(rows["dist_to_tr_path"], rows["p_path"]).statistic
+        by_set[name] = {
+            "n_targets": len(rows),
+            **{metric: _level_mean_ci(rows, column, seed, n_boot) for metric, column in (
+                ("p_path", rows["p_path"]), ("reach", rows["reach"]),
+                ("p_path_lift", rows["p_path"] - rows["p_path_base"]),
+                ("reach_lift", rows["reach"] - rows["reach_base"]))},
+            "spearman_p_path_vs_distance": float(rho) if not math.isnan(rho) else None,
+            "by_region": {region: {"n_targets": len(r), "p_path": float(r["p_path"].mean()),
+                                   "reach": float(r["reach"].mean())}
+                          for region, r in rows.groupby("region")}}
+    wide = targets.pivot_table(index="level", columns="channel_set", values="p_path",
+                               aggfunc="mean")
+    names = list(wide.columns)
+    differences = {f"{a} - {b}": mean_ci((wide[a] - wide[b]).to_numpy(), seed=seed,
+                                         n_boot=n_boot)
+                   for k, a in enumerate(names) for b in names[k + 1 :]}
+    base = targets.drop_duplicates(["level", "x", "y"])
+    return {"by_set": by_set, "set_differences": differences,
+            "baseline": {"p_path": _level_mean_ci(base, base["p_path_base"], seed, n_boot),
+                         "reach": _level_mean_ci(base, base["reach_base"], seed, n_boot)}}
+
+
+def write_retarget(result: RetargetResult, out_dir: str | Path) -> list[Path]:
+    """targets.csv, by_distance.csv, channels.csv (if discovered), summary.json and the
+    figures: heat maps of p_path and reach over target squares (levels x channel
+    sets) and success against distance from the path to the top-right cell."""
+    from behavstats.plots import interventions as plots
+
+    figures = {}
+    if not result.targets.empty:
+        for metric in ("p_path", "reach"):
+            figures[f"heatmap_{metric}"] = (lambda m=metric: plots.plot_retarget_heatmaps(
+                result.targets, result.heatmap_mazes, list(result.channel_sets), m))
+        figures["success_by_distance"] = lambda: plots.plot_success_by_distance(
+            result.by_distance)
+    tables = {"targets": result.targets, "by_distance": result.by_distance}
+    if not result.channels.empty:
+        tables["channels"] = result.channels
+    return write_outputs(out_dir, tables, result.summary, figures)

@@ -1,0 +1,120 @@
+"""Episodes and path probabilities in one maze from pre-rendered observations, each
+episode (or path) under its own activation edits.
+
+In a maze without cheese the only state that changes while the mouse walks is its
+cell and the sprite's facing: a move goes one cell unless a wall is there, an action
+with a LEFT component turns the sprite to face left (procgen's is_reflected = 0) and
+one with a RIGHT component to face right (1), whether or not the mouse moves; the
+other actions keep the facing (the tests check this against the env). So every
+observation an episode can meet is rendered once per (cell, facing), and hundreds of
+episodes, each with its own interventions (e.g. a clamp at its own target square),
+advance together in shared forward batches.
+
+Moves are sampled from the five move probabilities (`MOVE_NAMES`); the move, not
+which of the 15 actions made it, decides the next cell and facing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from behavstats.env import Observer
+from behavstats.interventions.forward import BATCH, probs, render
+from behavstats.interventions.geometry import MOVE_INDEX, move_between
+from behavstats.maze import MOVES, Cell, Maze, parse_state
+from behavstats.policy import MOVE_NAMES, Policy
+
+ItemInterventions = Callable[[np.ndarray], Sequence]
+"""Given the indices of the episodes (or paths) in one forward batch, their
+interventions."""
+_DELTAS = [MOVES.get(name, (0, 0)) for name in MOVE_NAMES]
+
+
+def facing_after(move: int, facing_right: bool) -> bool:
+    """The sprite's facing (True = right, procgen's is_reflected) after `move`."""
+    if move == MOVE_INDEX["RIGHT"]:
+        return True
+    if move == MOVE_INDEX["LEFT"]:
+        return False
+    return facing_right
+
+
+class ObservationTable:
+    """Observations of `maze` with the mouse on every free cell, facing either way."""
+
+    def __init__(self, maze: Maze, observer: Observer | None = None):
+        self.maze = maze
+        self.cells = maze.free_cells()
+        pairs = [(maze, cell) for cell in self.cells for _ in (0, 1)]
+        self.obs = render(pairs, observer, reflected=[False, True] * len(self.cells))
+        self._row = {(cell, facing): 2 * i + facing for i, cell in enumerate(self.cells)
+                     for facing in (False, True)}
+        self.initial_facing = False
+        if maze.source_state is not None:
+            mouse = parse_state(maze.source_state).fields["entities"][0]
+            self.initial_facing = bool(mouse["is_reflected"])
+
+    def row(self, cell: Cell, facing_right: bool) -> int:
+        return self._row[(tuple(cell), bool(facing_right))]
+
+
+def _per_row(interventions: ItemInterventions | None, owner: np.ndarray):
+    if interventions is None:
+        return ()
+    return lambda rows: interventions(owner[rows])
+
+
+def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Sequence[Cell]],
+                     interventions: ItemInterventions | None = None, *, batch: int = BATCH
+                     ) -> np.ndarray:
+    """For each path (start ... target), the geometric mean over its steps of the
+    probability of the move along the path, seen with the facing that following the
+    path gives; 1.0 for a path without steps."""
+    obs_rows, moves, owner = [], [], []
+    for k, path in enumerate(paths):
+        facing = table.initial_facing
+        for cell, nxt in zip(path[:-1], path[1:], strict=True):
+            move = move_between(cell, nxt)
+            obs_rows.append(table.row(cell, facing))
+            moves.append(move)
+            owner.append(k)
+            facing = facing_after(move, facing)
+    owner = np.array(owner, dtype=int)
+    p = probs(policy, table.obs, _per_row(interventions, owner), index=np.array(obs_rows, int),
+              batch=batch)
+    logp = np.log(np.maximum(p[np.arange(len(moves)), moves], 1e-30))
+    sums = np.bincount(owner, weights=logp, minlength=len(paths))
+    counts = np.bincount(owner, minlength=len(paths))
+    return np.exp(np.divide(sums, counts, out=np.zeros(len(paths)), where=counts > 0))
+
+
+def walk(policy: Policy, table: ObservationTable, goals: Sequence[Cell | None],
+         limits: Sequence[int], seeds: Sequence[Sequence[int]],
+         interventions: ItemInterventions | None = None, *, batch: int = BATCH
+         ) -> list[list[Cell]]:
+    """One sampled episode per goal from the maze's mouse cell: the cells visited (start
+    included), ending on the goal or after limits[e] steps. Episode e draws its moves
+    from `default_rng(seeds[e])`, so it does not depend on the other episodes."""
+    maze = table.maze
+    rngs = [np.random.default_rng(list(s)) for s in seeds]
+    paths = [[maze.mouse] for _ in goals]
+    facing = [table.initial_facing] * len(goals)
+    active = np.array([limits[e] > 0 and goals[e] != maze.mouse for e in range(len(goals))])
+    while active.any():
+        episodes = np.flatnonzero(active)
+        rows = np.array([table.row(paths[e][-1], facing[e]) for e in episodes])
+        p = probs(policy, table.obs, _per_row(interventions, episodes), index=rows,
+                  batch=batch).astype(float)
+        cdf = np.cumsum(p, axis=1)
+        for k, e in enumerate(episodes):
+            move = min(int(np.searchsorted(cdf[k], rngs[e].random() * cdf[k, -1],
+                                           side="right")), len(MOVE_NAMES) - 1)
+            x, y = paths[e][-1]
+            nxt = (x + _DELTAS[move][0], y + _DELTAS[move][1])
+            paths[e].append(nxt if maze.is_free(nxt) else (x, y))
+            facing[e] = facing_after(move, facing[e])
+            if paths[e][-1] == goals[e] or len(paths[e]) > limits[e]:
+                active[e] = False
+    return paths

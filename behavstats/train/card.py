@@ -1,0 +1,99 @@
+"""The model card of a trained policy: training distribution, method, compute, curve
+and evaluation, written as Markdown next to the policy file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from behavstats.evaluate import evaluation_table
+from behavstats.io import write_atomic
+from behavstats.policy import Policy, parameter_count
+
+
+def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None = None,
+               notes: str = "") -> str:
+    """Markdown model card from the policy's training metadata and an `evaluate` result."""
+    training = policy.metadata.get("training", {})
+    ppo, cloning = training.get("ppo", {}), training.get("cloning")
+    region = (ppo or cloning or {}).get("region", "?")
+    table = _markdown_table(evaluation_table(evaluation))
+    d = evaluation["decision"]
+    lines = [
+        f"# {name}",
+        "",
+        f"IMPALA maze policy, scale {policy.scale} ({parameter_count(policy):,} parameters), "
+        "published module names and checkpoint layout (`{\"model_state_dict\": ...}` plus a "
+        "`behavstats` metadata entry).",
+        "",
+        "## Training",
+        "",
+        f"- Distribution: procgen maze, hard mode, cheese drawn uniformly from the free cells of "
+        f"the maze's top-right {region} x {region} region at every reset (`rand_region = "
+        f"{region}`); training level seeds from {(ppo or cloning).get('first_seed', '?'):,} "
+        "on, so evaluation levels 0-99,999 are unseen.",
+        f"- Method: {training.get('method', '?')}.",
+    ]
+    if cloning:
+        lines.append(
+            f"- Cloning warm start: shortest-path expert labels at every free cell of "
+            f"{cloning['chunks'] * cloning['chunk_mazes']:,} mazes ({cloning['chunks']} chunks "
+            f"of {cloning['chunk_mazes']} mazes, {cloning['passes']} passes each), mouse "
+            f"mirroring randomised, {training.get('cloning_samples', 0):,} samples, batch "
+            f"{cloning['batch']}, Adam lr {cloning['lr']} (warm-up {cloning['warmup_steps']}, "
+            f"cosine), bf16 autocast {cloning['bf16']}, "
+            f"{training.get('cloning_seconds', 0) / 60:.0f} minutes.")
+    if ppo:
+        lines.append(
+            f"- PPO: {training.get('ppo_steps', 0):,} environment steps in "
+            f"{training.get('ppo_seconds', 0) / 60:.0f} minutes; {ppo['num_envs']} envs x "
+            f"{ppo['num_steps']} steps per rollout, {ppo['update_epochs']} epochs, "
+            f"{ppo['num_minibatches']} minibatches, gamma {ppo['gamma']}, lambda "
+            f"{ppo['gae_lambda']}, lr {ppo['lr']}, clip {ppo['clip_coef']}, entropy "
+            f"{ppo['ent_coef']}, value warm-up {ppo['value_warmup_updates']} updates, reward "
+            f"normalisation {ppo['normalize_reward']}, seed {ppo['seed']}.")
+    lines += ["- Machine: 2 CPU cores, no GPU.", ""]
+    if curve:
+        lines += [f"![learning curve]({curve})", ""]
+    lines += [
+        "## Evaluation",
+        "",
+        f"Levels {evaluation['levels'][0]}-{evaluation['levels'][1] - 1} (held out), one episode "
+        f"each, sampling from the policy, 500-step limit, seed {evaluation['seed']} "
+        "(`behavstats evaluate`). Share of episodes that reached the cheese, by maze size:",
+        "",
+        table,
+        "",
+        f"Vanilla mazes with a decision square and the cheese outside the top-right 5x5 "
+        f"(n = {d['n']}): reached the cheese {d['reached_cheese']:.1%}, the top-right cell "
+        f"{d['reached_top_right']:.1%}, the top-right 5x5 {d['reached_tr5']:.1%}. Of the "
+        f"{d['misses']} episodes that missed the cheese, {d['misses_reached_top_right']:.1%} "
+        f"reached the top-right cell and {d['misses_reached_tr5']:.1%} the top-right 5x5. "
+        "(Published agent: about 70% reach the cheese, and it goes to the top-right "
+        "otherwise.)",
+        "",
+        "```json",
+        json.dumps(evaluation, indent=2),
+        "```",
+    ]
+    if notes:
+        lines += ["", "## Notes", "", notes]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_table(frame) -> str:
+    """A DataFrame as a Markdown table (floats with 3 decimals, n as an integer)."""
+    def cell(value) -> str:
+        return f"{value:.3f}" if isinstance(value, float) and not float(value).is_integer() \
+            else f"{int(value)}" if isinstance(value, float) else str(value)
+
+    header = "| | " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|---" * (len(frame.columns) + 1) + "|"
+    rows = ["| " + str(index) + " | " + " | ".join(cell(v) for v in row) + " |"
+            for index, row in zip(frame.index, frame.itertuples(index=False), strict=True)]
+    return "\n".join([header, rule, *rows])
+
+
+def write_model_card(policy: Policy, evaluation: dict, path: Path, **kwargs) -> Path:
+    text = model_card(policy, evaluation, **kwargs)
+    return write_atomic(path, lambda tmp: tmp.write_text(text))

@@ -1,0 +1,148 @@
+"""Retargeting: the per-sample clamp, path probabilities and sampled episodes against the
+real env with batch-1 forwards through `hooks.SetCell`, and the experiment's table."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from behavstats.features import shortest_path
+from behavstats.hooks import VECTOR_LAYER, SetCell
+from behavstats.interventions import ClampCells, run_retarget
+from behavstats.interventions.geometry import move_between
+from behavstats.interventions.walk import ObservationTable, path_probability, walk
+from behavstats.maze import parse, serialize
+from behavstats.maze.coords import maze_to_activation_cell
+from behavstats.maze.edits import remove_cheese
+from behavstats.maze.levels import LevelGenerator, get_state, make_env, set_state
+from behavstats.policy import MOVE_ACTION, MOVE_NAMES, Policy, move_probs, preprocess
+
+CHANNELS, VALUE = [1, 2], 3.0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small forward batches on a shared 2-core machine: one thread avoids the spin-wait
+    of a second (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def policy():
+    torch.manual_seed(4)
+    return Policy(1).eval()
+
+
+@pytest.fixture(scope="module")
+def mazes():
+    return {m.level: remove_cheese(m) for m in LevelGenerator("hard", batch=4).mazes([3, 6])}
+
+
+@pytest.fixture(scope="module")
+def table(mazes, observer):
+    return ObservationTable(mazes[6], observer)
+
+
+def test_clamp_sets_each_samples_own_cell():
+    activation = torch.randn(3, 4, 5, 5)
+    rows, cols = torch.tensor([0, 2, 4]), torch.tensor([1, 1, 0])
+    clamp = ClampCells("x", [1, 3], rows, cols, torch.tensor([7.0, 8.0]))
+    out = clamp(activation)
+    for r in range(3):
+        assert out[r, 1, rows[r], cols[r]] == 7.0 and out[r, 3, rows[r], cols[r]] == 8.0
+    changed = (out != activation).nonzero().tolist()
+    assert sorted(changed) == sorted([[r, c, int(rows[r]), int(cols[r])] for r in range(3)
+                                      for c in (1, 3)])
+    filled = ClampCells("x", [1, 3], rows, cols, torch.tensor([7.0, 8.0]), fill=-0.2)(activation)
+    assert (filled[0, 1] == -0.2).sum() == 24 and filled[0, 1, 0, 1] == 7.0
+    torch.testing.assert_close(filled[:, [0, 2]], activation[:, [0, 2]])
+
+
+def _targets_sharing_a_cell(maze):
+    """Two target squares with the same activation cell but different paths."""
+    by_cell = {}
+    for cell in maze.free_cells():
+        if cell != maze.start:
+            key = maze_to_activation_cell(*cell, maze.maze_dim, maze.world_dim, 16)
+            by_cell.setdefault(key, []).append(cell)
+    pair = next(cells[:2] for cells in by_cell.values() if len(cells) >= 2)
+    return pair, maze_to_activation_cell(*pair[0], maze.maze_dim, maze.world_dim, 16)
+
+
+def test_path_probability_matches_walking_the_real_env(policy, mazes, table):
+    maze = mazes[6]
+    targets, (row, col) = _targets_sharing_a_cell(maze)
+    paths = [shortest_path(maze, maze.start, t) for t in targets]
+    n = len(targets)
+    clamp = ClampCells(VECTOR_LAYER, CHANNELS, torch.full((n,), row), torch.full((n,), col),
+                       torch.full((len(CHANNELS),), VALUE))
+    got = path_probability(policy, table, paths,
+                           lambda idx: [ClampCells(VECTOR_LAYER, CHANNELS, clamp.rows[idx],
+                                                   clamp.cols[idx], clamp.values)])
+    env = make_env(1, "hard")
+    for path, value in zip(paths, got, strict=True):
+        set_state(env, 0, serialize(maze))
+        logs = []
+        for cell, nxt in zip(path[:-1], path[1:], strict=True):
+            obs = env.observe()[1]["rgb"]
+            move = move_between(cell, nxt)
+            facing = bool(parse_state_facing(get_state(env, 0)))
+            # the table holds exactly what the env shows (cell and sprite facing)
+            np.testing.assert_array_equal(obs[0], table.obs[table.row(cell, facing)])
+            with torch.no_grad(), policy.hooks(SetCell(VECTOR_LAYER, CHANNELS, row, col, VALUE)):
+                p = move_probs(policy(preprocess(obs))[0])[0]
+            logs.append(float(torch.log(p[move])))
+            env.act(np.array([MOVE_ACTION[MOVE_NAMES[move]]], dtype=np.int32))
+        assert parse(get_state(env, 0)).mouse == path[-1]
+        assert value == pytest.approx(np.exp(np.mean(logs)), rel=1e-5)
+    # same activation cell, different paths: computed apart, not shared
+    assert got[0] != got[1]
+
+
+def parse_state_facing(state: bytes) -> int:
+    from behavstats.maze import parse_state
+
+    return parse_state(state).fields["entities"][0]["is_reflected"]
+
+
+def test_episodes_are_valid_reproducible_and_independent_of_batching(policy, mazes, table):
+    maze = mazes[6]
+    goals = [maze.top_right, (0, 2)]
+    seeds = [[0, 1], [0, 2]]
+    paths = walk(policy, table, goals, [30, 30], seeds)
+    alone = walk(policy, table, goals[1:], [30], seeds[1:])
+    assert paths[1] == alone[0]
+    assert walk(policy, table, goals, [30, 30], seeds) == paths
+    for path, goal in zip(paths, goals, strict=True):
+        assert path[0] == maze.start
+        assert path[-1] == goal or len(path) == 31
+        for a, b in zip(path[:-1], path[1:], strict=True):
+            assert maze.is_free(b) and abs(a[0] - b[0]) + abs(a[1] - b[1]) <= 1
+
+
+def test_run_retarget_table_and_outputs(policy, mazes, tmp_path):
+    pristine = copy.deepcopy(policy)
+    maze = mazes[3]
+    result = run_retarget(policy, [maze], tmp_path, channel_sets={"one": [1], "two": [1, 2]},
+                          value=VALUE, n_rollouts=2, n_boot=100)
+    targets = result.targets
+    n_targets = len(maze.free_cells()) - 1
+    assert len(targets) == 2 * n_targets
+    assert targets["p_path"].between(0, 1).all() and targets["reach"].isin([0, 0.5, 1]).all()
+    on_path = set(shortest_path(maze, maze.start, maze.top_right))
+    for row in targets.itertuples():
+        assert (row.dist_to_tr_path == 0) == ((row.x, row.y) in on_path)
+        assert (row.act_row, row.act_col) == maze_to_activation_cell(
+            row.x, row.y, maze.maze_dim, maze.world_dim, 16)
+    assert set(result.by_distance["channel_set"]) == {"one", "two"}
+    for name in ("targets.csv", "by_distance.csv", "summary.json", "heatmap_p_path.png",
+                 "heatmap_reach.png", "success_by_distance.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert all(not m._forward_hooks for m in policy.modules())
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(policy(x)[0], pristine(x)[0], rtol=0, atol=0)

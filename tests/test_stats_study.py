@@ -1,0 +1,110 @@
+"""run_study + write_study end to end, as `behavstats regress` calls them."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from behavstats.features import PUBLISHED_FEATURES
+from behavstats.stats import StudyDataError, run_study, select_decision_mazes, write_study
+from behavstats.stats.synthetic import PUBLISHED_COEFFICIENTS, synthetic_episodes
+
+FILES = {"accuracy.json", "coefficients.csv", "single_feature.csv", "vif.csv",
+         "selection.csv", "sign_stability.csv", "logit.csv", "coefficients.png",
+         "correlation.png", "sign_stability.png"}
+REQUIRED_COLUMNS = {
+    "coefficients.csv": ["feature", "coef_mean", "ci_low", "ci_high"],
+    "single_feature.csv": ["feature", "accuracy_mean", "ci_low", "ci_high", "baseline"],
+    "vif.csv": ["feature", "vif", "collinear", "note"],
+    "selection.csv": ["step", "feature", "accuracy_mean", "delta_mean", "decision"],
+    "sign_stability.csv": ["feature", "n_included", "n_pos", "n_neg", "n_zero"],
+    "logit.csv": ["term", "coef", "std_err", "p_value", "ci_low", "ci_high",
+                  "boot_ci_low", "boot_ci_high"],
+}
+SMALL = {"n_splits": 4, "n_subsets": 30, "n_bootstrap": 30}
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return synthetic_episodes(1500, seed=3)
+
+
+@pytest.fixture(scope="module")
+def result(episodes):
+    return run_study(episodes, **SMALL, seed=1, progress=True)
+
+
+def test_study_on_an_episodes_table_applies_the_published_filter(result, episodes):
+    accuracy = result.accuracy
+    assert accuracy["n"] == len(select_decision_mazes(episodes)) < accuracy["n_table"] == 1500
+    assert accuracy["filters"] == {"require_dsq": True, "exclude_cheese_in_tr5": True}
+    assert accuracy["features"] == list(PUBLISHED_FEATURES)
+    assert accuracy["accuracy_ci_low"] > accuracy["baseline"]
+    assert accuracy["collinear_relations"] == [
+        "steps_cheese_tr = 1*steps_cheese_dsq + 1*steps_dsq_tr"]
+    assert list(result.logit["term"]) == ["const", *accuracy["selected"]]
+    assert len(result.coefficients) == len(result.vif) == len(result.sign_stability) == 16
+
+
+def test_write_study_writes_exactly_the_promised_files(result, tmp_path):
+    out = tmp_path / "nested" / "study"
+    write_study(result, out)
+    assert {p.name for p in out.iterdir()} == FILES  # no temporary files left behind
+    accuracy = json.loads((out / "accuracy.json").read_text())
+    for key in ("baseline", "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", "C", "n"):
+        assert accuracy[key] == pytest.approx(result.accuracy[key])
+    for name, columns in REQUIRED_COLUMNS.items():
+        table = pd.read_csv(out / name)
+        assert set(columns) <= set(table.columns)
+        assert len(table) == len(getattr(result, name.removesuffix(".csv")))
+    coefficients = pd.read_csv(out / "coefficients.csv")
+    assert list(coefficients.columns[:4]) == ["feature", "coef_mean", "ci_low", "ci_high"]
+    signs = pd.read_csv(out / "sign_stability.csv")
+    assert list(signs.columns[:5]) == ["feature", "n_included", "n_pos", "n_neg", "n_zero"]
+    vif = pd.read_csv(out / "vif.csv").set_index("feature")
+    assert vif.loc["steps_cheese_tr", "collinear"] and np.isinf(vif.loc["steps_cheese_tr",
+                                                                         "vif"])
+    for name in ("coefficients.png", "correlation.png", "sign_stability.png"):
+        data = (out / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    write_study(result, out)  # overwriting an existing study works
+    assert {p.name for p in out.iterdir()} == FILES
+
+
+def test_prefiltered_table_with_chosen_features_and_true_model(tmp_path):
+    table = select_decision_mazes(synthetic_episodes(2500, seed=8))
+    table = table[[*PUBLISHED_COEFFICIENTS, "reached_cheese"]]
+    result = run_study(table, list(PUBLISHED_COEFFICIENTS), **SMALL)
+    assert result.accuracy["filters"] == {"require_dsq": False,
+                                          "exclude_cheese_in_tr5": False}
+    assert result.accuracy["n"] == len(table)
+    coefficients = result.coefficients.set_index("feature")["coef_mean"]
+    signs = np.sign([PUBLISHED_COEFFICIENTS[f] for f in coefficients.index])
+    assert (np.sign(coefficients) == signs).all()
+    write_study(result, tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == FILES
+
+
+def _tiny(n: int, label) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"x": rng.normal(size=n), "w": rng.normal(size=n),
+                         "reached_cheese": label})
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    (_tiny(200, True), "only one value"),
+    (_tiny(30, np.arange(30) % 2 == 0), "too few rows"),
+    (_tiny(200, True).drop(columns="reached_cheese"), "lacks column"),
+    (_tiny(200, np.arange(200) % 2 == 0).assign(x=np.nan), "select_decision_mazes"),
+])
+def test_unusable_tables_raise_study_data_errors(table, message):
+    with pytest.raises(StudyDataError, match=message):
+        run_study(table, ["x", "w"], **SMALL)
+
+
+def test_perfect_separation_is_a_clear_error_not_a_traceback():
+    table = _tiny(300, False)
+    table["reached_cheese"] = table["x"] > 0
+    with pytest.raises(StudyDataError, match="separated"):
+        run_study(table, ["x", "w"], **SMALL)

@@ -1,0 +1,66 @@
+"""Training: tiny runs complete, resume exactly, and write loadable policies."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+import torch
+
+from behavstats.policy import load_policy
+from behavstats.train.cloning import CloningConfig, train_cloning
+from behavstats.train.ppo import PPOConfig, train_ppo
+from behavstats.train.run import load_config_file, train
+
+TINY_PPO = PPOConfig(num_envs=4, num_steps=8, num_minibatches=2, total_steps=4 * 8 * 3,
+                     checkpoint_every=1, bf16=False)
+TINY_CLONING = CloningConfig(chunks=2, chunk_mazes=3, validation_mazes=2, batch=16, passes=1)
+
+
+def _same_weights(a, b) -> bool:
+    return all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+
+
+def test_ppo_resume_matches_uninterrupted_run(tmp_path):
+    straight = train_ppo(TINY_PPO, tmp_path / "straight", progress=False)
+    train_ppo(TINY_PPO, tmp_path / "resumed", progress=False, stop_after_updates=1)
+    assert not (tmp_path / "resumed" / "policy.pt").exists()
+    resumed = train_ppo(TINY_PPO, tmp_path / "resumed", progress=False)
+    assert _same_weights(straight, resumed)
+    logs = [pd.read_csv(tmp_path / run / "ppo_log.csv").drop(columns="seconds")
+            for run in ("straight", "resumed")]
+    pd.testing.assert_frame_equal(*logs)
+    assert len(logs[0]) == 3
+    # a different seed trains differently
+    other = train_ppo(dataclasses.replace(TINY_PPO, seed=1), tmp_path / "other", progress=False)
+    assert not _same_weights(straight, other)
+
+
+def test_cloning_resume_matches_uninterrupted_run(tmp_path):
+    straight = train_cloning(TINY_CLONING, tmp_path / "straight", progress=False)
+    train_cloning(TINY_CLONING, tmp_path / "resumed", progress=False, stop_after_chunks=1)
+    assert not (tmp_path / "resumed" / "policy.pt").exists()
+    resumed = train_cloning(TINY_CLONING, tmp_path / "resumed", progress=False)
+    assert _same_weights(straight, resumed)
+
+
+def test_warm_started_run_writes_a_published_layout_policy(tmp_path):
+    policy = train(tmp_path / "run", TINY_PPO, TINY_CLONING, progress=False)
+    path = tmp_path / "run" / "policy.pt"
+    payload = torch.load(path, weights_only=True)
+    assert set(payload) >= {"model_state_dict", "behavstats"}
+    assert "embedder.block2.res1.conv1.weight" in payload["model_state_dict"]
+    loaded = load_policy(path)
+    assert _same_weights(loaded, policy)
+    training = loaded.metadata["training"]
+    assert training["method"] == "cloning + ppo"
+    assert training["ppo"]["region"] == 5 and "cloning" in training
+    assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 1000
+
+
+def test_config_file_rejects_unknown_settings(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('{"ppo": {"lr": 0.001}, "cloning": {"chunks": 3}}')
+    assert load_config_file(path) == ({"lr": 0.001}, {"chunks": 3})
+    path.write_text('{"ppo": {"learning_rate": 0.001}}')
+    with pytest.raises(ValueError, match="unknown ppo settings.*learning_rate"):
+        load_config_file(path)
