@@ -15,6 +15,7 @@ import numpy as np
 from procgen import ProcgenGym3Env
 
 from behavstats.maze import Maze, parse, serialize
+from behavstats.maze.codec import ensure_valid
 from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import BATCH, LevelGenerator, get_state, make_env, set_state
 
@@ -41,8 +42,9 @@ class Observer:
         return self.observe_states([serialize(m) for m in mazes], [m.mode for m in mazes])
 
     def observe_states(self, states: Sequence[bytes], modes: str | Sequence[str]) -> np.ndarray:
-        """Observations of already-validated state bytes (`serialize`, `MouseStates`);
-        `modes` is one mode for all or one per state."""
+        """Observations of state bytes; `modes` is one mode for all or one per state.
+        Bytes not made by `serialize` / `MouseStates` are parsed first, so malformed
+        ones raise MazeStateError instead of reaching (and aborting) procgen."""
         modes = [modes] * len(states) if isinstance(modes, str) else list(modes)
         out = np.empty((len(states), 64, 64, 3), dtype=np.uint8)
         by_mode: dict[str, list[int]] = {}
@@ -53,7 +55,7 @@ class Observer:
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start : start + self.batch]
                 for slot, i in enumerate(chunk):
-                    set_state(env, slot, states[i])
+                    set_state(env, slot, ensure_valid(states[i]))
                 _, ob, _ = env.observe()
                 out[chunk] = ob["rgb"][: len(chunk)]
         return out

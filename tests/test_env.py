@@ -156,3 +156,14 @@ def test_levels_source_cycles_past_a_batch():
 def test_vec_env_refuses_mazes_of_the_other_mode(level_mazes):
     with pytest.raises(ValueError, match="easy"):
         MazeVecEnv(1, _constant(level_mazes["easy"][0]), mode="hard")
+
+
+def test_observe_states_refuses_unvalidated_bad_bytes():
+    from behavstats.env import Observer
+    from behavstats.maze import MazeStateError, serialize
+    from behavstats.maze.levels import maze_for_level
+
+    good = serialize(maze_for_level(0))
+    with pytest.raises(MazeStateError):
+        Observer().observe_states([bytes(good)[:-8]], "hard")
+    assert Observer().observe_states([bytes(good)], "hard").shape == (1, 64, 64, 3)

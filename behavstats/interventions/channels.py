@@ -91,9 +91,11 @@ def _corr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.full(x.shape[1], np.nan)
     for c in range(x.shape[1]):
         ok = ~np.isnan(x[:, c])
+        if ok.sum() < 3:
+            continue
         a, b = x[ok, c] - x[ok, c].mean(), y[ok] - y[ok].mean()
         scale = np.sqrt((a * a).mean() * (b * b).mean())
-        if ok.sum() > 2 and scale > 1e-9:
+        if scale > 1e-9:
             out[c] = float(np.clip((a * b).mean() / scale, -1.0, 1.0))
     return out
 

@@ -72,8 +72,10 @@ class MaskedReplace:
     mask: torch.Tensor
 
     def __call__(self, activation: torch.Tensor) -> torch.Tensor:
-        return torch.where(self.mask[:, :, None, None], self.source.to(activation.dtype),
-                           activation)
+        out = activation.clone()  # keeps the memory layout the next layer expects
+        out.copy_(torch.where(self.mask[:, :, None, None], self.source.to(activation.dtype),
+                              activation))
+        return out
 
 
 @dataclass

@@ -337,7 +337,20 @@ def parse(buf: bytes, *, level: int | None = None, mode: str | None = None) -> M
     )
 
 
-def serialize(maze: Maze, original: bytes | None = None, *, check_path: bool = False) -> bytes:
+class ValidState(bytes):
+    """State bytes made by this module from a validated maze (`serialize`,
+    `MouseStates.at`): safe to give procgen without parsing them again."""
+
+
+def ensure_valid(state: bytes) -> bytes:
+    """`state` if it is a ValidState; otherwise parse it first (MazeStateError if bad)."""
+    if not isinstance(state, ValidState):
+        parse_state(state)
+    return state
+
+
+def serialize(maze: Maze, original: bytes | None = None, *, check_path: bool = False
+              ) -> ValidState:
     """Write `maze` into the state bytes of the level it was made from.
 
     Grid cells and the mouse position come from `maze`; every other field (random
@@ -364,7 +377,7 @@ def serialize(maze: Maze, original: bytes | None = None, *, check_path: bool = F
     mouse_offset = _mouse(parsed)["offset"]
     wx, wy = maze.world_cell(maze.mouse)
     struct.pack_into("<ff", out, mouse_offset, wx + 0.5, wy + 0.5)
-    return bytes(out)
+    return ValidState(out)
 
 
 class MouseStates:
@@ -381,7 +394,7 @@ class MouseStates:
         self._mouse_offset = _mouse(parse_state(self._base))["offset"]
         self._reflected_offset = self._mouse_offset + 4 * ENTITY_FIELDS.index("is_reflected")
 
-    def at(self, cell: tuple[int, int], reflected: bool | None = None) -> bytes:
+    def at(self, cell: tuple[int, int], reflected: bool | None = None) -> ValidState:
         if not self.maze.is_free(cell):
             raise MazeStateError(f"cannot put the mouse at {cell}: it is a wall or off the grid")
         out = bytearray(self._base)
@@ -389,4 +402,4 @@ class MouseStates:
         struct.pack_into("<ff", out, self._mouse_offset, wx + 0.5, wy + 0.5)
         if reflected is not None:
             struct.pack_into("<i", out, self._reflected_offset, int(reflected))
-        return bytes(out)
+        return ValidState(out)

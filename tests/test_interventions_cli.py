@@ -1,0 +1,63 @@
+"""The five intervention commands, end to end on tiny inputs."""
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from behavstats.cli import app
+from behavstats.policy import Policy, save_policy
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small forward batches on a shared 2-core machine (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def policy_file(tmp_path_factory):
+    torch.manual_seed(6)
+    return str(save_policy(Policy(1), tmp_path_factory.mktemp("policy") / "p.pt"))
+
+
+def _run(*args):
+    result = CliRunner().invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cheese_vector_command(policy_file, tmp_path):
+    out = _run("cheese-vector", "--policy", policy_file, "--levels", "3,6",
+               "--coeffs", "-1,1", "--out", str(tmp_path))
+    assert "coeff -1" in out and "coeff +1" in out
+    table = pd.read_csv(tmp_path / "decision_probs.csv")
+    assert list(table.columns) == ["level", "coeff", "p_cheese_original", "p_cheese_patched",
+                                   "p_topright_original", "p_topright_patched"]
+    assert sorted(zip(table["level"], table["coeff"], strict=True)) == [
+        (3, -1.0), (3, 1.0), (6, -1.0), (6, 1.0)]
+    assert (tmp_path / "p_cheese_histograms.png").exists()
+
+
+def test_other_commands(policy_file, tmp_path):
+    _run("top-right-vector", "--policy", policy_file, "--levels", "6,26", "--coeffs", "1",
+         "--out", str(tmp_path / "tr"))
+    assert (tmp_path / "tr" / "composition.csv").exists()
+    out = _run("channels", "--policy", policy_file, "--levels", "0:3", "--placements", "2",
+               "--out", str(tmp_path / "ch"))
+    assert "tracked" in out and (tmp_path / "ch" / "channels.csv").exists()
+    _run("retarget", "--policy", policy_file, "--levels", "3", "--channels", "1,2",
+         "--value", "3", "--rollouts", "1", "--out", str(tmp_path / "rt"))
+    assert set(pd.read_csv(tmp_path / "rt" / "targets.csv")["channel_set"]) == {"given"}
+    _run("resample", "--policy", policy_file, "--levels", "3,6", "--channels", "1,2",
+         "--source-levels", "100:140", "--out", str(tmp_path / "rs"))
+    assert (tmp_path / "rs" / "effects.csv").exists()
+
+
+def test_unusable_levels_are_reported(policy_file, tmp_path):
+    result = CliRunner().invoke(app, ["cheese-vector", "--policy", policy_file, "--levels", "1",
+                                      "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 2 and "decision square" in result.output
