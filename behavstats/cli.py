@@ -287,12 +287,12 @@ def _channel_list(spec: str | None) -> list[int] | None:
 def _experiment(run, *args, **kwargs):
     """Run an intervention experiment, turning input errors into CLI errors."""
     from behavstats.hooks import UnknownLayerError
-    from behavstats.interventions import NoUsableLevelsError
+    from behavstats.interventions import ChannelError, NoUsableLevelsError
     from behavstats.maze import MazeStateError
 
     try:
         return run(*args, **kwargs)
-    except (NoUsableLevelsError, UnknownLayerError, MazeStateError) as exc:
+    except (NoUsableLevelsError, ChannelError, UnknownLayerError, MazeStateError) as exc:
         _fail(str(exc))
 
 
@@ -471,3 +471,32 @@ def resample_command(
         typer.echo(f"{key}: TV {_ci(entry['tv'])}, published {_ci(entry['published'])} "
                    f"(n={entry['tv']['n']})")
     typer.echo(f"-> {out}")
+
+
+@app.command()
+def study(
+    out: Annotated[Path, typer.Option(help="Study folder (re-running reuses finished parts).")],
+    policy: PolicyOption = "default",
+    quick: Annotated[bool, typer.Option(help="Shrink every size: a ~2-minute smoke run.")] =
+    False,
+    workers: Annotated[int, typer.Option(help="Parallel processes for episodes.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    mode: Mode = "hard",
+    quiet: Quiet = False,
+) -> None:
+    """The whole study of a policy: evaluation, episodes, behavioural regression, cheese
+    and top-right vectors, channels, retargeting, resampling -> OUT/report.html."""
+    from behavstats.study import StudyConfig, quick_config, run_full_study
+
+    net = _load(policy)
+    config = quick_config(seed, mode) if quick else StudyConfig(seed=seed, mode=mode)
+    executor = _executor(workers)
+    try:
+        outcomes = run_full_study(net, policy, out, config, executor=executor,
+                                  progress=not quiet, log=typer.echo)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    total = sum(o.seconds for o in outcomes if not o.reused)
+    typer.echo(f"report -> {out / 'report.html'} ({total:.0f} s computed, "
+               f"{sum(o.reused for o in outcomes)} parts reused)")

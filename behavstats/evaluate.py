@@ -51,12 +51,12 @@ def decision_behaviour(episodes: pd.DataFrame) -> dict[str, float]:
 
 
 def evaluate(policy: Policy, levels: Sequence[int], *, region: int = 5, seed: int = 0,
-             mode: str = "hard", progress: bool = False, executor: Executor | None = None,
-             out_dir=None) -> dict:
+             mode: str = "hard", max_steps: int = 500, progress: bool = False,
+             executor: Executor | None = None, out_dir=None) -> dict:
     """Success on the training distribution and on vanilla levels, and the decision
     behaviour on vanilla levels. With `out_dir`, episodes are gathered there
     (resumable, parallel through `executor`)."""
-    vanilla_config = RolloutConfig(seed=seed, mode=mode)
+    vanilla_config = RolloutConfig(seed=seed, mode=mode, max_steps=max_steps)
     configs = {"training": replace(vanilla_config, cheese_region=region),
                "vanilla": vanilla_config}
     tables = {}
@@ -67,6 +67,7 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int = 5, seed: in
             tables[name] = gather(policy, levels, f"{out_dir}/{name}", config,
                                   executor=executor, progress=progress)
     return {"levels": [min(levels), max(levels) + 1], "region": region, "seed": seed,
+            "max_steps": max_steps,
             "training": success_by_band(tables["training"]),
             "vanilla": success_by_band(tables["vanilla"]),
             "decision": decision_behaviour(tables["vanilla"])}

@@ -144,7 +144,7 @@ def test_outputs_are_written(run):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert [e["coeff"] for e in summary["by_coeff"]] == [-1.0, 2.0]
-    assert summary["n_used"] == 3 and summary["published"]["median_p_cheese_patched"] == 0.03
+    assert summary["n_used"] == 3 and summary["published"]["median_p_cheese_after"] == 0.03
     assert result.levels.set_index("level").loc[1, "has_dsq"] == False  # noqa: E712
 
 

@@ -61,3 +61,7 @@ def test_unusable_levels_are_reported(policy_file, tmp_path):
     result = CliRunner().invoke(app, ["cheese-vector", "--policy", policy_file, "--levels", "1",
                                       "--out", str(tmp_path), "--quiet"])
     assert result.exit_code == 2 and "decision square" in result.output
+    result = CliRunner().invoke(app, ["retarget", "--policy", policy_file, "--levels", "3",
+                                      "--channels", "1,32", "--value", "3", "--out",
+                                      str(tmp_path), "--quiet"])
+    assert result.exit_code == 2 and "not channels of" in result.output

@@ -29,7 +29,7 @@ from behavstats.interventions.effects import (
     published_change,
     tv_distance,
 )
-from behavstats.interventions.forward import NoUsableLevelsError
+from behavstats.interventions.forward import ChannelError, NoUsableLevelsError
 from behavstats.interventions.resample import (
     MaskedReplace,
     ResampleResult,
@@ -59,6 +59,7 @@ from behavstats.interventions.vectors import (
 )
 
 __all__ = [
+    "ChannelError",
     "ChannelResult",
     "CheeseVectorResult",
     "ClampCells",

@@ -41,11 +41,9 @@ from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
+from behavstats.reference import reference_results
 
 TRACK_THRESHOLD = 0.5
-PUBLISHED = {"channels": [7, 8, 42, 44, 55, 77, 82, 88, 89, 99, 113], "of": 128,
-             "channel_55": "about 0.6 at the cheese, about -0.2 elsewhere",
-             "source": "rand_region 5 agent (scale 4); shared/background"}
 TABLE_COLUMNS = ("channel", "rank", "score", "argmax_corr", "mass_corr", "argmax_hit",
                  "cheese_mean", "other_mean", "cheese_max", "act_max")
 N_EXAMPLE_MAPS = 3
@@ -212,7 +210,7 @@ def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                                                                * maps_head.shape[3])),
                "top": table.head(10)[["channel", "score", "argmax_hit"]].to_dict("records"),
                "tracked": tracked_channels(table), "track_threshold": TRACK_THRESHOLD,
-               "published": PUBLISHED}
+               "published": reference_results()["retargeting"]}
     result = ChannelResult(table, pd.DataFrame(sample_rows), summary,
                            maps_head[:, shown].numpy(), shown)
     if out_dir is not None:

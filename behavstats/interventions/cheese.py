@@ -52,16 +52,12 @@ from behavstats.interventions.vectors import cheese_vectors, random_like
 from behavstats.maze import Maze
 from behavstats.maze.edits import remove_cheese
 from behavstats.policy import Policy
+from behavstats.reference import reference_results
 from behavstats.vfield import VectorField
 
 DEFAULT_COEFFS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 DECISION_COLUMNS = ("level", "coeff", "p_cheese_original", "p_cheese_patched",
                     "p_topright_original", "p_topright_patched")
-PUBLISHED = {"median_p_cheese_original": 0.81, "median_p_cheese_patched": 0.03,
-             "levels_increased": 1, "max_increase": 0.005, "coeff": -1.0,
-             "source": "seeds 0-99, rand_region 5 agent (scale 4); shared/background"}
-
-
 @dataclass
 class CheeseVectorResult:
     """What `run_cheese_vector` measured.
@@ -171,7 +167,7 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                "n_levels": len(mazes), "n_used": n,
                **summarise_cheese_vector(decision, controls, absent, transfer, seed=seed,
                                          n_boot=n_boot),
-               "published": PUBLISHED}
+               "published": reference_results()["cheese_vector"]}
     result = CheeseVectorResult(decision, controls, absent, transfer,
                                 pd.DataFrame(level_rows), summary, examples)
     if out_dir is not None:

@@ -38,6 +38,20 @@ class NoUsableLevelsError(ValueError):
     square): pass more or other levels."""
 
 
+class ChannelError(ValueError):
+    """Channel indices that are not channels of the layer."""
+
+
+def check_channels(channels: Sequence[int], n_channels: int, layer: str) -> list[int]:
+    """The channels as ints, or ChannelError if empty or outside 0 .. n_channels - 1."""
+    channels = [int(c) for c in channels]
+    bad = [c for c in channels if not 0 <= c < n_channels]
+    if bad or not channels:
+        raise ChannelError(f"channels {bad or '(none)'} are not channels of {layer}, which has "
+                           f"{n_channels} (0 to {n_channels - 1})")
+    return channels
+
+
 def as_mazes(levels: Sequence[int] | Sequence[Maze], mode: str = "hard") -> list[Maze]:
     """Mazes as given, or the mazes of level seeds (generated in `mode`)."""
     levels = list(levels)

@@ -40,6 +40,7 @@ from behavstats.interventions.forward import (
     FieldRows,
     NoUsableLevelsError,
     as_mazes,
+    check_channels,
     probs,
     render,
 )
@@ -50,18 +51,11 @@ from behavstats.maze import Maze
 from behavstats.maze.coords import world_to_maze
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
+from behavstats.reference import reference_results
 
 LOCATIONS = ("same", "different")
 DEFAULT_SOURCE_LEVELS = range(10_000, 11_000)
 DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
-PUBLISHED = {"statistic": "published (Frobenius / positions / 2), 30 seeds, in percent",
-             "cheese_11": {"same": 0.88, "different": 1.26},
-             "random_11": {"same": 0.60, "different": 0.54},
-             "channel_55": {"same": 0.18, "different": 0.31},
-             "channel_52": {"same": 0.06, "different": 0.06},
-             "source": "rand_region 5 agent (scale 4); shared/background"}
-
-
 @dataclass(frozen=True)
 class MaskedReplace:
     """Per-sample channel replacement: activation[r, c] = source[r, c] wherever
@@ -134,9 +128,6 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
         table = run_channels(policy, discovery_levels, layer=layer, mode=mode, seed=seed,
                              batch=batch).table
         channels = top_channels(table, published_share(len(table)))
-    channels = [int(c) for c in channels]
-    if not channels:
-        raise ValueError("resampling needs at least one channel")
     targets = [m for m in as_mazes(levels, mode) if m.cheese is not None]
     if not targets:
         raise NoUsableLevelsError("no level has a cheese to resample around")
@@ -144,6 +135,7 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     observer = Observer(batch=batch)
     probe = start_activations(policy, targets[:1], layer, observer)
     n_channels = probe.shape[1]
+    channels = check_channels(channels, n_channels, layer)
     others = np.setdiff1d(np.arange(n_channels), channels)
     sets = {"cheese": channels, "cheese_single": channels[:1]}
 
@@ -211,7 +203,7 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     summary = {"layer": layer, "channels": channels, "near": near, "seed": seed,
                "n_levels": len(targets), **summarise_resample(effects, seed=seed,
                                                               n_boot=n_boot),
-               "published": PUBLISHED}
+               "published": reference_results()["resampling"]}
     result = ResampleResult(effects, sets, table, summary)
     if out_dir is not None:
         write_resample(result, out_dir)

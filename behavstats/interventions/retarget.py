@@ -46,24 +46,24 @@ from behavstats.interventions.channels import (
     tracked_channels,
 )
 from behavstats.interventions.effects import N_BOOT, mean_ci
-from behavstats.interventions.forward import BATCH, activations, as_mazes
+from behavstats.interventions.forward import (
+    BATCH,
+    NoUsableLevelsError,
+    as_mazes,
+    check_channels,
+)
 from behavstats.interventions.geometry import steps_to_path
 from behavstats.interventions.output import write_outputs
+from behavstats.interventions.vectors import start_activations
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_mouse, remove_cheese
 from behavstats.policy import Policy
+from behavstats.reference import reference_results
 
 DISTANCE_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 10**6))
 DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
-PUBLISHED = {"on_top_right_path": 0.9, "distance_25": "below 0.3",
-             "order": "all 11 channels > effective subset > channel 55 alone",
-             "top_left": 0.5, "bottom_right": 0.14, "clamp_value": 5.6,
-             "larger_mazes": "more retargetable",
-             "source": "rand_region 5 agent (scale 4), rough; shared/background"}
-
-
 @dataclass(frozen=True)
 class ClampCells:
     """Per-sample clamp: activation[r, c, rows[r], cols[r]] = values[c] for each chosen
@@ -160,18 +160,21 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     if channel_sets is None or value is None:
         table = run_channels(policy, discovery_levels, layer=layer, mode=mode, seed=seed,
                              batch=batch).table
-    sets = {k: [int(c) for c in v] for k, v in
+    mazes = [remove_cheese(move_mouse(m, m.start)) for m in as_mazes(levels, mode)]
+    if not mazes:
+        raise NoUsableLevelsError("no levels given")
+    observer = Observer(batch=batch)
+    probe = start_activations(policy, mazes[:1], layer, observer)
+    sets = {k: check_channels(v, probe.shape[1], layer) for k, v in
             (default_channel_sets(table) if channel_sets is None else channel_sets).items()}
     chosen = sorted({c for v in sets.values() for c in v})
     values = ({c: float(value) for c in chosen} if value is not None
               else {c: clamp_values(table, value_scale)[c] for c in chosen})
-    mazes = [remove_cheese(move_mouse(m, m.start)) for m in as_mazes(levels, mode)]
-    observer = Observer(batch=batch)
     rows = []
     for i, maze in enumerate(tqdm(mazes, desc="retarget", disable=not progress)):
         rows += _retarget_maze(policy, maze, maze.level if maze.level is not None else i,
-                               sets, values, layer, fill, n_rollouts, step_budget, seed,
-                               observer, batch)
+                               sets, values, layer, probe.shape[-1], fill, n_rollouts,
+                               step_budget, seed, observer, batch)
     targets = pd.DataFrame(rows)
     by_distance = retarget_by_distance(targets, seed=seed, n_boot=n_boot)
     summary = {"layer": layer, "channel_sets": sets, "values": values, "fill": fill,
@@ -179,7 +182,7 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                "n_rollouts": n_rollouts, "step_budget": step_budget, "seed": seed,
                "n_levels": len(mazes),
                **summarise_retarget(targets, seed=seed, n_boot=n_boot),
-               "published": PUBLISHED}
+               "published": reference_results()["retargeting"]}
     result = RetargetResult(targets, by_distance, sets, values, table, summary,
                             mazes[:n_heatmaps])
     if out_dir is not None:
@@ -188,8 +191,9 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 
 
 def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[int]],
-                   values: dict[int, float], layer: str, fill: float | None, n_rollouts: int,
-                   step_budget: float, seed: int, observer: Observer, batch: int) -> list[dict]:
+                   values: dict[int, float], layer: str, size: int, fill: float | None,
+                   n_rollouts: int, step_budget: float, seed: int, observer: Observer,
+                   batch: int) -> list[dict]:
     table = ObservationTable(maze, observer)
     graph = maze_graph(maze)
     paths = nx.single_source_shortest_path(graph, maze.start)
@@ -197,7 +201,6 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
     if not targets:
         return []
     to_tr = steps_to_path(maze, paths[maze.top_right], graph)
-    size = activations(policy, table.obs[:1], layer).shape[-1]
     cells = np.array([maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, size)
                       for x, y in targets])
     act_rows, act_cols = torch.as_tensor(cells[:, 0]), torch.as_tensor(cells[:, 1])

@@ -53,16 +53,11 @@ from behavstats.interventions.vectors import (
 )
 from behavstats.maze import Maze
 from behavstats.policy import Policy
+from behavstats.reference import reference_results
 from behavstats.vfield import VectorField
 
 DEFAULT_COEFFS = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 CONDITIONS = ("none", "cheese", "top_right", "both")
-PUBLISHED = {"coeff_0.5": "weak", "coeff_1_to_2": "strong", "coeff_5_to_20": "garbage",
-             "subtracting": "little effect", "transfer": "transfers across mazes",
-             "composition": "roughly additive with the cheese vector",
-             "source": "rand_region 5 agent (scale 4), qualitative; shared/background"}
-
-
 @dataclass
 class TopRightResult:
     """What `run_top_right_vector` measured.
@@ -173,7 +168,7 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                "n_used": n, "n_corridor_empty": int(sum(empty)),
                **summarise_top_right(decision, fields, transfer, composition, seed=seed,
                                      n_boot=n_boot),
-               "published": PUBLISHED}
+               "published": reference_results()["top_right_vector"]}
     result = TopRightResult(decision, fields, transfer, composition, level_table, summary,
                             examples)
     if out_dir is not None:

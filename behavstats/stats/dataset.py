@@ -58,8 +58,8 @@ def design_matrix(table: pd.DataFrame, features: Sequence[str],
     if missing:
         raise StudyDataError(
             f"the table lacks column(s) {missing}; it needs a {label!r} column and the "
-            f"feature columns (choose others with features=[...]); it has "
-            f"{list(table.columns)}")
+            f"feature columns (choose them with features=[...] / --features a,b,c); it "
+            f"has {list(table.columns)}")
     return check_design(table[features], table[label].to_numpy())
 
 

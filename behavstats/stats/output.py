@@ -2,11 +2,10 @@
 
 import json
 import math
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from behavstats.io import write_atomic, write_csv
 from behavstats.stats.study import StudyResult
 
 TABLES = {"coefficients.csv": "coefficients", "single_feature.csv": "single_feature",
@@ -22,6 +21,7 @@ def write_study(result: StudyResult, out_dir: Path) -> None:
     Each file is written under a temporary name and renamed into place, so a reader
     never sees a half-written file. NaN in accuracy.json becomes null (valid JSON).
     """
+    from behavstats.plots import save_figure
     from behavstats.plots.stats import (  # matplotlib only when figures are wanted
         plot_coefficients,
         plot_correlation,
@@ -31,26 +31,15 @@ def write_study(result: StudyResult, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_json_safe(result.accuracy), indent=2, allow_nan=False) + "\n"
-    _atomic(out_dir / "accuracy.json", lambda path: path.write_text(text))
+    write_atomic(out_dir / "accuracy.json", lambda path: path.write_text(text))
     for name, attribute in TABLES.items():
         table = getattr(result, attribute)
-        _atomic(out_dir / name, lambda path, table=table: table.to_csv(path, index=False))
+        write_csv(table, out_dir / name)
     figures = {"coefficients.png": plot_coefficients(result.coefficients),
                "correlation.png": plot_correlation(result.correlation),
                "sign_stability.png": plot_sign_stability(result.sign_stability)}
     for name, ax in figures.items():
-        _atomic(out_dir / name,
-                lambda path, ax=ax: ax.figure.savefig(path, format="png", dpi=150))
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Call `write` on a temporary sibling of `path`, then rename it to `path`."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+        save_figure(ax.figure, out_dir / name, dpi=150)
 
 
 def _json_safe(value: Any) -> Any:

@@ -49,17 +49,20 @@ class SignStability(BaseEstimator):
         self.feature_names_in_ = names
         values = X.to_numpy()
         draw = rng(self.seed, Stream.SUBSETS)
-        rows = []
+        records = []
         for subset in range(self.n_subsets):
             size = int(draw.integers(1, len(names) + 1))
             columns = np.sort(draw.choice(len(names), size=size, replace=False))
-            sample = draw.integers(0, len(y), len(y))
-            z = StandardScaler().fit_transform(values[np.ix_(sample, columns)])
-            model = l1_logistic(self.C, self.seed).fit(z, y[sample])
-            rows.extend({"subset": subset, "n_features": size, "feature": names[c],
+            # A bootstrap resample as its distinct rows weighted by their counts: the
+            # same scaling and the same L1 objective, fitted on ~63% of the rows.
+            drawn, counts = np.unique(draw.integers(0, len(y), len(y)), return_counts=True)
+            sample = values[np.ix_(drawn, columns)]
+            z = StandardScaler().fit(sample, sample_weight=counts).transform(sample)
+            model = l1_logistic(self.C, self.seed).fit(z, y[drawn], sample_weight=counts)
+            records.extend({"subset": subset, "n_features": size, "feature": names[c],
                          "coef": float(b)}
                         for c, b in zip(columns, model.coef_[0], strict=True))
-        self.subsets_ = pd.DataFrame(rows, columns=["subset", "n_features", "feature", "coef"])
+        self.subsets_ = pd.DataFrame(records, columns=["subset", "n_features", "feature", "coef"])
         self.table_ = sign_table(self.subsets_, names)
         return self
 

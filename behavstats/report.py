@@ -1,0 +1,206 @@
+"""Assemble a study directory into one self-contained HTML report.
+
+Reads only files (the parts' JSON, CSV and PNG outputs), so a finished study can be
+re-rendered without recomputing anything. Figures are embedded as base64 PNGs and
+there are no external links to load: the report opens offline. Every section shows
+the published figures for Langosco et al.'s agent beside ours.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from behavstats.io import write_atomic
+from behavstats.reference import reference_results
+
+SECTIONS = (
+    ("behaviour", "How often does the agent get the cheese, and where does it go instead?"),
+    ("regression", "Which maze features predict that it goes to the cheese?"),
+    ("fields", "Vector fields of example mazes"),
+    ("cheese_vector", "The cheese vector"),
+    ("top_right_vector", "The top-right vector"),
+    ("channels", "Cheese-tracking channels and retargeting"),
+    ("resample", "Resampling the cheese channels"),
+    ("reproduce", "Settings, seeds and versions"),
+)
+_STYLE = """
+body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em} h2{border-bottom:1px solid #ccc;padding-top:1em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
+td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}
+th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+.cols{display:flex;gap:2em;flex-wrap:wrap} .cols>div{flex:1;min-width:320px}
+.published{background:#f6f8fc;border-left:4px solid #6a8fd8;padding:.3em 1em}
+img{max-width:100%;margin:.4em 0} .note{color:#666;font-size:.9em}
+"""
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _figures(folder: Path, names: list[str] | None = None) -> str:
+    paths = sorted(folder.glob("*.png")) if names is None else \
+        [folder / f"{n}.png" for n in names if (folder / f"{n}.png").exists()]
+    return "\n".join(_figure(p) for p in paths)
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 30) -> str:
+    shown = frame.head(max_rows)
+    text = shown.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="",
+                         border=0, escape=True)
+    if len(frame) > max_rows:
+        text += f'<p class="note">first {max_rows} of {len(frame)} rows</p>'
+    return text
+
+
+def _csv(path: Path, max_rows: int = 30) -> str:
+    if not path.exists():
+        return ""
+    return f"<h4>{html.escape(path.name)}</h4>" + _table(pd.read_csv(path), max_rows)
+
+
+def _flatten(data, prefix: str = "") -> list[tuple[str, str]]:
+    rows = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            rows += _flatten(value, f"{prefix}{key}." if not isinstance(value, dict) or value
+                             else f"{prefix}{key}")
+        return [(k.rstrip("."), v) for k, v in rows]
+    if isinstance(data, float):
+        return [(prefix, f"{data:.4g}")]
+    return [(prefix, str(data))]
+
+
+def _key_values(data: dict, skip: tuple[str, ...] = ("published",)) -> str:
+    rows = _flatten({k: v for k, v in data.items() if k not in skip})
+    body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                   for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _published(data) -> str:
+    source = html.escape(reference_results()["source"])
+    body = _key_values(data, ()) if isinstance(data, dict) else html.escape(str(data))
+    return ('<div class="published"><h4>Published (Langosco et al.\'s rand_region = 5 '
+            f'agent, scale 4)</h4>{body}<p class="note">{source}</p></div>')
+
+
+def _part_note(study: Path, name: str) -> str:
+    record = _read_json(study / name / "part.json")
+    if not record:
+        return f'<p class="note">part "{name}" has not been computed.</p>'
+    return f'<p class="note">part "{name}": {record["seconds"]:.0f} s; settings ' \
+           f'{html.escape(json.dumps(record["settings"], default=str))}</p>'
+
+
+def _behaviour(study: Path) -> str:
+    ref = reference_results()["behaviour"]
+    evaluation = _read_json(study / "evaluation" / "evaluation.json")
+    ours = ""
+    if evaluation:
+        rows = {"training distribution": evaluation["training"],
+                "vanilla": evaluation["vanilla"]}
+        ours += "<h4>Success rate (reached the cheese) by maze size</h4>" + \
+            _table(pd.DataFrame(rows).T.reset_index(names="levels"))
+        ours += "<h4>Vanilla mazes with a decision square, cheese outside the top-right 5x5" \
+                "</h4>" + _key_values(evaluation["decision"])
+    episodes = study / "episodes" / "episodes.parquet"
+    if episodes.exists():
+        table = pd.read_parquet(episodes)
+        chosen = table[table["has_dsq"] & ~table["cheese_in_tr5"]]
+        misses = chosen[~chosen["reached_cheese"]]
+        ours += "<h4>Episodes gathered for the regression</h4>" + _key_values({
+            "episodes": len(table), "decision mazes (cheese outside top-right 5x5)": len(chosen),
+            "reached the cheese": float(chosen["reached_cheese"].mean()),
+            "missed, reached the top-right cell": float(misses["reached_top_right"].mean()),
+            "missed, reached the top-right 5x5": float(misses["reached_tr5"].mean()),
+            "mean steps": float(table["steps"].mean())})
+    published = _published({"episodes": ref["episodes"], "decision mazes": ref["decision_mazes"],
+                            "reached the cheese": ref["reached_cheese_share"]})
+    return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
+        _part_note(study, "evaluation") + _part_note(study, "episodes")
+
+
+def _regression(study: Path) -> str:
+    part, ref = study / "regression", reference_results()["behaviour"]
+    accuracy = _read_json(part / "accuracy.json")
+    ours = "<h4>Held-out accuracy</h4>" + _key_values(accuracy) if accuracy else ""
+    published = _published({k: ref[k] for k in ("accuracy_first_post", "accuracy_later_post",
+                                                 "baseline", "coefficients",
+                                                 "single_feature_accuracies_predictive",
+                                                 "corr_steps_euc_cheese_dsq",
+                                                 "vif_key_features", "sign_stability")})
+    tables = "".join(_csv(part / f"{n}.csv") for n in (
+        "coefficients", "logit", "single_feature", "vif", "selection", "sign_stability"))
+    return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
+        _figures(part) + tables + _part_note(study, "regression")
+
+
+def _experiment(study: Path, name: str, reference_key: str, extra: str = "") -> str:
+    part = study / name
+    summary = _read_json(part / "summary.json")
+    ours = "<h4>Summary</h4>" + _key_values(summary) if summary else ""
+    published = _published(reference_results()[reference_key])
+    tables = "".join(_csv(p, 20) for p in sorted(part.glob("*.csv")))
+    return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
+        _figures(part) + extra + f"<details><summary>tables</summary>{tables}</details>" + \
+        _part_note(study, name)
+
+
+def _reproduce(study: Path) -> str:
+    info = _read_json(study / "study.json")
+    if not info:
+        return ""
+    command = f"behavstats study --policy {info['policy']} --out {study.name} --seed " \
+              f"{info['config']['seed']}" + (" --quick" if info["config"]["quick"] else "")
+    return (f"<p>Re-run with <code>{html.escape(command)}</code> (finished parts are reused "
+            "when their settings are unchanged).</p>" + _key_values({
+                "policy": info["policy"], "policy fingerprint": info["policy_fingerprint"],
+                "config": info["config"], "versions": info["versions"],
+                "policy training": info["policy_metadata"].get("training", {})}))
+
+
+def render_report(study: str | Path) -> str:
+    """The report of a study directory as an HTML string."""
+    study = Path(study)
+    info = _read_json(study / "study.json")
+    bodies = {
+        "behaviour": _behaviour(study),
+        "regression": _regression(study),
+        "fields": _figures(study / "fields") + _part_note(study, "fields"),
+        "cheese_vector": _experiment(study, "cheese_vector", "cheese_vector"),
+        "top_right_vector": _experiment(study, "top_right_vector", "top_right_vector"),
+        "channels": _experiment(study, "channels", "retargeting",
+                                "<h3>Retargeting</h3>" + _experiment(study, "retarget",
+                                                                      "retargeting")),
+        "resample": _experiment(study, "resample", "resampling"),
+        "reproduce": _reproduce(study),
+    }
+    title = f"behavstats study of {html.escape(str(info.get('policy', study.name)))}"
+    quick = ' <span class="note">(--quick: small sizes, noisy numbers)</span>' \
+        if info.get("config", {}).get("quick") else ""
+    toc = "".join(f'<li><a href="#{key}">{html.escape(heading)}</a></li>'
+                  for key, heading in SECTIONS)
+    sections = "".join(f'<section id="{key}"><h2>{html.escape(heading)}</h2>{bodies[key]}'
+                       "</section>" for key, heading in SECTIONS)
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}"
+            f"</title><style>{_STYLE}</style></head><body><h1>{title}{quick}</h1><ol>{toc}</ol>"
+            f"{sections}</body></html>\n")
+
+
+def write_report(study: str | Path) -> Path:
+    """Write study/report.html."""
+    study = Path(study)
+    text = render_report(study)
+    return write_atomic(study / "report.html", lambda tmp: tmp.write_text(text))

@@ -1,0 +1,47 @@
+"""Settings of the one-command study: sizes of every part, full and --quick."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What `behavstats study` runs (level seeds are half-open [start, stop) ranges).
+
+    The full defaults follow the published analyses: 10,000 vanilla episodes for the
+    behavioural regression, cheese-vector levels 0-99, 30+ levels for resampling.
+    Training levels of our agents start at 900,000, so every level here is held out.
+    """
+
+    seed: int = 0
+    mode: str = "hard"
+    evaluation_levels: tuple[int, int] = (0, 1000)
+    episode_levels: tuple[int, int] = (0, 10_000)
+    max_steps: int = 500
+    regression_splits: int = 50
+    regression_subsets: int = 200
+    example_levels: tuple[int, ...] = (0, 2, 3, 5)
+    vector_levels: tuple[int, int] = (0, 100)
+    top_right_levels: tuple[int, int] = (0, 100)
+    channel_levels: tuple[int, int] = (100, 300)
+    retarget_levels: tuple[int, int] = (300, 310)
+    resample_levels: tuple[int, int] = (310, 350)
+    quick: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def quick_config(seed: int = 0, mode: str = "hard") -> StudyConfig:
+    """Every size shrunk so the whole study takes a couple of minutes (a smoke run:
+    its numbers are noisy)."""
+    return replace(StudyConfig(seed=seed, mode=mode), evaluation_levels=(0, 40),
+                   episode_levels=(0, 200), max_steps=150, regression_splits=5,
+                   regression_subsets=10, example_levels=(0, 2), vector_levels=(0, 12),
+                   top_right_levels=(0, 8), channel_levels=(100, 130),
+                   retarget_levels=(300, 301), resample_levels=(310, 316), quick=True)
+
+
+def levels(bounds: tuple[int, int]) -> list[int]:
+    return list(range(*bounds))
