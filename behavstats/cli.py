@@ -200,6 +200,7 @@ def evaluate(
                                              "top-right n x n).")] = 5,
     mode: Mode = "hard",
     seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
+    max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
     workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     quiet: Quiet = False,
@@ -215,7 +216,7 @@ def evaluate(
     executor = _executor(workers)
     with tempfile.TemporaryDirectory() as tmp:
         result = run_evaluation(net, parse_levels(levels), region=region, seed=seed, mode=mode,
-                                progress=not quiet, executor=executor,
+                                max_steps=max_steps, progress=not quiet, executor=executor,
                                 out_dir=tmp if executor else None)
     if executor is not None:
         executor.shutdown()

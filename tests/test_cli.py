@@ -1,0 +1,71 @@
+"""The command line: each command runs end to end on small inputs."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from behavstats.cli import app, parse_levels
+from behavstats.policy import Policy, save_policy
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def policy_file(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_policy(Policy(1), tmp_path_factory.mktemp("policy") / "p.pt")
+
+
+def test_parse_levels():
+    assert parse_levels("3:6") == [3, 4, 5]
+    assert parse_levels("7") == [7]
+    assert parse_levels("1,5") == [1, 5]
+
+
+def test_features_and_maze_show(tmp_path):
+    out = tmp_path / "f.parquet"
+    result = runner.invoke(app, ["features", "--levels", "0:30", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out)
+    assert table["level"].tolist() == list(range(30))
+    result = runner.invoke(app, ["maze", "show", "--level", "0", "--mode", "easy", "--out",
+                                 str(tmp_path / "m.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_vfield_gather_and_bad_policy(policy_file, tmp_path):
+    out = tmp_path / "field.parquet"
+    result = runner.invoke(app, ["vfield", "--policy", str(policy_file), "--level", "1",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_parquet(out).columns) == ["x", "y", "p_left", "p_down", "p_noop",
+                                                   "p_up", "p_right"]
+    result = runner.invoke(app, ["gather", "--policy", str(policy_file), "--levels", "0:3",
+                                 "--max-steps", "5", "--out", str(tmp_path / "eps"),
+                                 "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "3 episodes" in result.output
+    result = runner.invoke(app, ["vfield", "--policy", str(tmp_path / "nope.pt"),
+                                 "--level", "1"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_regress_reports_bad_tables_clearly(tmp_path):
+    table = tmp_path / "t.parquet"
+    pd.DataFrame({"reached_cheese": [True] * 50, "euc_cheese_tr": range(50)}).to_parquet(table)
+    result = runner.invoke(app, ["regress", str(table), "--out", str(tmp_path / "r"),
+                                 "--features", "euc_cheese_tr"])
+    assert result.exit_code == 2
+    assert "error:" in result.output
+
+
+def test_evaluate_json(policy_file):
+    result = runner.invoke(app, ["evaluate", "--policy", str(policy_file), "--levels", "0:4",
+                                 "--max-steps", "20", "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    assert set(data) >= {"training", "vanilla", "decision"}
