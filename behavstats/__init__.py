@@ -28,6 +28,7 @@ _EXPORTS = {
     "load_policy": "behavstats.policy",
     "save_policy": "behavstats.policy",
     "move_probs": "behavstats.policy",
+    "preprocess": "behavstats.policy",
     "run_with_cache": "behavstats.hooks",
     "AddVector": "behavstats.hooks",
     "SetCell": "behavstats.hooks",

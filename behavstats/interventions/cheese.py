@@ -40,6 +40,7 @@ from behavstats.interventions.forward import (
     FIELD_GROUP,
     FieldExample,
     FieldRows,
+    LayerCache,
     NoUsableLevelsError,
     added,
     as_mazes,
@@ -128,10 +129,11 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     obs = render([(m, p.cell) for m, p in zip(used, pts, strict=True)], observer)
     to_cheese = np.array([p.to_cheese for p in pts])
     to_tr = np.array([p.to_top_right for p in pts])
-    original = probs(policy, obs, batch=batch)
+    dsq = LayerCache(policy, obs, layer, batch=batch)
+    original = dsq.probs()
     owner, cf = np.tile(np.arange(n), len(coeffs)), np.repeat(coeffs, n)
-    patched = probs(policy, obs, added(layer, (vectors, owner, cf)), index=owner, batch=batch)
-    random = probs(policy, obs, added(layer, (randoms, owner, cf)), index=owner, batch=batch)
+    patched = dsq.probs(added(layer, (vectors, owner, cf)), index=owner)
+    random = dsq.probs(added(layer, (randoms, owner, cf)), index=owner)
     steps.update()
     rows = np.arange(len(owner))
 
@@ -146,8 +148,8 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     controls = pd.DataFrame({**base, "p_cheese_random": pick(random, to_cheese),
                              "p_topright_random": pick(random, to_tr)})
 
-    transfer = _transfer(policy, used, ids, vectors, obs, original, to_cheese, layer,
-                         transfer_coeff, near, transfer_levels, batch)
+    transfer = _transfer(dsq, used, ids, vectors, original, to_cheese, transfer_coeff, near,
+                         transfer_levels)
     steps.update()
     absent, examples = _absent(policy, used, ids, pts, vectors, randoms, layer, field_coeff,
                                n_examples, observer, batch)
@@ -177,16 +179,14 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     return result
 
 
-def _transfer(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Tensor,
-              obs: np.ndarray, original: np.ndarray, to_cheese: np.ndarray, layer: str,
-              coeff: float, near: int, transfer_levels: int | None, batch: int
-              ) -> pd.DataFrame:
+def _transfer(dsq: LayerCache, used: list[Maze], ids: list[int], vectors: torch.Tensor,
+              original: np.ndarray, to_cheese: np.ndarray, coeff: float, near: int,
+              transfer_levels: int | None) -> pd.DataFrame:
     """Vector of level a applied at level b's dsq, for every ordered pair a != b."""
     m = len(used) if transfer_levels is None else min(len(used), transfer_levels)
     a, b = (x.ravel() for x in np.meshgrid(np.arange(m), np.arange(m), indexing="ij"))
     a, b = a[a != b], b[a != b]
-    patched = probs(policy, obs, added(layer, (vectors, a, np.full(len(a), coeff))),
-                    index=b, batch=batch)
+    patched = dsq.probs(added(dsq.layer, (vectors, a, np.full(len(a), coeff))), index=b)
     distance = np.array([world_chebyshev(used[i], used[i].cheese, used[j], used[j].cheese)
                          for i, j in zip(a, b, strict=True)], dtype=int)
     return pd.DataFrame({"level_a": np.array(ids, dtype=int)[a],
@@ -206,15 +206,13 @@ def _absent(policy: Policy, used: list[Maze], ids: list[int], pts: list, vectors
         mazes = [used[i] for i in group]
         field_rows = FieldRows.of(mazes)
         pairs = field_rows.pairs(mazes)
-        obs = render(pairs + [(remove_cheese(m), c) for m, c in pairs], observer)
-        r = np.arange(len(pairs))
+        cache = LayerCache(policy, render(pairs, observer), layer, batch=batch)
+        absent = render([(remove_cheese(m), c) for m, c in pairs], observer)
         owner, cf = group[field_rows.owner], np.full(len(pairs), coeff)
-        found = {"original": probs(policy, obs, index=r, batch=batch),
-                 "absent": probs(policy, obs, index=r + len(pairs), batch=batch),
-                 "patched": probs(policy, obs, added(layer, (vectors, owner, cf)), index=r,
-                                  batch=batch),
-                 "random": probs(policy, obs, added(layer, (randoms, owner, cf)), index=r,
-                                 batch=batch)}
+        found = {"original": cache.probs(),
+                 "absent": probs(policy, absent, batch=batch),
+                 "patched": cache.probs(added(layer, (vectors, owner, cf))),
+                 "random": cache.probs(added(layer, (randoms, owner, cf)))}
         split = {k: field_rows.split(v) for k, v in found.items()}
         for j, i in enumerate(group):
             p = {k: v[j] for k, v in split.items()}

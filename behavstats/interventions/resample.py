@@ -38,10 +38,10 @@ from behavstats.interventions.forward import (
     BATCH,
     FIELD_GROUP,
     FieldRows,
+    LayerCache,
     NoUsableLevelsError,
     as_mazes,
     check_channels,
-    probs,
     render,
 )
 from behavstats.interventions.geometry import world_chebyshev
@@ -167,8 +167,9 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
         group = list(range(start, min(start + FIELD_GROUP, len(targets))))
         mazes = [targets[i] for i in group]
         field_rows = FieldRows.of(mazes)
-        obs = render(field_rows.pairs(mazes), observer)
-        original = field_rows.split(probs(policy, obs, batch=batch))
+        cache = LayerCache(policy, render(field_rows.pairs(mazes), observer), layer,
+                           batch=batch)
+        original = field_rows.split(cache.probs())
         mine = [job for job in jobs if job[0] in group]
         # One pass over every job of the group: job j covers rows of its target maze.
         local = {i: k for k, i in enumerate(group)}
@@ -187,7 +188,7 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
             j = torch.as_tensor(job_of_row[r])
             return [MaskedReplace(layer, source_acts[sources[j]], masks[j])]
 
-        resampled = probs(policy, obs, edits, index=index, batch=batch)
+        resampled = cache.probs(edits, index=index)
         parts = np.split(resampled, np.cumsum(counts)[:-1])
         for job, p in zip(mine, parts, strict=True):
             i, name, location, chs, source = job

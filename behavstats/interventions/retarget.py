@@ -194,7 +194,7 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
                    values: dict[int, float], layer: str, size: int, fill: float | None,
                    n_rollouts: int, step_budget: float, seed: int, observer: Observer,
                    batch: int) -> list[dict]:
-    table = ObservationTable(maze, observer)
+    table = ObservationTable(maze, observer, policy=policy, layer=layer, batch=batch)
     graph = maze_graph(maze)
     paths = nx.single_source_shortest_path(graph, maze.start)
     targets = [c for c in table.cells if c != maze.start and c in paths]

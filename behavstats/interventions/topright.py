@@ -38,10 +38,10 @@ from behavstats.interventions.forward import (
     FIELD_GROUP,
     FieldExample,
     FieldRows,
+    LayerCache,
     NoUsableLevelsError,
     added,
     as_mazes,
-    probs,
     render,
 )
 from behavstats.interventions.geometry import decision_point, moves_towards
@@ -118,9 +118,10 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     obs = render([(m, p.cell) for m, p in zip(used, pts, strict=True)], observer)
     to_cheese = np.array([p.to_cheese for p in pts])
     to_tr = np.array([p.to_top_right for p in pts])
-    original = probs(policy, obs, batch=batch)
+    dsq = LayerCache(policy, obs, layer, batch=batch)
+    original = dsq.probs()
     owner, cf = np.tile(np.arange(n), len(coeffs)), np.repeat(coeffs, n)
-    patched = probs(policy, obs, added(layer, (vectors, owner, cf)), index=owner, batch=batch)
+    patched = dsq.probs(added(layer, (vectors, owner, cf)), index=owner)
     rows = np.arange(len(owner))
     decision = pd.DataFrame({
         "level": np.array(ids)[owner], "coeff": cf,
@@ -133,8 +134,7 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     m = n if transfer_levels is None else min(n, transfer_levels)
     a, b = (x.ravel() for x in np.meshgrid(np.arange(m), np.arange(m), indexing="ij"))
     a, b = a[a != b], b[a != b]
-    moved = probs(policy, obs, added(layer, (vectors, a, np.full(len(a), top_right_coeff))),
-                  index=b, batch=batch)
+    moved = dsq.probs(added(layer, (vectors, a, np.full(len(a), top_right_coeff))), index=b)
     dims = np.array([mz.maze_dim for mz in used])
     transfer = pd.DataFrame({"level_a": np.array(ids)[a], "level_b": np.array(ids)[b],
                              "maze_dim_a": dims[a], "maze_dim_b": dims[b],
@@ -146,8 +146,8 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     condition = np.repeat(np.array(CONDITIONS), n)
     c_cheese = np.where(np.isin(condition, ("cheese", "both")), cheese_coeff, 0.0)
     c_tr = np.where(np.isin(condition, ("top_right", "both")), top_right_coeff, 0.0)
-    composed = probs(policy, obs, added(layer, (cheese, four, c_cheese), (vectors, four, c_tr)),
-                     index=four, batch=batch)
+    composed = dsq.probs(added(layer, (cheese, four, c_cheese), (vectors, four, c_tr)),
+                         index=four)
     r4 = np.arange(len(four))
     composition = pd.DataFrame({"level": np.array(ids)[four], "condition": condition,
                                 "p_cheese": composed[r4, to_cheese[four]],
@@ -188,15 +188,16 @@ def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Ten
         group = np.arange(start, min(start + FIELD_GROUP, len(used)))
         mazes = [used[i] for i in group]
         field_rows = FieldRows.of(mazes)
-        obs = render(field_rows.pairs(mazes), observer)
+        cache = LayerCache(policy, render(field_rows.pairs(mazes), observer), layer,
+                           batch=batch)
         toward = np.concatenate([moves_towards(mz, mz.top_right, cells)
                                  for mz, cells in zip(mazes, field_rows.cells, strict=True)])
-        original = field_rows.split(probs(policy, obs, batch=batch))
+        original = field_rows.split(cache.probs())
         moves = field_rows.split(toward)
         owner = group[field_rows.owner]
         for coeff in all_coeffs:
-            patched = field_rows.split(probs(policy, obs, added(
-                layer, (vectors, owner, np.full(len(owner), coeff))), batch=batch))
+            patched = field_rows.split(cache.probs(added(
+                layer, (vectors, owner, np.full(len(owner), coeff)))))
             for j, i in enumerate(group):
                 if coeff in coeffs:
                     ok = moves[j] >= 0

@@ -21,7 +21,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from behavstats.env import Observer
-from behavstats.interventions.forward import BATCH, probs, render
+from behavstats.interventions.forward import (
+    BATCH,
+    LayerCache,
+    RowInterventions,
+    probs,
+    render,
+)
 from behavstats.interventions.geometry import MOVE_INDEX, move_between
 from behavstats.maze import MOVES, Cell, Maze, parse_state
 from behavstats.policy import MOVE_NAMES, Policy
@@ -42,9 +48,15 @@ def facing_after(move: int, facing_right: bool) -> bool:
 
 
 class ObservationTable:
-    """Observations of `maze` with the mouse on every free cell, facing either way."""
+    """Observations of `maze` with the mouse on every free cell, facing either way.
 
-    def __init__(self, maze: Maze, observer: Observer | None = None):
+    With `policy` and `layer`, the policy's activations at `layer` are cached for
+    them (`LayerCache`), and `walk` / `path_probability` of that policy continue every
+    pass from there: their interventions must then all be at `layer`.
+    """
+
+    def __init__(self, maze: Maze, observer: Observer | None = None, *,
+                 policy: Policy | None = None, layer: str | None = None, batch: int = BATCH):
         self.maze = maze
         self.cells = maze.free_cells()
         pairs = [(maze, cell) for cell in self.cells for _ in (0, 1)]
@@ -56,8 +68,18 @@ class ObservationTable:
             mouse = parse_state(maze.source_state).fields["entities"][0]
             self.initial_facing = bool(mouse["is_reflected"])
 
+        self.cache = (LayerCache(policy, self.obs, layer, batch=batch)
+                      if policy is not None and layer is not None else None)
+
     def row(self, cell: Cell, facing_right: bool) -> int:
         return self._row[(tuple(cell), bool(facing_right))]
+
+    def probs(self, policy: Policy, interventions: Sequence | RowInterventions,
+              index: np.ndarray, batch: int = BATCH) -> np.ndarray:
+        """Move probabilities of the rows `index` (from the cache for its policy)."""
+        if self.cache is not None and self.cache.policy is policy:
+            return self.cache.probs(interventions, index=index)
+        return probs(policy, self.obs, interventions, index=index, batch=batch)
 
 
 def _per_row(interventions: ItemInterventions | None, owner: np.ndarray):
@@ -82,8 +104,7 @@ def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Se
             owner.append(k)
             facing = facing_after(move, facing)
     owner = np.array(owner, dtype=int)
-    p = probs(policy, table.obs, _per_row(interventions, owner), index=np.array(obs_rows, int),
-              batch=batch)
+    p = table.probs(policy, _per_row(interventions, owner), np.array(obs_rows, int), batch)
     logp = np.log(np.maximum(p[np.arange(len(moves)), moves], 1e-30))
     sums = np.bincount(owner, weights=logp, minlength=len(paths))
     counts = np.bincount(owner, minlength=len(paths))
@@ -105,8 +126,7 @@ def walk(policy: Policy, table: ObservationTable, goals: Sequence[Cell | None],
     while active.any():
         episodes = np.flatnonzero(active)
         rows = np.array([table.row(paths[e][-1], facing[e]) for e in episodes])
-        p = probs(policy, table.obs, _per_row(interventions, episodes), index=rows,
-                  batch=batch).astype(float)
+        p = table.probs(policy, _per_row(interventions, episodes), rows, batch).astype(float)
         cdf = np.cumsum(p, axis=1)
         for k, e in enumerate(episodes):
             move = min(int(np.searchsorted(cdf[k], rngs[e].random() * cdf[k, -1],
