@@ -73,7 +73,7 @@ def _targets_sharing_a_cell(maze):
     return pair, maze_to_activation_cell(*pair[0], maze.maze_dim, maze.world_dim, 16)
 
 
-def test_path_probability_matches_walking_the_real_env(policy, mazes, table):
+def test_path_probability_matches_walking_the_real_env(policy, mazes, table, observer):
     maze = mazes[6]
     targets, (row, col) = _targets_sharing_a_cell(maze)
     paths = [shortest_path(maze, maze.start, t) for t in targets]
@@ -101,6 +101,12 @@ def test_path_probability_matches_walking_the_real_env(policy, mazes, table):
         assert value == pytest.approx(np.exp(np.mean(logs)), rel=1e-5)
     # same activation cell, different paths: computed apart, not shared
     assert got[0] != got[1]
+    # continuing from activations cached at the layer gives the same
+    cached = ObservationTable(maze, observer, policy=policy, layer=VECTOR_LAYER)
+    again = path_probability(policy, cached, paths,
+                             lambda idx: [ClampCells(VECTOR_LAYER, CHANNELS, clamp.rows[idx],
+                                                     clamp.cols[idx], clamp.values)])
+    np.testing.assert_allclose(again, got, rtol=1e-5)
 
 
 def parse_state_facing(state: bytes) -> int:

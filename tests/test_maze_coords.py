@@ -46,7 +46,8 @@ def test_pure_conversions():
 
 
 def test_activation_cells_of_corners_hand_computed():
-    # (row, col) on a 16 x 16 map covering the 64 x 64 observation, 4 pixels per cell
+    # (row, col) on a 16 x 16 map covering the 64 x 64 observation: activation i is
+    # centred on pixel 4i (continuous 4i + 0.5), so row = round((pixel - 0.5) / 4)
     expected = {
         # hard, whole-world maze: corners of the map
         (0, 0, 25, 25): (15, 0), (24, 24, 25, 25): (0, 15),
@@ -55,12 +56,12 @@ def test_activation_cells_of_corners_hand_computed():
         (0, 0, 15, 15): (15, 0), (14, 14, 15, 15): (0, 15),
         (14, 0, 15, 15): (15, 15), (0, 14, 15, 15): (0, 0),
         # a 3 x 3 maze in the hard world (margin 11): (0, 0) is world (11, 11), image
-        # row 13, centre pixel (13.5 * 2.56, 11.5 * 2.56) = (34.56, 29.44) -> (8, 7);
-        # (2, 2) is world (13, 13), image row 11: (29.44, 34.56) -> (7, 8)
-        (0, 0, 3, 25): (8, 7), (2, 2, 3, 25): (7, 8),
+        # row 13, centre pixel (13.5 * 2.56, 11.5 * 2.56) = (34.56, 29.44) -> (9, 7);
+        # (2, 2) is world (13, 13), image row 11: (29.44, 34.56) -> (7, 9)
+        (0, 0, 3, 25): (9, 7), (2, 2, 3, 25): (7, 9),
         # a 5 x 5 maze in the easy world (margin 5, 4.267 px per cell): (0, 0) is world
-        # (5, 5), image row 9: (40.53, 23.47) -> (10, 5); (4, 4): (23.47, 40.53) -> (5, 10)
-        (0, 0, 5, 15): (10, 5), (4, 4, 5, 15): (5, 10),
+        # (5, 5), image row 9: (40.53, 23.47) -> (10, 6); (4, 4): (23.47, 40.53) -> (6, 10)
+        (0, 0, 5, 15): (10, 6), (4, 4, 5, 15): (6, 10),
     }
     for (x, y, dim, world), cell in expected.items():
         assert maze_to_activation_cell(x, y, dim, world, 16) == cell, (x, y, dim, world)
@@ -111,9 +112,11 @@ def test_cheese_is_drawn_where_the_coordinates_say(level_mazes, observer, mode):
         colours = {tuple(c) for c in after[rows, cols].tolist()}
         assert colours <= CHEESE_COLOURS
         assert colours & YELLOW
-        # the predicted 16 x 16 activation cell (4 x 4 pixels) holds drawn cheese
+        # the predicted 16 x 16 activation cell is the one whose receptive-field centre
+        # (pixel 4i + 0.5) is nearest to the drawn cheese
         r, c = maze_to_activation_cell(x, y, base.maze_dim, world, 16)
-        assert ((rows // 4 == r) & (cols // 4 == c)).any()
+        assert abs(4 * r + 0.5 - (rows.mean() + 0.5)) <= 2 + size / 3
+        assert abs(4 * c + 0.5 - (cols.mean() + 0.5)) <= 2 + size / 3
 
 
 @pytest.mark.parametrize("mode", MODES)

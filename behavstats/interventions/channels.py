@@ -35,7 +35,13 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer
 from behavstats.hooks import VECTOR_LAYER
-from behavstats.interventions.forward import BATCH, activations, as_mazes, render
+from behavstats.interventions.forward import (
+    BATCH,
+    NoUsableLevelsError,
+    activations,
+    as_mazes,
+    render,
+)
 from behavstats.interventions.output import write_outputs
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
@@ -183,6 +189,8 @@ def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     (seeds or mazes), each with `placements` random cheese cells; with `out_dir`, also
     write the result (`write_channels`)."""
     samples = cheese_placements(as_mazes(levels, mode), placements, seed)
+    if not samples:
+        raise NoUsableLevelsError("no maze to place the cheese in: pass some levels")
     observer = Observer(batch=batch)
     parts, sample_rows, maps_head = [], [], None
     chunk = 4 * batch

@@ -121,7 +121,7 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     ids = [_level(mazes[i], i) for i in chosen]
     n, coeffs = len(used), np.asarray(coeffs, dtype=float)
     observer = Observer(batch=batch)
-    steps = tqdm(total=4, desc="cheese vector", disable=not progress)
+    steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="cheese vector", disable=not progress)
 
     vectors = cheese_vectors(policy, used, layer, observer)
     randoms = torch.stack([random_like(v, [seed, level]) for v, level in zip(vectors, ids,
@@ -152,8 +152,7 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                          transfer_levels)
     steps.update()
     absent, examples = _absent(policy, used, ids, pts, vectors, randoms, layer, field_coeff,
-                               n_examples, observer, batch)
-    steps.update()
+                               n_examples, observer, batch, steps)
     norms = dict(zip(chosen, vectors.flatten(1).norm(dim=1).tolist(), strict=True))
     level_rows = []
     for i, (maze, point) in enumerate(zip(mazes, points, strict=True)):
@@ -198,7 +197,7 @@ def _transfer(dsq: LayerCache, used: list[Maze], ids: list[int], vectors: torch.
 
 def _absent(policy: Policy, used: list[Maze], ids: list[int], pts: list, vectors: torch.Tensor,
             randoms: torch.Tensor, layer: str, coeff: float, n_examples: int,
-            observer: Observer, batch: int) -> tuple[pd.DataFrame, list[FieldExample]]:
+            observer: Observer, batch: int, bar: tqdm) -> tuple[pd.DataFrame, list[FieldExample]]:
     """Whole fields: original, patched, random-vector and cheese-absent, per level."""
     rows, examples = [], []
     for start in range(0, len(used), FIELD_GROUP):
@@ -233,6 +232,7 @@ def _absent(policy: Policy, used: list[Maze], ids: list[int], pts: list, vectors
                                observer)
                 examples.append(FieldExample(ids[i], fields,
                                              {"maze": views[0], "absent": views[1]}))
+        bar.update()
     return pd.DataFrame(rows), examples
 
 

@@ -220,11 +220,6 @@ class FieldRows:
         bounds = np.cumsum([len(c) for c in self.cells])[:-1]
         return np.split(values, bounds)
 
-    def fields(self, mazes: Sequence[Maze], values: np.ndarray) -> list[VectorField]:
-        """Per-row move probabilities -> one `VectorField` per maze."""
-        return [VectorField(maze, cells, p) for maze, cells, p in
-                zip(mazes, self.cells, self.split(values), strict=True)]
-
 
 @dataclass
 class FieldExample:

@@ -112,7 +112,8 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     ids = [int(mazes[i].level) if mazes[i].level is not None else i for i in chosen]
     n, coeffs = len(used), np.asarray(coeffs, dtype=float)
     observer = Observer(batch=batch)
-    steps = tqdm(total=4, desc="top-right vector", disable=not progress)
+    steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="top-right vector",
+                 disable=not progress)
 
     vectors = top_right_vectors(policy, used, layer, observer)
     obs = render([(m, p.cell) for m, p in zip(used, pts, strict=True)], observer)
@@ -155,8 +156,7 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     steps.update()
 
     fields, examples = _fields(policy, used, ids, vectors, coeffs, layer, top_right_coeff,
-                               n_examples, observer, batch)
-    steps.update()
+                               n_examples, observer, batch, steps)
     norms = dict(zip(chosen, vectors.flatten(1).norm(dim=1).tolist(), strict=True))
     level_table = pd.DataFrame([{"level": mz.level if mz.level is not None else i,
                                  "maze_dim": mz.maze_dim, "has_dsq": points[i] is not None,
@@ -180,7 +180,7 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 
 def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Tensor,
             coeffs: np.ndarray, layer: str, example_coeff: float, n_examples: int,
-            observer: Observer, batch: int) -> tuple[pd.DataFrame, list[FieldExample]]:
+            observer: Observer, batch: int, bar: tqdm) -> tuple[pd.DataFrame, list[FieldExample]]:
     """Whole fields of every level at every coefficient (and the example coefficient)."""
     rows, examples = [], []
     all_coeffs = list(dict.fromkeys([*coeffs.tolist(), example_coeff]))
@@ -214,6 +214,7 @@ def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Ten
                         ids[i], {"original": VectorField(maze, cells, original[j]),
                                  "patched": VectorField(maze, cells, patched[j])},
                         {"maze": render([(maze, maze.start)], observer)[0]}))
+        bar.update()
     return pd.DataFrame(rows), examples
 
 

@@ -15,6 +15,8 @@ Activation cell: (row, col) of a convolutional layer's h x w map, row 0 at the t
 
 from __future__ import annotations
 
+import math
+
 OBS_SIZE = 64
 """Side of the procgen observation in pixels."""
 
@@ -51,9 +53,16 @@ def maze_to_pixel_center(x: int, y: int, maze_dim: int, world_dim: int) -> tuple
 def maze_to_activation_cell(
     x: int, y: int, maze_dim: int, world_dim: int, act_size: int
 ) -> tuple[int, int]:
-    """Maze-frame (x, y) -> (row, col) of the activation cell whose receptive-field
-    centre contains the cell's centre, for a square act_size x act_size map that
-    covers the whole observation (e.g. 16 after two stride-2 pools of a 64 input)."""
-    row, col = maze_to_pixel_center(x, y, maze_dim, world_dim)
-    scale = act_size / OBS_SIZE
-    return int(row * scale), int(col * scale)
+    """Maze-frame (x, y) -> (row, col) of the activation cell of a square act_size x
+    act_size map (covering the whole observation) whose receptive-field centre is
+    nearest to the cell's centre.
+
+    In the IMPALA stack (3x3 convs with padding 1, 3x3/2 max-pools with padding 1)
+    activation i of a map with stride s = 64 / act_size is centred on pixel s * i
+    (continuous coordinate s * i + 0.5), not on the middle of the s-pixel tile.
+    """
+    stride = OBS_SIZE / act_size
+    return tuple(
+        min(act_size - 1, max(0, math.floor((p - 0.5) / stride + 0.5)))
+        for p in maze_to_pixel_center(x, y, maze_dim, world_dim)
+    )

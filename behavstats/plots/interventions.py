@@ -196,7 +196,7 @@ def plot_retarget_heatmap(targets: pd.DataFrame, maze, metric: str = "p_path",
                       for y in range(dim)])
     ax.imshow(np.where(walls > 0, 1.0, np.nan), origin="lower", cmap="Greys", vmin=0, vmax=2)
     image = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0, vmax=1)
-    ax.text(*maze.start, "S", ha="center", va="center", color="white", fontsize=8)
+    ax.text(*maze.start, "S", ha="center", va="center", color="black", fontsize=8)
     ax.text(*maze.top_right, "T", ha="center", va="center", color="red", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
