@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +20,8 @@ Mode = Annotated[str, typer.Option(help="procgen distribution mode: hard (25x25 
 PolicyOption = Annotated[str, typer.Option(
     "--policy", help="Policy file (published Langosco checkpoint or ours), or 'default'.")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
+Workers = Annotated[int, typer.Option(help="Parallel processes.")]
 
 
 def parse_levels(spec: str) -> list[int]:
@@ -42,21 +46,16 @@ def features(
     levels: Annotated[str, typer.Option(help="Level seeds, e.g. 0:1000.")] = "0:1000",
     mode: Mode = "hard",
     out: Annotated[Path, typer.Option(help="Parquet file to write.")] = Path("features.parquet"),
-    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
+    workers: Workers = 1,
     quiet: Quiet = False,
 ) -> None:
     """Decision-square and distance features of procgen levels, one row per level."""
-    from concurrent.futures import ProcessPoolExecutor
-
     from behavstats.features import level_features
     from behavstats.io import write_parquet
 
     seeds = parse_levels(levels)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            table = level_features(seeds, mode, progress=not quiet, executor=pool)
-    else:
-        table = level_features(seeds, mode, progress=not quiet)
+    with _executor(workers) as executor:
+        table = level_features(seeds, mode, progress=not quiet, executor=executor)
     write_parquet(table, out)
     typer.echo(f"{len(table)} levels -> {out} ({int(table.has_dsq.sum())} with a decision "
                "square)")
@@ -89,7 +88,7 @@ def regress(
     features: Annotated[str | None, typer.Option(
         help="Comma-separated feature columns (default: the 16 published metrics).")] = None,
     splits: Annotated[int, typer.Option(help="Repeated train/validation splits.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    seed: Seed = 0,
 ) -> None:
     """Which maze features predict that the agent reaches the cheese (L1 logistic
     study, VIF, selection, sign stability, inference)."""
@@ -149,10 +148,16 @@ def _load(policy: str):
         _fail(str(exc))
 
 
-def _executor(workers: int):
+@contextmanager
+def _executor(workers: int) -> Iterator:
+    """A process pool of `workers` (None for one), shut down when the block ends."""
+    if workers <= 1:
+        yield None
+        return
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(workers) if workers > 1 else None
+    with ProcessPoolExecutor(workers) as pool:
+        yield pool
 
 
 @app.command()
@@ -162,7 +167,7 @@ def gather(
     levels: Annotated[str, typer.Option(help="Level seeds, e.g. 0:10000.")] = "0:10000",
     mode: Mode = "hard",
     seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
-    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
+    workers: Workers = 1,
     max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
     argmax: Annotated[bool, typer.Option(help="Take the most probable move instead of "
                                               "sampling.")] = False,
@@ -177,15 +182,12 @@ def gather(
     net = _load(policy)
     config = RolloutConfig(seed=seed, mode=mode, sample=not argmax, max_steps=max_steps,
                            record_path=paths)
-    executor = _executor(workers)
     try:
-        table = gather_episodes(net, parse_levels(levels), out, config, executor=executor,
-                                progress=not quiet)
+        with _executor(workers) as executor:
+            table = gather_episodes(net, parse_levels(levels), out, config, executor=executor,
+                                    progress=not quiet)
     except GatherMismatchError as exc:
         _fail(str(exc))
-    finally:
-        if executor is not None:
-            executor.shutdown()
     chosen = table[table.has_dsq & ~table.cheese_in_tr5]
     typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table.reached_cheese.mean():.1%}"
                f"; with a decision square and cheese outside the top-right 5x5: {len(chosen)} "
@@ -201,7 +203,7 @@ def evaluate(
     mode: Mode = "hard",
     seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
     max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
-    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
+    workers: Workers = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -213,13 +215,10 @@ def evaluate(
     from behavstats.evaluate import evaluation_table
 
     net = _load(policy)
-    executor = _executor(workers)
-    with tempfile.TemporaryDirectory() as tmp:
+    with _executor(workers) as executor, tempfile.TemporaryDirectory() as tmp:
         result = run_evaluation(net, parse_levels(levels), region=region, seed=seed, mode=mode,
                                 max_steps=max_steps, progress=not quiet, executor=executor,
                                 out_dir=tmp if executor else None)
-    if executor is not None:
-        executor.shutdown()
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -263,9 +262,9 @@ def train(
 # --- interventions (cheese / top-right vectors, channels, retargeting, resampling) ---
 
 VECTOR_LAYER_NAME = "embedder.block2.res1.resadd"
+"""`hooks.VECTOR_LAYER`, spelled out so that the command line starts without torch."""
 Layer = Annotated[str, typer.Option(help="Layer (module name) to edit.")]
 Out = Annotated[Path, typer.Option(help="Output folder (CSV tables, summary.json, figures).")]
-Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
 
 
 def _floats(spec: str, what: str) -> list[float]:
@@ -285,14 +284,17 @@ def _channel_list(spec: str | None) -> list[int] | None:
         raise typer.BadParameter(f"channels must look like 55,42 (got {spec!r})") from exc
 
 
-def _experiment(run, *args, **kwargs):
-    """Run an intervention experiment, turning input errors into CLI errors."""
+def _experiment(run, policy: str, levels: str, out: Path, *, quiet: bool, **kwargs):
+    """`run(policy, levels, out, progress=not quiet, **kwargs)`, an intervention
+    experiment, with the policy file loaded and the level seeds parsed; input errors
+    become CLI errors."""
     from behavstats.hooks import UnknownLayerError
     from behavstats.interventions import ChannelError, NoUsableLevelsError
     from behavstats.maze import MazeStateError
 
+    net, seeds = _load(policy), parse_levels(levels)
     try:
-        return run(*args, **kwargs)
+        return run(net, seeds, out, progress=not quiet, **kwargs)
     except (NoUsableLevelsError, ChannelError, UnknownLayerError, MazeStateError) as exc:
         _fail(str(exc))
 
@@ -321,9 +323,9 @@ def cheese_vector_command(
     adding coeff x vector, with random-vector and cheese-absent controls and transfer."""
     from behavstats.interventions import run_cheese_vector
 
-    result = _experiment(run_cheese_vector, _load(policy), parse_levels(levels), out,
+    result = _experiment(run_cheese_vector, policy, levels, out, quiet=quiet,
                          coeffs=_floats(coeffs, "coeffs"), layer=layer, near=near, mode=mode,
-                         seed=seed, progress=not quiet)
+                         seed=seed)
     s = result.summary
     typer.echo(f"{s['n_used']} of {s['n_levels']} levels have a decision square")
     for entry in s["by_coeff"]:
@@ -356,9 +358,8 @@ def top_right_vector_command(
     vector."""
     from behavstats.interventions import run_top_right_vector
 
-    result = _experiment(run_top_right_vector, _load(policy), parse_levels(levels), out,
-                         coeffs=_floats(coeffs, "coeffs"), layer=layer, mode=mode, seed=seed,
-                         progress=not quiet)
+    result = _experiment(run_top_right_vector, policy, levels, out, quiet=quiet,
+                         coeffs=_floats(coeffs, "coeffs"), layer=layer, mode=mode, seed=seed)
     s = result.summary
     typer.echo(f"{s['n_used']} of {s['n_levels']} levels used ({s['n_corridor_empty']} fill "
                "the world: no corridor, skipped)")
@@ -387,8 +388,8 @@ def channels_command(
     """Rank a layer's channels by how well their activation maps track the cheese."""
     from behavstats.interventions import run_channels
 
-    result = _experiment(run_channels, _load(policy), parse_levels(levels), out, layer=layer,
-                         placements=placements, mode=mode, seed=seed, progress=not quiet)
+    result = _experiment(run_channels, policy, levels, out, quiet=quiet, layer=layer,
+                         placements=placements, mode=mode, seed=seed)
     columns = ["channel", "score", "argmax_corr", "mass_corr", "argmax_hit", "cheese_max"]
     typer.echo(result.table[columns].head(12).to_string(index=False,
                                                        float_format=lambda v: f"{v:.3f}"))
@@ -428,12 +429,12 @@ def retarget_command(
     from behavstats.interventions import run_retarget
 
     chosen = _channel_list(channels)
-    result = _experiment(run_retarget, _load(policy), parse_levels(levels), out,
+    result = _experiment(run_retarget, policy, levels, out, quiet=quiet,
                          channel_sets=None if chosen is None else {"given": chosen},
                          layer=layer, value=value, value_scale=value_scale, fill=fill,
                          n_rollouts=rollouts, step_budget=step_budget,
                          discovery_levels=parse_levels(discovery_levels), mode=mode,
-                         seed=seed, progress=not quiet)
+                         seed=seed)
     for name, entry in result.summary["by_set"].items():
         typer.echo(f"{name} {result.channel_sets[name]}: P(path) {_ci(entry['p_path'])}, "
                    f"reached {_ci(entry['reach'])}, lift over no clamp "
@@ -462,11 +463,11 @@ def resample_command(
     published statistic."""
     from behavstats.interventions import run_resample
 
-    result = _experiment(run_resample, _load(policy), parse_levels(levels), out,
+    result = _experiment(run_resample, policy, levels, out, quiet=quiet,
                          channels=_channel_list(channels), layer=layer,
                          source_levels=parse_levels(source_levels),
                          discovery_levels=parse_levels(discovery_levels), mode=mode,
-                         seed=seed, progress=not quiet)
+                         seed=seed)
     typer.echo(f"channels {result.summary['channels']}")
     for key, entry in result.summary["effects"].items():
         typer.echo(f"{key}: TV {_ci(entry['tv'])}, published {_ci(entry['published'])} "
@@ -481,7 +482,7 @@ def study(
     quick: Annotated[bool, typer.Option(help="Shrink every size: a ~2-minute smoke run.")] =
     False,
     workers: Annotated[int, typer.Option(help="Parallel processes for episodes.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    seed: Seed = 0,
     mode: Mode = "hard",
     quiet: Quiet = False,
 ) -> None:
@@ -491,13 +492,9 @@ def study(
 
     net = _load(policy)
     config = quick_config(seed, mode) if quick else StudyConfig(seed=seed, mode=mode)
-    executor = _executor(workers)
-    try:
+    with _executor(workers) as executor:
         outcomes = run_full_study(net, policy, out, config, executor=executor,
                                   progress=not quiet, log=typer.echo)
-    finally:
-        if executor is not None:
-            executor.shutdown()
     total = sum(o.seconds for o in outcomes if not o.reused)
     typer.echo(f"report -> {out / 'report.html'} ({total:.0f} s computed, "
                f"{sum(o.reused for o in outcomes)} parts reused)")

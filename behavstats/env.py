@@ -19,8 +19,6 @@ from behavstats.maze.codec import ensure_valid
 from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import BATCH, LevelGenerator, get_state, make_env, set_state
 
-NUM_ACTIONS = 15
-
 
 class Observer:
     """Renders mazes through procgen, reusing one env per mode.

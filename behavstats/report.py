@@ -100,6 +100,9 @@ def _part_note(study: Path, name: str) -> str:
     record = _read_json(study / name / "part.json")
     if not record:
         return f'<p class="note">part "{name}" has not been computed.</p>'
+    error = _read_json(study / name / "error.json")
+    if error:
+        return f'<p><b>This part could not run:</b> {html.escape(error["message"])}</p>'
     return f'<p class="note">part "{name}": {record["seconds"]:.0f} s; settings ' \
            f'{html.escape(json.dumps(record["settings"], default=str))}</p>'
 

@@ -1,7 +1,13 @@
 """Shared fixtures: procgen envs are expensive to warm up (the first one in a process
-loads every asset), so generators and observers are built once per session."""
+loads every asset), so generators and observers are built once per session. Policies
+with seeded random weights (`make_policy`), mazes by level (`mazes_by_level`) and the
+one-thread setting of modules that run many small forward batches (`one_thread`) are
+written here once, and so are the direct batch-of-one computations the batched
+experiments are checked against (`probs_at`, `towards`)."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -71,3 +77,79 @@ def ascii_maze(picture: str, *, maze_dim: int | None = None, mode: str = "hard")
 def build_maze():
     """`ascii_maze`, as a fixture."""
     return ascii_maze
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small forward batches on a shared 2-core machine: one torch thread avoids the
+    spin-wait of a second (restored after the module). A module opts in with
+    `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def random_policy(seed: int):
+    """A scale-1 Policy with random weights drawn after `torch.manual_seed(seed)`, in
+    eval mode."""
+    import torch
+
+    from behavstats.policy import Policy
+
+    torch.manual_seed(seed)
+    return Policy(1).eval()
+
+
+@pytest.fixture(scope="session")
+def make_policy():
+    """`random_policy`, as a fixture."""
+    return random_policy
+
+
+def level_mazes_by_seed(levels, mode: str = "hard", batch: int = 4) -> dict[int, Maze]:
+    """{level: Maze} of procgen level seeds, from a new LevelGenerator of `batch` envs."""
+    from behavstats.maze.levels import LevelGenerator
+
+    return {m.level: m for m in LevelGenerator(mode, batch=batch).mazes(levels)}
+
+
+@pytest.fixture(scope="session")
+def mazes_by_level():
+    """`level_mazes_by_seed`, as a fixture."""
+    return level_mazes_by_seed
+
+
+def mouse_probs(observer, policy, maze: Maze, cell, *interventions) -> np.ndarray:
+    """Move probabilities (5,) with the mouse on `cell`, under `interventions`: one env
+    observation, a batch of one."""
+    import torch
+
+    from behavstats.maze.edits import move_mouse
+    from behavstats.policy import move_probs, preprocess
+
+    obs = observer.observe([move_mouse(maze, cell)])
+    with torch.no_grad(), policy.hooks(*interventions):
+        return move_probs(policy(preprocess(obs))[0])[0].numpy()
+
+
+@pytest.fixture(scope="session")
+def probs_at(observer):
+    """`mouse_probs` with the session's observer: probs_at(policy, maze, cell, *edits)."""
+    return functools.partial(mouse_probs, observer)
+
+
+def first_move_index(maze: Maze, cell, target) -> int:
+    """Index into MOVE_NAMES of the first move of the shortest path cell -> target."""
+    from behavstats.policy import MOVE_NAMES
+    from behavstats.vfield import first_move
+
+    return MOVE_NAMES.index(first_move(maze, cell, target))
+
+
+@pytest.fixture(scope="session")
+def towards():
+    """`first_move_index`, as a fixture."""
+    return first_move_index

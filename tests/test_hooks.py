@@ -12,13 +12,11 @@ from behavstats.hooks import (
     UnknownLayerError,
     run_with_cache,
 )
-from behavstats.policy import Policy
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(0)
-    return Policy(1).eval()
+def policy(make_policy):
+    return make_policy(0)
 
 
 @pytest.fixture(scope="module")

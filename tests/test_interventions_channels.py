@@ -22,25 +22,16 @@ from behavstats.interventions.forward import activations, render
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import Policy
 
 K = 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine: one thread avoids the spin-wait
-    of a second (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def detector():
-    torch.manual_seed(0)
-    policy = Policy(1)
+def detector(make_policy):
+    policy = make_policy(0)
     with torch.no_grad():
         for name, parameter in policy.named_parameters():
             if name.startswith(("embedder.block1", "embedder.block2")):

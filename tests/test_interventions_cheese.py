@@ -13,33 +13,23 @@ from behavstats.interventions import NoUsableLevelsError, run_cheese_vector
 from behavstats.interventions.cheese import DECISION_COLUMNS
 from behavstats.interventions.effects import tv_distance
 from behavstats.interventions.vectors import cheese_vectors, random_like
-from behavstats.maze.edits import move_mouse, remove_cheese
-from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import MOVE_NAMES, Policy, move_probs, preprocess
-from behavstats.vfield import decision_probs, first_move, vector_field
+from behavstats.maze.edits import remove_cheese
+from behavstats.vfield import decision_probs, vector_field
 
 LEVELS = [3, 6, 26, 1]  # 5x5, 9x9, 7x7 with a decision square; 3x3 without
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine: one thread avoids the spin-wait
-    of a second (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(1)
-    return Policy(1).eval()
+def policy(make_policy):
+    return make_policy(1)
 
 
 @pytest.fixture(scope="module")
-def mazes():
-    return {m.level: m for m in LevelGenerator("hard", batch=4).mazes(LEVELS)}
+def mazes(mazes_by_level):
+    return mazes_by_level(LEVELS)
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +41,8 @@ def run(policy, mazes, tmp_path_factory):
     return result, out, pristine
 
 
-def _probs_at(observer, policy, maze, cell, *interventions):
-    """Move probabilities with the mouse on `cell`: env observation, batch of one."""
-    obs = observer.observe([move_mouse(maze, cell)])
-    with torch.no_grad(), policy.hooks(*interventions):
-        return move_probs(policy(preprocess(obs))[0])[0].numpy()
-
-
-def _towards(maze, cell, target):
-    return MOVE_NAMES.index(first_move(maze, cell, target))
-
-
-def test_decision_table_matches_a_direct_computation(run, policy, mazes, observer):
+def test_decision_table_matches_a_direct_computation(run, policy, mazes, observer, probs_at,
+                                                     towards):
     result, _, _ = run
     decision = result.decision
     assert tuple(decision.columns) == DECISION_COLUMNS
@@ -74,10 +54,10 @@ def test_decision_table_matches_a_direct_computation(run, policy, mazes, observe
         maze = mazes[row.level]
         dsq = (int(result.levels.set_index("level").loc[row.level, "dsq_x"]),
                int(result.levels.set_index("level").loc[row.level, "dsq_y"]))
-        cheese, top = _towards(maze, dsq, maze.cheese), _towards(maze, dsq, maze.top_right)
-        original = _probs_at(observer, policy, maze, dsq)
-        patched = _probs_at(observer, policy, maze, dsq,
-                            AddVector(VECTOR_LAYER, vectors[row.level], coeff=row.coeff))
+        cheese, top = towards(maze, dsq, maze.cheese), towards(maze, dsq, maze.top_right)
+        original = probs_at(policy, maze, dsq)
+        patched = probs_at(policy, maze, dsq,
+                           AddVector(VECTOR_LAYER, vectors[row.level], coeff=row.coeff))
         assert row.p_cheese_original == pytest.approx(original[cheese], abs=1e-5)
         assert row.p_topright_original == pytest.approx(original[top], abs=1e-5)
         assert row.p_cheese_patched == pytest.approx(patched[cheese], abs=1e-5)
@@ -90,18 +70,18 @@ def test_decision_table_matches_a_direct_computation(run, policy, mazes, observe
                                                               abs=1e-5)
 
 
-def test_random_control_uses_the_seeded_sign_flipped_vector(run, policy, mazes, observer):
+def test_random_control_uses_the_seeded_sign_flipped_vector(run, policy, mazes, probs_at, towards):
     result, _, _ = run
     row = result.controls.query("level == 26 and coeff == -1.0").iloc[0]
     maze = mazes[26]
     vector = random_like(cheese_vectors(policy, [maze])[0], [0, 26])
     dsq = tuple(int(v) for v in result.levels.set_index("level").loc[26, ["dsq_x", "dsq_y"]])
-    p = _probs_at(observer, policy, maze, dsq, AddVector(VECTOR_LAYER, vector, coeff=-1.0))
-    assert row["p_cheese_random"] == pytest.approx(p[_towards(maze, dsq, maze.cheese)],
+    p = probs_at(policy, maze, dsq, AddVector(VECTOR_LAYER, vector, coeff=-1.0))
+    assert row["p_cheese_random"] == pytest.approx(p[towards(maze, dsq, maze.cheese)],
                                                    abs=1e-5)
 
 
-def test_cheese_absent_comparison_matches_whole_fields(run, policy, mazes, observer):
+def test_cheese_absent_comparison_matches_whole_fields(run, policy, mazes, observer, towards):
     result, _, _ = run
     row = result.absent.set_index("level").loc[6]
     maze = mazes[6]
@@ -118,10 +98,10 @@ def test_cheese_absent_comparison_matches_whole_fields(run, policy, mazes, obser
         tv_distance(original.probs, absent_probs).mean(), abs=1e-6)
     dsq = tuple(int(v) for v in result.levels.set_index("level").loc[6, ["dsq_x", "dsq_y"]])
     assert row["p_cheese_absent"] == pytest.approx(
-        absent.at(dsq)[_towards(maze, dsq, maze.cheese)], abs=1e-5)
+        absent.at(dsq)[towards(maze, dsq, maze.cheese)], abs=1e-5)
 
 
-def test_transfer_applies_one_mazes_vector_in_another(run, policy, mazes, observer):
+def test_transfer_applies_one_mazes_vector_in_another(run, policy, mazes, probs_at, towards):
     result, _, _ = run
     transfer = result.transfer
     assert len(transfer) == 3 * 2 and not (transfer["level_a"] == transfer["level_b"]).any()
@@ -132,8 +112,8 @@ def test_transfer_applies_one_mazes_vector_in_another(run, policy, mazes, observ
     assert row["near"] == (row["cheese_distance"] <= 2)
     dsq = tuple(int(v) for v in result.levels.set_index("level").loc[6, ["dsq_x", "dsq_y"]])
     vector = cheese_vectors(policy, [a])[0]
-    p = _probs_at(observer, policy, b, dsq, AddVector(VECTOR_LAYER, vector, coeff=-1.0))
-    assert row["p_cheese_patched"] == pytest.approx(p[_towards(b, dsq, b.cheese)], abs=1e-5)
+    p = probs_at(policy, b, dsq, AddVector(VECTOR_LAYER, vector, coeff=-1.0))
+    assert row["p_cheese_patched"] == pytest.approx(p[towards(b, dsq, b.cheese)], abs=1e-5)
 
 
 def test_outputs_are_written(run):

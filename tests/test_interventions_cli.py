@@ -2,26 +2,17 @@
 
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from behavstats.cli import app
-from behavstats.policy import Policy, save_policy
+from behavstats.policy import save_policy
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy_file(tmp_path_factory):
-    torch.manual_seed(6)
-    return str(save_policy(Policy(1), tmp_path_factory.mktemp("policy") / "p.pt"))
+def policy_file(make_policy, tmp_path_factory):
+    return str(save_policy(make_policy(6), tmp_path_factory.mktemp("policy") / "p.pt"))
 
 
 def _run(*args):

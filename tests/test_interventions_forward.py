@@ -15,22 +15,14 @@ from behavstats.interventions.forward import (
     stage_of,
 )
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import Policy, move_probs, preprocess
+from behavstats.policy import move_probs, preprocess
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(7)
-    return Policy(1).to(memory_format=torch.channels_last).eval()
+def policy(make_policy):
+    return make_policy(7).to(memory_format=torch.channels_last)
 
 
 @pytest.fixture(scope="module")

@@ -12,31 +12,23 @@ from behavstats.interventions import MaskedReplace, run_resample
 from behavstats.interventions.forward import FieldRows, activations, probs, render
 from behavstats.interventions.resample import find_source
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import Policy
 
 DEAF = 7  # a channel of the vector layer that nothing downstream reads
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy():
+def policy(make_policy):
     """Random weights, except that channel DEAF of block2.res1's output is read by
     nobody: block2.res2's first conv and block3's conv (which reads the residual skip)
     ignore it."""
-    torch.manual_seed(5)
-    policy = Policy(1)
+    policy = make_policy(5)
     with torch.no_grad():
         policy.embedder.block2.res2.conv1.weight[:, DEAF] = 0.0
         policy.embedder.block3.conv.weight[:, DEAF] = 0.0
-    return policy.eval()
+    return policy
 
 
 @pytest.fixture(scope="module")

@@ -15,31 +15,23 @@ from behavstats.interventions.walk import ObservationTable, path_probability, wa
 from behavstats.maze import parse, serialize
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import remove_cheese
-from behavstats.maze.levels import LevelGenerator, get_state, make_env, set_state
-from behavstats.policy import MOVE_ACTION, MOVE_NAMES, Policy, move_probs, preprocess
+from behavstats.maze.levels import get_state, make_env, set_state
+from behavstats.policy import MOVE_ACTION, MOVE_NAMES, move_probs, preprocess
 
 CHANNELS, VALUE = [1, 2], 3.0
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine: one thread avoids the spin-wait
-    of a second (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(4)
-    return Policy(1).eval()
+def policy(make_policy):
+    return make_policy(4)
 
 
 @pytest.fixture(scope="module")
-def mazes():
-    return {m.level: remove_cheese(m) for m in LevelGenerator("hard", batch=4).mazes([3, 6])}
+def mazes(mazes_by_level):
+    return {level: remove_cheese(m) for level, m in mazes_by_level([3, 6]).items()}
 
 
 @pytest.fixture(scope="module")

@@ -9,33 +9,22 @@ import torch
 from behavstats.hooks import VECTOR_LAYER, AddVector
 from behavstats.interventions import run_top_right_vector
 from behavstats.interventions.vectors import cheese_vectors, top_right_vectors
-from behavstats.maze.edits import move_mouse
-from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import MOVE_NAMES, Policy, move_probs, preprocess
-from behavstats.vfield import first_move, vector_field
+from behavstats.vfield import vector_field
 
 LEVELS = [6, 17, 26]  # 9x9 and 7x7 with a decision square; 25x25 (no corridor)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine: one thread avoids the spin-wait
-    of a second (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(2)
-    return Policy(1).eval()
+def policy(make_policy):
+    return make_policy(2)
 
 
 @pytest.fixture(scope="module")
-def mazes():
-    return {m.level: m for m in LevelGenerator("hard", batch=4).mazes(LEVELS)}
+def mazes(mazes_by_level):
+    return mazes_by_level(LEVELS)
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +33,6 @@ def run(policy, mazes):
     result = run_top_right_vector(policy, [mazes[x] for x in LEVELS], coeffs=(-1.0, 2.0),
                                   n_examples=0, n_boot=200)
     return result, pristine
-
-
-def _at(observer, policy, maze, cell, *interventions):
-    obs = observer.observe([move_mouse(maze, cell)])
-    with torch.no_grad(), policy.hooks(*interventions):
-        return move_probs(policy(preprocess(obs))[0])[0].numpy()
-
-
-def _towards(maze, cell, target):
-    return MOVE_NAMES.index(first_move(maze, cell, target))
 
 
 def test_the_world_filling_maze_is_flagged_and_skipped(run):
@@ -65,23 +44,23 @@ def test_the_world_filling_maze_is_flagged_and_skipped(run):
     assert result.summary["n_corridor_empty"] == 1
 
 
-def test_sweep_and_composition_match_direct_computations(run, policy, mazes, observer):
+def test_sweep_and_composition_match_direct_computations(run, policy, mazes, probs_at, towards):
     from behavstats.features import decision_square
 
     result, _ = run
     maze = mazes[26]
     dsq = decision_square(maze)
-    top, cheese = _towards(maze, dsq, maze.top_right), _towards(maze, dsq, maze.cheese)
+    top, cheese = towards(maze, dsq, maze.top_right), towards(maze, dsq, maze.cheese)
     tr = top_right_vectors(policy, [maze])[0]
     cv = cheese_vectors(policy, [maze])[0]
     row = result.decision.query("level == 26 and coeff == 2.0").iloc[0]
-    p = _at(observer, policy, maze, dsq, AddVector(VECTOR_LAYER, tr, coeff=2.0))
+    p = probs_at(policy, maze, dsq, AddVector(VECTOR_LAYER, tr, coeff=2.0))
     assert row["p_topright_patched"] == pytest.approx(p[top], abs=1e-5)
     assert row["p_cheese_patched"] == pytest.approx(p[cheese], abs=1e-5)
     comp = result.composition.query("level == 26").set_index("condition")
-    none = _at(observer, policy, maze, dsq)
-    both = _at(observer, policy, maze, dsq, AddVector(VECTOR_LAYER, cv, coeff=-1.0),
-               AddVector(VECTOR_LAYER, tr, coeff=1.0))
+    none = probs_at(policy, maze, dsq)
+    both = probs_at(policy, maze, dsq, AddVector(VECTOR_LAYER, cv, coeff=-1.0),
+                    AddVector(VECTOR_LAYER, tr, coeff=1.0))
     assert comp.loc["none", "p_topright"] == pytest.approx(none[top], abs=1e-5)
     assert comp.loc["both", "p_topright"] == pytest.approx(both[top], abs=1e-5)
     assert comp.loc["both", "p_cheese"] == pytest.approx(both[cheese], abs=1e-5)

@@ -14,32 +14,22 @@ from behavstats.interventions.vectors import (
     top_right_vectors,
 )
 from behavstats.maze.edits import carve_top_right_corridor, remove_cheese
-from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import Policy, move_probs, preprocess
+from behavstats.policy import move_probs, preprocess
 
 LATER = "embedder.fc"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small forward batches on a shared 2-core machine: one thread avoids the spin-wait
-    of a second (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(0)
-    return Policy(1).eval()
+def policy(make_policy):
+    return make_policy(0)
 
 
 @pytest.fixture(scope="module")
-def mazes():
-    # 9x9 with a decision square; 25x25 (fills the hard world)
-    return {m.level: m for m in LevelGenerator("hard", batch=4).mazes([6, 17])}
+def mazes(mazes_by_level):
+    return mazes_by_level([6, 17])  # 9x9 with a decision square; 25x25 (fills the world)
 
 
 def _edited_and_target(policy, edited_obs, target_obs, vector, coeff):

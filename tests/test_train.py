@@ -64,3 +64,21 @@ def test_config_file_rejects_unknown_settings(tmp_path):
     path.write_text('{"ppo": {"learning_rate": 0.001}}')
     with pytest.raises(ValueError, match="unknown ppo settings.*learning_rate"):
         load_config_file(path)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    from behavstats.policy import CheckpointError
+
+    train_ppo(TINY_PPO, tmp_path / "run", progress=False, stop_after_updates=1)
+    with pytest.raises(CheckpointError, match="other settings.*lr"):
+        train_ppo(dataclasses.replace(TINY_PPO, lr=1e-3), tmp_path / "run", progress=False)
+
+
+def test_log_rows_of_redone_work_are_dropped_on_resume(tmp_path):
+    from behavstats.train.checkpoint import append_log, truncate_log
+
+    path = tmp_path / "log.csv"
+    for update in range(1, 6):
+        append_log(path, {"update": update, "loss": 0.5})
+    truncate_log(path, "update", 3)  # checkpoint was at update 3: 4 and 5 get redone
+    assert pd.read_csv(path)["update"].tolist() == [1, 2, 3]

@@ -10,14 +10,13 @@ from behavstats.hooks import VECTOR_LAYER, AddVector
 from behavstats.maze import MOVES
 from behavstats.maze.edits import move_mouse
 from behavstats.maze.levels import maze_for_level
-from behavstats.policy import MOVE_NAMES, Policy, move_probs, preprocess
+from behavstats.policy import MOVE_NAMES, move_probs, preprocess
 from behavstats.vfield import decision_probs, field_cells, vector_field, vector_fields
 
 
 @pytest.fixture(scope="module")
-def policy():
-    torch.manual_seed(3)
-    return Policy(1).eval()
+def policy(make_policy):
+    return make_policy(3)
 
 
 @pytest.fixture(scope="module")

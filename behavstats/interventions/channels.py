@@ -40,6 +40,7 @@ from behavstats.interventions.forward import (
     NoUsableLevelsError,
     activations,
     as_mazes,
+    level_id,
     render,
 )
 from behavstats.interventions.output import write_outputs
@@ -83,7 +84,7 @@ def cheese_placements(mazes: Sequence[Maze], placements: int, seed: int = 0) -> 
     for i, maze in enumerate(mazes):
         maze = move_mouse(maze, maze.start)
         cells = [c for c in maze.free_cells() if c != maze.start]
-        rng = np.random.default_rng([seed, maze.level if maze.level is not None else i])
+        rng = np.random.default_rng([seed, level_id(maze, i)])
         for k in rng.choice(len(cells), size=min(placements, len(cells)), replace=False):
             out.append(move_cheese(maze, cells[int(k)]))
     return out

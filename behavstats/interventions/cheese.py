@@ -33,17 +33,19 @@ from behavstats.interventions.effects import (
     change_summary,
     mean_ci,
     published_change,
+    transfer_change,
     tv_distance,
 )
 from behavstats.interventions.forward import (
     BATCH,
     FIELD_GROUP,
+    DecisionSquares,
     FieldExample,
-    FieldRows,
-    LayerCache,
     NoUsableLevelsError,
     added,
     as_mazes,
+    field_groups,
+    level_id,
     probs,
     render,
 )
@@ -93,10 +95,6 @@ class CheeseVectorResult:
     examples: list[FieldExample] = field(default_factory=list)
 
 
-def _level(maze: Maze, i: int) -> int:
-    return int(maze.level) if maze.level is not None else i
-
-
 def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                       out_dir: str | Path | None = None, *,
                       coeffs: Sequence[float] = DEFAULT_COEFFS, layer: str = VECTOR_LAYER,
@@ -116,31 +114,24 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     if not chosen:
         raise NoUsableLevelsError("none of the levels has a decision square; pass more levels "
                                   "(about 60% of hard-mode levels have one)")
-    used = [mazes[i] for i in chosen]
-    pts = [points[i] for i in chosen]
-    ids = [_level(mazes[i], i) for i in chosen]
-    n, coeffs = len(used), np.asarray(coeffs, dtype=float)
+    n, coeffs = len(chosen), np.asarray(coeffs, dtype=float)
     observer = Observer(batch=batch)
     steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="cheese vector", disable=not progress)
 
-    vectors = cheese_vectors(policy, used, layer, observer)
-    randoms = torch.stack([random_like(v, [seed, level]) for v, level in zip(vectors, ids,
+    dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, observer, batch=batch)
+    vectors = cheese_vectors(policy, dsq.mazes, layer, observer)
+    randoms = torch.stack([random_like(v, [seed, level]) for v, level in zip(vectors, dsq.ids,
                                                                                 strict=True)])
-    obs = render([(m, p.cell) for m, p in zip(used, pts, strict=True)], observer)
-    to_cheese = np.array([p.to_cheese for p in pts])
-    to_tr = np.array([p.to_top_right for p in pts])
-    dsq = LayerCache(policy, obs, layer, batch=batch)
-    original = dsq.probs()
-    owner, cf = np.tile(np.arange(n), len(coeffs)), np.repeat(coeffs, n)
-    patched = dsq.probs(added(layer, (vectors, owner, cf)), index=owner)
-    random = dsq.probs(added(layer, (randoms, owner, cf)), index=owner)
+    owner, cf, patched = dsq.sweep(vectors, coeffs)
+    _, _, random = dsq.sweep(randoms, coeffs)
     steps.update()
+    original, to_cheese, to_tr = dsq.original, dsq.to_cheese, dsq.to_top_right
     rows = np.arange(len(owner))
 
     def pick(p: np.ndarray, moves: np.ndarray) -> np.ndarray:
         return p[rows, moves[owner]]
 
-    base = {"level": np.array(ids)[owner], "coeff": cf,
+    base = {"level": np.array(dsq.ids)[owner], "coeff": cf,
             "p_cheese_original": original[owner, to_cheese[owner]],
             "p_topright_original": original[owner, to_tr[owner]]}
     decision = pd.DataFrame({**base, "p_cheese_patched": pick(patched, to_cheese),
@@ -148,15 +139,14 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     controls = pd.DataFrame({**base, "p_cheese_random": pick(random, to_cheese),
                              "p_topright_random": pick(random, to_tr)})
 
-    transfer = _transfer(dsq, used, ids, vectors, original, to_cheese, transfer_coeff, near,
-                         transfer_levels)
+    transfer = _transfer(dsq, vectors, transfer_coeff, near, transfer_levels)
     steps.update()
-    absent, examples = _absent(policy, used, ids, pts, vectors, randoms, layer, field_coeff,
-                               n_examples, observer, batch, steps)
+    absent, examples = _absent(policy, dsq, vectors, randoms, field_coeff, n_examples,
+                               observer, batch, steps)
     norms = dict(zip(chosen, vectors.flatten(1).norm(dim=1).tolist(), strict=True))
     level_rows = []
     for i, (maze, point) in enumerate(zip(mazes, points, strict=True)):
-        level_rows.append({"level": _level(maze, i), "maze_dim": maze.maze_dim,
+        level_rows.append({"level": level_id(maze, i), "maze_dim": maze.maze_dim,
                            "has_dsq": point is not None,
                            "cheese_x": maze.cheese[0] if maze.cheese else np.nan,
                            "cheese_y": maze.cheese[1] if maze.cheese else np.nan,
@@ -178,34 +168,27 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     return result
 
 
-def _transfer(dsq: LayerCache, used: list[Maze], ids: list[int], vectors: torch.Tensor,
-              original: np.ndarray, to_cheese: np.ndarray, coeff: float, near: int,
+def _transfer(dsq: DecisionSquares, vectors: torch.Tensor, coeff: float, near: int,
               transfer_levels: int | None) -> pd.DataFrame:
     """Vector of level a applied at level b's dsq, for every ordered pair a != b."""
-    m = len(used) if transfer_levels is None else min(len(used), transfer_levels)
-    a, b = (x.ravel() for x in np.meshgrid(np.arange(m), np.arange(m), indexing="ij"))
-    a, b = a[a != b], b[a != b]
-    patched = dsq.probs(added(dsq.layer, (vectors, a, np.full(len(a), coeff))), index=b)
+    a, b, patched = dsq.transfer(vectors, coeff, transfer_levels)
+    used, ids, to_cheese = dsq.mazes, np.array(dsq.ids, dtype=int), dsq.to_cheese
     distance = np.array([world_chebyshev(used[i], used[i].cheese, used[j], used[j].cheese)
                          for i, j in zip(a, b, strict=True)], dtype=int)
-    return pd.DataFrame({"level_a": np.array(ids, dtype=int)[a],
-                         "level_b": np.array(ids, dtype=int)[b],
+    return pd.DataFrame({"level_a": ids[a], "level_b": ids[b],
                          "cheese_distance": distance, "near": distance <= near,
-                         "p_cheese_original": original[b, to_cheese[b]],
+                         "p_cheese_original": dsq.original[b, to_cheese[b]],
                          "p_cheese_patched": patched[np.arange(len(b)), to_cheese[b]]})
 
 
-def _absent(policy: Policy, used: list[Maze], ids: list[int], pts: list, vectors: torch.Tensor,
-            randoms: torch.Tensor, layer: str, coeff: float, n_examples: int,
-            observer: Observer, batch: int, bar: tqdm) -> tuple[pd.DataFrame, list[FieldExample]]:
+def _absent(policy: Policy, dsq: DecisionSquares, vectors: torch.Tensor, randoms: torch.Tensor,
+            coeff: float, n_examples: int, observer: Observer, batch: int, bar: tqdm
+            ) -> tuple[pd.DataFrame, list[FieldExample]]:
     """Whole fields: original, patched, random-vector and cheese-absent, per level."""
     rows, examples = [], []
-    for start in range(0, len(used), FIELD_GROUP):
-        group = np.arange(start, min(start + FIELD_GROUP, len(used)))
-        mazes = [used[i] for i in group]
-        field_rows = FieldRows.of(mazes)
-        pairs = field_rows.pairs(mazes)
-        cache = LayerCache(policy, render(pairs, observer), layer, batch=batch)
+    used, ids, pts, layer = dsq.mazes, dsq.ids, dsq.points, dsq.cache.layer
+    for group, field_rows, cache in field_groups(policy, used, layer, observer, batch=batch):
+        pairs = field_rows.pairs([used[i] for i in group])
         absent = render([(remove_cheese(m), c) for m, c in pairs], observer)
         owner, cf = group[field_rows.owner], np.full(len(pairs), coeff)
         found = {"original": cache.probs(),
@@ -267,12 +250,10 @@ def summarise_cheese_vector(decision: pd.DataFrame, controls: pd.DataFrame,
         "p_cheese_patched_minus_absent": mean_ci(absent["p_cheese_patched"]
                                                  - absent["p_cheese_absent"], seed=seed,
                                                  n_boot=n_boot)}
-    transfer_summary = {}
-    for name, rows in transfer.groupby("near"):
-        change = (rows["p_cheese_patched"] - rows["p_cheese_original"]).groupby(
-            rows["level_b"]).mean()
-        transfer_summary["near" if name else "far"] = {
-            "n_pairs": len(rows), **mean_ci(change.to_numpy(), seed=seed, n_boot=n_boot)}
+    transfer_summary = {
+        "near" if name else "far": transfer_change(rows, "p_cheese_original",
+                                                   "p_cheese_patched", seed=seed, n_boot=n_boot)
+        for name, rows in transfer.groupby("near")}
     return {"by_coeff": by_coeff, "absent": absent_summary, "transfer": transfer_summary}
 
 

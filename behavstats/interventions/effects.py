@@ -6,8 +6,8 @@
   ||A - B||_F / n / 2 with A, B the (n, 2) net probability vectors ("arrows",
   p_right - p_left and p_up - p_down) of the n positions of a maze.
 - `bootstrap_ci`: percentile bootstrap interval of a statistic (default the mean)
-  from a seeded numpy Generator; `mean_ci` / `change_summary` package it into
-  summary dicts.
+  from a seeded numpy Generator; `mean_ci` / `change_summary` / `transfer_change`
+  package it into summary dicts.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 N_BOOT = 2000
 LEVEL = 0.95
@@ -76,3 +77,12 @@ def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,
             "share_increased": float((change > 0).mean()),
             "max_increase": float(change.max()),
             "mean_change": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"]}
+
+
+def transfer_change(transfer: pd.DataFrame, before: str, after: str, *, seed: int = 0,
+                    n_boot: int = N_BOOT) -> dict:
+    """Transfer rows (one per source level_a and target level_b): n_pairs and `mean_ci`
+    of the per-target-level mean of after - before (pairs sharing a target level are
+    not independent, so the bootstrap runs over target levels)."""
+    change = (transfer[after] - transfer[before]).groupby(transfer["level_b"]).mean()
+    return {"n_pairs": len(transfer), **mean_ci(change.to_numpy(), seed=seed, n_boot=n_boot)}

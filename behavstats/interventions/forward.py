@@ -10,11 +10,13 @@ over levels x coefficients is one batched pass rather than one vector field per
 level and coefficient. When many edited passes share observations and every edit is
 at one layer, `LayerCache` computes the part of the network before that layer once
 (about two thirds of the work at the vector layer) and continues each pass from there.
+The vector experiments share two sets of rows: one observation per level at its decision
+square (`DecisionSquares`) and whole vector fields, a few mazes at a time (`field_groups`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ from torch import nn
 
 from behavstats.env import Observer
 from behavstats.hooks import AddVector, run_with_cache
+from behavstats.interventions.geometry import DecisionPoint
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, preprocess
@@ -62,6 +65,12 @@ def as_mazes(levels: Sequence[int] | Sequence[Maze], mode: str = "hard") -> list
     if all(isinstance(level, Maze) for level in levels):
         return levels
     return list(LevelGenerator(mode).mazes([int(level) for level in levels]))
+
+
+def level_id(maze: Maze, position: int) -> int:
+    """The maze's level seed, or its `position` among the levels given when it has none
+    (a hand-built maze)."""
+    return int(maze.level) if maze.level is not None else position
 
 
 def render(pairs: Sequence[tuple[Maze, Cell]], observer: Observer | None = None,
@@ -219,6 +228,72 @@ class FieldRows:
         """Per-row values -> one array per maze."""
         bounds = np.cumsum([len(c) for c in self.cells])[:-1]
         return np.split(values, bounds)
+
+
+def field_groups(policy: Policy, mazes: Sequence[Maze], layer: str, observer: Observer,
+                 *, batch: int = BATCH) -> Iterator[tuple[np.ndarray, FieldRows, LayerCache]]:
+    """The vector fields of `mazes`, `FIELD_GROUP` mazes at a time: each group's indices
+    into `mazes`, its `FieldRows`, and a `LayerCache` at `layer` of its observations."""
+    for start in range(0, len(mazes), FIELD_GROUP):
+        group = np.arange(start, min(start + FIELD_GROUP, len(mazes)))
+        members = [mazes[i] for i in group]
+        field_rows = FieldRows.of(members)
+        cache = LayerCache(policy, render(field_rows.pairs(members), observer), layer,
+                           batch=batch)
+        yield group, field_rows, cache
+
+
+def ordered_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) over every ordered pair of distinct indices below n, a-major."""
+    a, b = (x.ravel() for x in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
+    distinct = a != b
+    return a[distinct], b[distinct]
+
+
+@dataclass
+class DecisionSquares:
+    """The usable levels of a vector experiment with the mouse on their decision squares
+    (dsq): the `mazes`, their `points` and level `ids`; at each dsq the move towards the
+    cheese (`to_cheese`) and towards the top-right cell (`to_top_right`), a `cache` of
+    those observations at the edited layer and the unedited probabilities `original`
+    (levels, 5)."""
+
+    mazes: list[Maze]
+    points: list[DecisionPoint]
+    ids: list[int]
+    to_cheese: np.ndarray
+    to_top_right: np.ndarray
+    cache: LayerCache
+    original: np.ndarray
+
+    @classmethod
+    def of(cls, policy: Policy, mazes: Sequence[Maze], points: Sequence[DecisionPoint | None],
+           chosen: Sequence[int], layer: str, observer: Observer, *, batch: int = BATCH
+           ) -> DecisionSquares:
+        """The mazes `chosen` (indices into `mazes`; their `points` must not be None)."""
+        used, pts = [mazes[i] for i in chosen], [points[i] for i in chosen]
+        obs = render([(m, p.cell) for m, p in zip(used, pts, strict=True)], observer)
+        cache = LayerCache(policy, obs, layer, batch=batch)
+        return cls(used, pts, [level_id(mazes[i], i) for i in chosen],
+                   np.array([p.to_cheese for p in pts]), np.array([p.to_top_right for p in pts]),
+                   cache, cache.probs())
+
+    def sweep(self, vectors: torch.Tensor, coeffs: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every level with coeff x its own vector (`vectors[level]`) added, for each
+        coefficient: (owner, coeff, probs) per row, rows coefficient by coefficient."""
+        n = len(self.mazes)
+        owner, cf = np.tile(np.arange(n), len(coeffs)), np.repeat(coeffs, n)
+        return owner, cf, self.cache.probs(added(self.cache.layer, (vectors, owner, cf)),
+                                           index=owner)
+
+    def transfer(self, vectors: torch.Tensor, coeff: float, limit: int | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Level a's vector x coeff added at level b's dsq, for every ordered pair of
+        distinct levels among the first `limit` (None: all): (a, b, probs) per pair."""
+        a, b = ordered_pairs(len(self.mazes) if limit is None else min(len(self.mazes), limit))
+        edits = added(self.cache.layer, (vectors, a, np.full(len(a), coeff)))
+        return a, b, self.cache.probs(edits, index=b)
 
 
 @dataclass

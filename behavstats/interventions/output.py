@@ -3,28 +3,13 @@ atomically (`behavstats.io`), so an interrupted run never leaves half a file."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from behavstats.io import write_csv, write_json
-
-
-def plain(value: Any) -> Any:
-    """`value` as JSON-ready Python: numpy scalars and arrays unwrapped, tuples as
-    lists, non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return plain(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from behavstats.io import plain, write_csv, write_json
 
 
 def write_outputs(out_dir: str | Path, tables: dict[str, pd.DataFrame], summary: dict,

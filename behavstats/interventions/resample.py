@@ -37,12 +37,11 @@ from behavstats.interventions.effects import N_BOOT, mean_ci, published_change, 
 from behavstats.interventions.forward import (
     BATCH,
     FIELD_GROUP,
-    FieldRows,
-    LayerCache,
     NoUsableLevelsError,
     as_mazes,
     check_channels,
-    render,
+    field_groups,
+    level_id,
 )
 from behavstats.interventions.geometry import world_chebyshev
 from behavstats.interventions.output import write_outputs
@@ -141,8 +140,7 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 
     jobs = []  # (target index, set name, location, channel list, source maze)
     for i, target in enumerate(targets):
-        level = target.level if target.level is not None else i
-        rng = np.random.default_rng([seed, level])
+        rng = np.random.default_rng([seed, level_id(target, i)])
         chosen = {"cheese": channels,
                   "random": sorted(rng.choice(others, size=min(len(channels), len(others)),
                                               replace=False).tolist()),
@@ -162,13 +160,10 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     source_index = {m: k for k, m in enumerate(unique)}
 
     rows = []
-    for start in tqdm(range(0, len(targets), FIELD_GROUP), desc="resample",
-                      disable=not progress):
-        group = list(range(start, min(start + FIELD_GROUP, len(targets))))
-        mazes = [targets[i] for i in group]
-        field_rows = FieldRows.of(mazes)
-        cache = LayerCache(policy, render(field_rows.pairs(mazes), observer), layer,
-                           batch=batch)
+    groups = field_groups(policy, targets, layer, observer, batch=batch)
+    for group, field_rows, cache in tqdm(groups, total=-(-len(targets) // FIELD_GROUP),
+                                         desc="resample", disable=not progress):
+        group = group.tolist()
         original = field_rows.split(cache.probs())
         mine = [job for job in jobs if job[0] in group]
         # One pass over every job of the group: job j covers rows of its target maze.
@@ -193,7 +188,7 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
         for job, p in zip(mine, parts, strict=True):
             i, name, location, chs, source = job
             q = original[local[i]]
-            rows.append({"level": targets[i].level if targets[i].level is not None else i,
+            rows.append({"level": level_id(targets[i], i),
                          "channel_set": name, "location": location,
                          "channels": " ".join(map(str, chs)), "source_level": source.level,
                          "source_cheese_x": source.cheese[0],

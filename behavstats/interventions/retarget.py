@@ -51,6 +51,7 @@ from behavstats.interventions.forward import (
     NoUsableLevelsError,
     as_mazes,
     check_channels,
+    level_id,
 )
 from behavstats.interventions.geometry import steps_to_path
 from behavstats.interventions.output import write_outputs
@@ -168,11 +169,14 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     sets = {k: check_channels(v, probe.shape[1], layer) for k, v in
             (default_channel_sets(table) if channel_sets is None else channel_sets).items()}
     chosen = sorted({c for v in sets.values() for c in v})
-    values = ({c: float(value) for c in chosen} if value is not None
-              else {c: clamp_values(table, value_scale)[c] for c in chosen})
+    if value is not None:
+        values = {c: float(value) for c in chosen}
+    else:
+        scaled = clamp_values(table, value_scale)
+        values = {c: scaled[c] for c in chosen}
     rows = []
     for i, maze in enumerate(tqdm(mazes, desc="retarget", disable=not progress)):
-        rows += _retarget_maze(policy, maze, maze.level if maze.level is not None else i,
+        rows += _retarget_maze(policy, maze, level_id(maze, i),
                                sets, values, layer, probe.shape[-1], fill, n_rollouts,
                                step_budget, seed, observer, batch)
     targets = pd.DataFrame(rows)

@@ -31,17 +31,19 @@ from behavstats.interventions.effects import (
     change_summary,
     mean_ci,
     published_change,
+    transfer_change,
     tv_distance,
 )
 from behavstats.interventions.forward import (
     BATCH,
     FIELD_GROUP,
+    DecisionSquares,
     FieldExample,
-    FieldRows,
-    LayerCache,
     NoUsableLevelsError,
     added,
     as_mazes,
+    field_groups,
+    level_id,
     render,
 )
 from behavstats.interventions.geometry import decision_point, moves_towards
@@ -108,21 +110,16 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     if not chosen:
         raise NoUsableLevelsError("no level has both a decision square and room for a "
                                   "top-right corridor (maze smaller than the world)")
-    used, pts = [mazes[i] for i in chosen], [points[i] for i in chosen]
-    ids = [int(mazes[i].level) if mazes[i].level is not None else i for i in chosen]
-    n, coeffs = len(used), np.asarray(coeffs, dtype=float)
+    n, coeffs = len(chosen), np.asarray(coeffs, dtype=float)
     observer = Observer(batch=batch)
     steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="top-right vector",
                  disable=not progress)
 
+    dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, observer, batch=batch)
+    used, ids = dsq.mazes, dsq.ids
     vectors = top_right_vectors(policy, used, layer, observer)
-    obs = render([(m, p.cell) for m, p in zip(used, pts, strict=True)], observer)
-    to_cheese = np.array([p.to_cheese for p in pts])
-    to_tr = np.array([p.to_top_right for p in pts])
-    dsq = LayerCache(policy, obs, layer, batch=batch)
-    original = dsq.probs()
-    owner, cf = np.tile(np.arange(n), len(coeffs)), np.repeat(coeffs, n)
-    patched = dsq.probs(added(layer, (vectors, owner, cf)), index=owner)
+    original, to_cheese, to_tr = dsq.original, dsq.to_cheese, dsq.to_top_right
+    owner, cf, patched = dsq.sweep(vectors, coeffs)
     rows = np.arange(len(owner))
     decision = pd.DataFrame({
         "level": np.array(ids)[owner], "coeff": cf,
@@ -132,10 +129,7 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
         "p_cheese_patched": patched[rows, to_cheese[owner]]})
     steps.update()
 
-    m = n if transfer_levels is None else min(n, transfer_levels)
-    a, b = (x.ravel() for x in np.meshgrid(np.arange(m), np.arange(m), indexing="ij"))
-    a, b = a[a != b], b[a != b]
-    moved = dsq.probs(added(layer, (vectors, a, np.full(len(a), top_right_coeff))), index=b)
+    a, b, moved = dsq.transfer(vectors, top_right_coeff, transfer_levels)
     dims = np.array([mz.maze_dim for mz in used])
     transfer = pd.DataFrame({"level_a": np.array(ids)[a], "level_b": np.array(ids)[b],
                              "maze_dim_a": dims[a], "maze_dim_b": dims[b],
@@ -147,8 +141,8 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     condition = np.repeat(np.array(CONDITIONS), n)
     c_cheese = np.where(np.isin(condition, ("cheese", "both")), cheese_coeff, 0.0)
     c_tr = np.where(np.isin(condition, ("top_right", "both")), top_right_coeff, 0.0)
-    composed = dsq.probs(added(layer, (cheese, four, c_cheese), (vectors, four, c_tr)),
-                         index=four)
+    composed = dsq.cache.probs(added(layer, (cheese, four, c_cheese), (vectors, four, c_tr)),
+                               index=four)
     r4 = np.arange(len(four))
     composition = pd.DataFrame({"level": np.array(ids)[four], "condition": condition,
                                 "p_cheese": composed[r4, to_cheese[four]],
@@ -158,8 +152,8 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     fields, examples = _fields(policy, used, ids, vectors, coeffs, layer, top_right_coeff,
                                n_examples, observer, batch, steps)
     norms = dict(zip(chosen, vectors.flatten(1).norm(dim=1).tolist(), strict=True))
-    level_table = pd.DataFrame([{"level": mz.level if mz.level is not None else i,
-                                 "maze_dim": mz.maze_dim, "has_dsq": points[i] is not None,
+    level_table = pd.DataFrame([{"level": level_id(mz, i), "maze_dim": mz.maze_dim,
+                                 "has_dsq": points[i] is not None,
                                  "corridor_empty": empty[i], "used": i in norms,
                                  "vector_norm": norms.get(i, np.nan)}
                                 for i, mz in enumerate(mazes)])
@@ -184,14 +178,9 @@ def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Ten
     """Whole fields of every level at every coefficient (and the example coefficient)."""
     rows, examples = [], []
     all_coeffs = list(dict.fromkeys([*coeffs.tolist(), example_coeff]))
-    for start in range(0, len(used), FIELD_GROUP):
-        group = np.arange(start, min(start + FIELD_GROUP, len(used)))
-        mazes = [used[i] for i in group]
-        field_rows = FieldRows.of(mazes)
-        cache = LayerCache(policy, render(field_rows.pairs(mazes), observer), layer,
-                           batch=batch)
-        toward = np.concatenate([moves_towards(mz, mz.top_right, cells)
-                                 for mz, cells in zip(mazes, field_rows.cells, strict=True)])
+    for group, field_rows, cache in field_groups(policy, used, layer, observer, batch=batch):
+        toward = np.concatenate([moves_towards(used[i], used[i].top_right, cells)
+                                 for i, cells in zip(group, field_rows.cells, strict=True)])
         original = field_rows.split(cache.probs())
         moves = field_rows.split(toward)
         owner = group[field_rows.owner]
@@ -239,10 +228,9 @@ def summarise_top_right(decision: pd.DataFrame, fields: pd.DataFrame, transfer: 
             "field_toward_tr_change": mean_ci(f["toward_tr_patched"] - f["toward_tr_original"],
                                               seed=seed, n_boot=n_boot)})
 
-    def transfer_change(rows: pd.DataFrame) -> dict:
-        change = (rows["p_topright_patched"] - rows["p_topright_original"]).groupby(
-            rows["level_b"]).mean()
-        return {"n_pairs": len(rows), **mean_ci(change.to_numpy(), seed=seed, n_boot=n_boot)}
+    def transfer_summary(rows: pd.DataFrame) -> dict:
+        return transfer_change(rows, "p_topright_original", "p_topright_patched", seed=seed,
+                               n_boot=n_boot)
 
     larger = transfer["maze_dim_a"] >= transfer["maze_dim_b"]
     wide = composition.pivot(index="level", columns="condition")
@@ -252,9 +240,9 @@ def summarise_top_right(decision: pd.DataFrame, fields: pd.DataFrame, transfer: 
         interaction[p] = mean_ci(w["both"] - w["cheese"] - w["top_right"] + w["none"],
                                  seed=seed, n_boot=n_boot)
     return {"by_coeff": by_coeff,
-            "transfer": {"all": transfer_change(transfer),
-                         "source_at_least_as_large": transfer_change(transfer[larger]),
-                         "source_smaller": transfer_change(transfer[~larger])},
+            "transfer": {"all": transfer_summary(transfer),
+                         "source_at_least_as_large": transfer_summary(transfer[larger]),
+                         "source_smaller": transfer_summary(transfer[~larger])},
             "composition": {c: {p: mean_ci(rows[p], seed=seed, n_boot=n_boot)
                                 for p in ("p_cheese", "p_topright")}
                             for c, rows in composition.groupby("condition")},

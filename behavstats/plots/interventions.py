@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from behavstats.plots.vfield import plot_vector_field
+from behavstats.plots.vfield import plot_field_comparison, plot_vector_field
 
 Axes = matplotlib.axes.Axes
 
@@ -59,35 +59,36 @@ def _sweep(ax: Axes, entries: list[dict], key: str, label: str, color: str) -> N
                 color=color, capsize=3, label=label)
 
 
+def _sweeps(summary: dict, series: Sequence[tuple[str, str, str]], ylabel: str,
+            ax: Axes | None) -> Axes:
+    """One `_sweep` line per (key, label, colour) over the summary's coefficients."""
+    ax = _axes(ax, (5, 3.5))
+    for key, label, color in series:
+        _sweep(ax, summary["by_coeff"], key, label, color)
+    ax.axhline(0, color="0.7", linewidth=0.8)
+    ax.set_xlabel("coefficient")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    return ax
+
+
 def plot_change_by_coeff(summary: dict, ax: Axes | None = None) -> Axes:
     """Mean change (95% bootstrap interval) of P(cheese) and P(top-right) at the
     decision square against the cheese vector's coefficient, and of P(cheese) under
     the random vector."""
-    ax = _axes(ax, (5, 3.5))
-    entries = summary["by_coeff"]
-    _sweep(ax, entries, "p_cheese", "P(cheese), cheese vector", "C3")
-    _sweep(ax, entries, "p_topright", "P(top-right), cheese vector", "C0")
-    _sweep(ax, entries, "p_cheese_random", "P(cheese), random vector", "0.5")
-    ax.axhline(0, color="0.7", linewidth=0.8)
-    ax.set_xlabel("coefficient")
-    ax.set_ylabel("mean change at the decision square")
-    ax.legend(fontsize="small")
-    return ax
+    return _sweeps(summary, [("p_cheese", "P(cheese), cheese vector", "C3"),
+                             ("p_topright", "P(top-right), cheese vector", "C0"),
+                             ("p_cheese_random", "P(cheese), random vector", "0.5")],
+                   "mean change at the decision square", ax)
 
 
 def plot_top_right_sweep(summary: dict, ax: Axes | None = None) -> Axes:
     """Mean change (95% interval) against the top-right vector's coefficient: P(top-right)
     and P(cheese) at the decision square, and P(towards the top-right) over the field."""
-    ax = _axes(ax, (5, 3.5))
-    entries = summary["by_coeff"]
-    _sweep(ax, entries, "p_topright", "P(top-right) at dsq", "C0")
-    _sweep(ax, entries, "p_cheese", "P(cheese) at dsq", "C3")
-    _sweep(ax, entries, "field_toward_tr_change", "P(towards top-right), field", "C2")
-    ax.axhline(0, color="0.7", linewidth=0.8)
-    ax.set_xlabel("coefficient")
-    ax.set_ylabel("mean change")
-    ax.legend(fontsize="small")
-    return ax
+    return _sweeps(summary, [("p_topright", "P(top-right) at dsq", "C0"),
+                             ("p_cheese", "P(cheese) at dsq", "C3"),
+                             ("field_toward_tr_change", "P(towards top-right), field", "C2")],
+                   "mean change", ax)
 
 
 def plot_transfer(transfer: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -111,11 +112,9 @@ def plot_field_triptych(original, patched, observation: np.ndarray | None = None
                         title: str | None = None, axes: np.ndarray | None = None
                         ) -> np.ndarray:
     """Original field, edited field, and their difference over the maze picture."""
-    axes = _grid(axes, 1, 3, (4, 4)).ravel()
-    plot_vector_field(original, axes[0], observation=observation, title="original")
-    plot_vector_field(patched, axes[1], observation=observation, title="patched")
-    plot_vector_field(patched - original, axes[2], observation=observation, color="blue",
-                      title="patched - original")
+    axes = plot_field_comparison(original, patched, observation=observation,
+                                 axes=_grid(axes, 1, 3, (4, 4)).ravel(),
+                                 titles=("original", "patched", "patched - original"))
     if title:
         axes[0].figure.suptitle(title, fontsize=10)
     return axes

@@ -1,11 +1,8 @@
 """Writing a study's results to a directory, each file atomically."""
 
-import json
-import math
 from pathlib import Path
-from typing import Any
 
-from behavstats.io import write_atomic, write_csv
+from behavstats.io import plain, write_csv, write_json
 from behavstats.stats.study import StudyResult
 
 TABLES = {"coefficients.csv": "coefficients", "single_feature.csv": "single_feature",
@@ -30,8 +27,7 @@ def write_study(result: StudyResult, out_dir: Path) -> None:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_json_safe(result.accuracy), indent=2, allow_nan=False) + "\n"
-    write_atomic(out_dir / "accuracy.json", lambda path: path.write_text(text))
+    write_json(plain(result.accuracy), out_dir / "accuracy.json")
     for name, attribute in TABLES.items():
         table = getattr(result, attribute)
         write_csv(table, out_dir / name)
@@ -40,16 +36,3 @@ def write_study(result: StudyResult, out_dir: Path) -> None:
                "sign_stability.png": plot_sign_stability(result.sign_stability)}
     for name, ax in figures.items():
         save_figure(ax.figure, out_dir / name, dpi=150)
-
-
-def _json_safe(value: Any) -> Any:
-    """`value` with numpy scalars as Python numbers and non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -41,13 +41,32 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
     outcomes = []
     for name in PARTS:
         settings, compute = parts[name]
-        outcomes.append(run_part(out_dir, name, {**base, **settings}, compute, log=log))
+        outcomes.append(run_part(out_dir, name, {**base, **settings},
+                                 _recording_data_errors(compute, log), log=log))
     write_json({"policy": policy_source, "policy_fingerprint": base["policy"],
                 "policy_metadata": policy.metadata, "config": config.as_dict(),
                 "versions": versions(), "parts": [vars(o) for o in outcomes]},
                out_dir / "study.json")
     write_report(out_dir)
     return outcomes
+
+
+def _recording_data_errors(compute: Callable[[Path], None], log: Callable[[str], None]
+                           ) -> Callable[[Path], None]:
+    """Let a part whose data cannot support its analysis (e.g. too few episodes reached
+    the cheese for a regression) finish with part_dir/error.json instead of stopping
+    the study; the report shows the message."""
+    from behavstats.interventions import ChannelError, NoUsableLevelsError
+    from behavstats.stats import StudyDataError
+
+    def run(part: Path) -> None:
+        try:
+            compute(part)
+        except (StudyDataError, NoUsableLevelsError, ChannelError) as exc:
+            log(f"[{part.name}] could not run: {exc}")
+            write_json({"error": type(exc).__name__, "message": str(exc)}, part / "error.json")
+
+    return run
 
 
 def versions() -> dict[str, str]:

@@ -1,12 +1,15 @@
-"""Atomic, validated training checkpoints (weights, optimiser, RNG states, counters)."""
+"""Atomic, validated training checkpoints (weights, optimiser, RNG states, counters),
+and the trainers' CSV logs."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
+import pandas as pd
 import torch
 
-from behavstats.io import write_atomic
+from behavstats.io import write_atomic, write_csv
 from behavstats.policy import CheckpointError
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -28,8 +31,29 @@ def save_checkpoint(payload: dict, run_dir: Path) -> Path:
     return write_atomic(run_dir / CHECKPOINT_NAME, lambda tmp: torch.save(payload, tmp))
 
 
-def load_checkpoint(run_dir: Path, kind: str) -> dict | None:
-    """The run's checkpoint, None if it has none; CheckpointError if it is unusable."""
+def append_log(path: Path, row: dict) -> None:
+    """Append `row` to the CSV log at `path` (its keys as the header when the file is
+    new)."""
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def truncate_log(path: Path, column: str, last: int) -> None:
+    """Drop log rows past `last` in `column` (rows of work redone after a resume from an
+    earlier checkpoint)."""
+    if path.exists():
+        log = pd.read_csv(path)
+        write_csv(log[log[column] <= last], path)
+
+
+def load_checkpoint(run_dir: Path, kind: str, config: dict | None = None) -> dict | None:
+    """The run's checkpoint, None if it has none; CheckpointError if it is unusable or
+    was written by a run with other settings than `config` (resuming it would mix two
+    experiments)."""
     path = run_dir / CHECKPOINT_NAME
     if not path.exists():
         return None
@@ -40,4 +64,8 @@ def load_checkpoint(run_dir: Path, kind: str) -> dict | None:
     if not isinstance(payload, dict) or payload.get("kind") != kind:
         found = payload.get("kind") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is a {found!r} checkpoint, expected {kind!r}")
+    if config is not None and payload.get("config") != config:
+        differs = sorted(k for k in config if payload.get("config", {}).get(k) != config[k])
+        raise CheckpointError(f"{path} was written with other settings ({', '.join(differs)}); "
+                              "resume with the same settings or use another folder")
     return payload

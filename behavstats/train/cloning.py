@@ -10,7 +10,6 @@ resumed from its last checkpoint (saved after every chunk) continues exactly.
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -26,10 +25,12 @@ from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import Policy, inference, preprocess, save_policy
 from behavstats.train.checkpoint import (
+    append_log,
     load_checkpoint,
     restore_rng_states,
     rng_states,
     save_checkpoint,
+    truncate_log,
 )
 from behavstats.train.expert import expert_actions
 
@@ -106,7 +107,7 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
     steps_per_chunk_est = config.passes * config.chunk_mazes * 150 // config.batch
     total_steps = max(1, steps_per_chunk_est * config.chunks)
     state = {"chunk": 0, "step": 0, "samples": 0, "seconds": 0.0}
-    saved = load_checkpoint(run_dir, "cloning")
+    saved = load_checkpoint(run_dir, "cloning", asdict(config))
     if saved is not None:
         policy.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -115,6 +116,7 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
     val = _chunk_data(config, -1, generator, observer, config.validation_first_seed,
                       config.validation_mazes)
     log_path = run_dir / "cloning_log.csv"
+    truncate_log(log_path, "chunk", state["chunk"])
     last = config.chunks if stop_after_chunks is None else min(
         config.chunks, state["chunk"] + stop_after_chunks)
     for chunk in range(state["chunk"], last):
@@ -153,12 +155,7 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
         state["seconds"] += time.time() - started
         row = {"chunk": chunk + 1, "samples": state["samples"], "seconds": round(state["seconds"]),
                "loss": float(np.mean(losses)), **{f"val_acc_{k}": v for k, v in acc.items()}}
-        write_header = not log_path.exists()
-        with log_path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
-            if write_header:
-                writer.writeheader()
-            writer.writerow(row)
+        append_log(log_path, row)
         save_checkpoint({"kind": "cloning", "config": asdict(config), "state": state,
                          "model": policy.state_dict(), "optimizer": optimizer.state_dict(),
                          "rng": rng_states()}, run_dir)

@@ -12,7 +12,6 @@ the counters; so a resumed run matches an uninterrupted one.
 
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,10 +25,12 @@ from behavstats.maze import Maze
 from behavstats.maze.levels import MAX_SEED, get_state, set_state
 from behavstats.policy import Policy, load_policy, preprocess, save_policy
 from behavstats.train.checkpoint import (
+    append_log,
     load_checkpoint,
     restore_rng_states,
     rng_states,
     save_checkpoint,
+    truncate_log,
 )
 
 
@@ -121,15 +122,6 @@ class _TrainingLevels:
         return next(self._stream)
 
 
-def _log(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
               stop_after_updates: int | None = None) -> Policy:
     """Run (or resume) PPO into run_dir: checkpoint.pt, ppo_log.csv, and at the end
@@ -163,7 +155,7 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     counters = {"update": 0, "global_step": 0, "seconds": 0.0}
 
     # Environment (restored exactly when resuming).
-    saved = load_checkpoint(run_dir, "ppo")
+    saved = load_checkpoint(run_dir, "ppo", asdict(config))
     levels = _TrainingLevels(config)
     env = MazeVecEnv(config.num_envs, levels, config.mode, cheese_region=config.region,
                      seed=config.seed)
@@ -193,6 +185,7 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     values = torch.zeros((config.num_steps, config.num_envs))
     next_obs = torch.from_numpy(env.observe().copy())
     log_path = run_dir / "ppo_log.csv"
+    truncate_log(log_path, "update", counters["update"])
     stopped_at = counters["update"] + (stop_after_updates or num_updates)
 
     while counters["update"] < min(num_updates, stopped_at):
@@ -285,7 +278,7 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
                if ended else float("nan"),
                "episode_length": float(np.mean(finished_lengths)) if ended else float("nan"),
                **{k: float(np.mean(v)) for k, v in stats.items()}}
-        _log(log_path, row)
+        append_log(log_path, row)
         if progress:
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in row.items()), flush=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from behavstats.io import write_atomic
 from behavstats.policy import Policy
 from behavstats.train.cloning import CloningConfig, train_cloning
 from behavstats.train.ppo import PPOConfig, train_ppo
@@ -46,7 +47,8 @@ def train(run_dir: Path, ppo: PPOConfig, cloning: CloningConfig | None = None, *
             train_cloning(cloning, run_dir / "cloning", progress=progress)
         ppo = dataclasses.replace(ppo, init_policy=str(cloned))
     policy = train_ppo(ppo, run_dir / "ppo", progress=progress)
-    shutil.copyfile(run_dir / "ppo" / "policy.pt", run_dir / "policy.pt")
+    write_atomic(run_dir / "policy.pt",
+                 lambda tmp: shutil.copyfile(run_dir / "ppo" / "policy.pt", tmp))
     write_learning_curve(run_dir)
     return policy
 
