@@ -130,9 +130,11 @@ def _parts(policy: Policy, config: StudyConfig, executor: Executor | None, progr
                                  policy, levels(config.top_right_levels), part, **common)),
         "channels": ({"levels": config.channel_levels}, lambda part: iv.run_channels(
             policy, levels(config.channel_levels), part, **common)),
-        "retarget": ({"levels": config.retarget_levels, "channels": config.channel_levels},
+        "retarget": ({"levels": config.retarget_levels, "channels": config.channel_levels,
+                      "rollouts": config.retarget_rollouts},
                      lambda part: iv.run_retarget(
                          policy, levels(config.retarget_levels), part,
+                         n_rollouts=config.retarget_rollouts,
                          discovery_levels=levels(config.channel_levels), **common)),
         "resample": ({"levels": config.resample_levels, "channels": config.channel_levels},
                      lambda part: iv.run_resample(
