@@ -82,3 +82,15 @@ def test_log_rows_of_redone_work_are_dropped_on_resume(tmp_path):
         append_log(path, {"update": update, "loss": 0.5})
     truncate_log(path, "update", 3)  # checkpoint was at update 3: 4 and 5 get redone
     assert pd.read_csv(path)["update"].tolist() == [1, 2, 3]
+
+
+def test_value_warmup_trains_only_the_value_head(tmp_path):
+    config = dataclasses.replace(TINY_PPO, total_steps=4 * 8, value_warmup_updates=1)
+    torch.manual_seed(config.seed)
+    from behavstats.policy import Policy
+
+    initial = Policy(config.scale).state_dict()
+    trained = train_ppo(config, tmp_path / "warm", progress=False).state_dict()
+    for name, tensor in initial.items():
+        changed = not torch.equal(tensor, trained[name])
+        assert changed == name.startswith("fc_value."), name

@@ -62,8 +62,11 @@ class PPOConfig:
     bf16: bool = True
     checkpoint_every: int = 5
     value_warmup_updates: int = 0
-    """Updates at the start that train only the value head (useful from a warm start,
-    whose value head is untrained)."""
+    """Updates at the start that train only the value head, leaving the rest of the
+    network untouched (useful from a warm start, whose value head is untrained)."""
+    value_warmup_lr: float = 5e-3
+    """Learning rate of the value head during the warm-up (Adam moves each weight by
+    about lr per step, so fitting the return scale in a few updates needs more)."""
     init_policy: str | None = None
     """Policy file to start from (e.g. a cloning run's policy.pt)."""
 
@@ -150,7 +153,10 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     if previous.get("method") == "cloning":
         policy.metadata["training"]["method"] = "cloning + ppo"
     policy.to(memory_format=torch.channels_last).train()
-    optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr, eps=1e-5)
+    value_head = [p for n, p in policy.named_parameters() if n.startswith("fc_value.")]
+    others = [p for n, p in policy.named_parameters() if not n.startswith("fc_value.")]
+    optimizer = torch.optim.Adam([{"params": others}, {"params": value_head}], lr=config.lr,
+                                 eps=1e-5)
     normalizer = RewardNormalizer(config.num_envs, config.gamma)
     counters = {"update": 0, "global_step": 0, "seconds": 0.0}
 
@@ -191,8 +197,10 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     while counters["update"] < min(num_updates, stopped_at):
         started = time.time()
         update = counters["update"]
-        if config.anneal_lr:
-            optimizer.param_groups[0]["lr"] = config.lr * (1.0 - update / num_updates)
+        lr = config.lr * (1.0 - update / num_updates) if config.anneal_lr else config.lr
+        optimizer.param_groups[0]["lr"] = lr
+        optimizer.param_groups[1]["lr"] = config.value_warmup_lr \
+            if update < config.value_warmup_updates else lr
         finished_returns, finished_lengths = [], []
 
         # Rollout.
@@ -237,7 +245,7 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
         b_obs = obs.reshape(-1, 64, 64, 3)
         b_actions, b_logprobs = actions.reshape(-1), logprobs.reshape(-1)
         b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
-        policy_weight = 0.0 if update < config.value_warmup_updates else 1.0
+        warming_up = update < config.value_warmup_updates
         stats = {"pg_loss": [], "v_loss": [], "entropy": [], "approx_kl": [], "clipfrac": []}
         for _ in range(config.update_epochs):
             order = torch.randperm(batch_size)
@@ -254,10 +262,14 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
                 pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(
                     1 - config.clip_coef, 1 + config.clip_coef)).mean()
                 v_loss = 0.5 * ((new_value.float() - b_returns[mb]) ** 2).mean()
-                loss = policy_weight * (pg_loss - config.ent_coef * entropy.mean()) \
-                    + config.vf_coef * v_loss
+                loss = config.vf_coef * v_loss if warming_up else \
+                    pg_loss - config.ent_coef * entropy.mean() + config.vf_coef * v_loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if warming_up:  # only the value head learns; the policy stays as it was
+                    for name, parameter in policy.named_parameters():
+                        if not name.startswith("fc_value."):
+                            parameter.grad = None
                 torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
                 optimizer.step()
                 with torch.no_grad():
