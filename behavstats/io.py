@@ -61,6 +61,12 @@ def plain(value: Any) -> Any:
     return value
 
 
+def read_json(path: str | Path) -> dict:
+    """A JSON file's contents, or {} when the file does not exist."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def write_json(data: dict, path: str | Path) -> Path:
     """Valid JSON (NaN and infinities as null, numpy values unwrapped)."""
     text = json.dumps(plain(data), indent=2, default=str, allow_nan=False) + "\n"

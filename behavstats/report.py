@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from behavstats.io import write_atomic
+from behavstats.evaluate import decision_behaviour
+from behavstats.io import read_json, write_atomic
 from behavstats.reference import reference_results
 
 SECTIONS = (
@@ -38,10 +39,6 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .published{background:#f6f8fc;border-left:4px solid #6a8fd8;padding:.3em 1em}
 img{max-width:100%;margin:.4em 0} .note{color:#666;font-size:.9em}
 """
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _figure(path: Path) -> str:
@@ -97,10 +94,10 @@ def _published(data) -> str:
 
 
 def _part_note(study: Path, name: str) -> str:
-    record = _read_json(study / name / "part.json")
+    record = read_json(study / name / "part.json")
     if not record:
         return f'<p class="note">part "{name}" has not been computed.</p>'
-    error = _read_json(study / name / "error.json")
+    error = read_json(study / name / "error.json")
     if error:
         return f'<p><b>This part could not run:</b> {html.escape(error["message"])}</p>'
     return f'<p class="note">part "{name}": {record["seconds"]:.0f} s; settings ' \
@@ -109,7 +106,7 @@ def _part_note(study: Path, name: str) -> str:
 
 def _behaviour(study: Path) -> str:
     ref = reference_results()["behaviour"]
-    evaluation = _read_json(study / "evaluation" / "evaluation.json")
+    evaluation = read_json(study / "evaluation" / "evaluation.json")
     ours = ""
     if evaluation:
         rows = {"training distribution": evaluation["training"],
@@ -121,14 +118,10 @@ def _behaviour(study: Path) -> str:
     episodes = study / "episodes" / "episodes.parquet"
     if episodes.exists():
         table = pd.read_parquet(episodes)
-        chosen = table[table["has_dsq"] & ~table["cheese_in_tr5"]]
-        misses = chosen[~chosen["reached_cheese"]]
-        ours += "<h4>Episodes gathered for the regression</h4>" + _key_values({
-            "episodes": len(table), "decision mazes (cheese outside top-right 5x5)": len(chosen),
-            "reached the cheese": float(chosen["reached_cheese"].mean()),
-            "missed, reached the top-right cell": float(misses["reached_top_right"].mean()),
-            "missed, reached the top-right 5x5": float(misses["reached_tr5"].mean()),
-            "mean steps": float(table["steps"].mean())})
+        ours += "<h4>Episodes gathered for the regression (decision mazes, cheese outside the " \
+                "top-right 5x5)</h4>" + _key_values({
+                    "episodes": len(table), "mean steps": float(table["steps"].mean()),
+                    **decision_behaviour(table)})
     published = _published({"episodes": ref["episodes"], "decision mazes": ref["decision_mazes"],
                             "reached the cheese": ref["reached_cheese_share"]})
     return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
@@ -137,7 +130,7 @@ def _behaviour(study: Path) -> str:
 
 def _regression(study: Path) -> str:
     part, ref = study / "regression", reference_results()["behaviour"]
-    accuracy = _read_json(part / "accuracy.json")
+    accuracy = read_json(part / "accuracy.json")
     ours = "<h4>Held-out accuracy</h4>" + _key_values(accuracy) if accuracy else ""
     published = _published({k: ref[k] for k in ("accuracy_first_post", "accuracy_later_post",
                                                  "baseline", "coefficients",
@@ -152,7 +145,7 @@ def _regression(study: Path) -> str:
 
 def _experiment(study: Path, name: str, reference_key: str, extra: str = "") -> str:
     part = study / name
-    summary = _read_json(part / "summary.json")
+    summary = read_json(part / "summary.json")
     ours = "<h4>Summary</h4>" + _key_values(summary) if summary else ""
     published = _published(reference_results()[reference_key])
     tables = "".join(_csv(p, 20) for p in sorted(part.glob("*.csv")))
@@ -162,7 +155,7 @@ def _experiment(study: Path, name: str, reference_key: str, extra: str = "") -> 
 
 
 def _reproduce(study: Path) -> str:
-    info = _read_json(study / "study.json")
+    info = read_json(study / "study.json")
     if not info:
         return ""
     command = f"behavstats study --policy {info['policy']} --out {study.name} --seed " \
@@ -177,7 +170,7 @@ def _reproduce(study: Path) -> str:
 def render_report(study: str | Path) -> str:
     """The report of a study directory as an HTML string."""
     study = Path(study)
-    info = _read_json(study / "study.json")
+    info = read_json(study / "study.json")
     bodies = {
         "behaviour": _behaviour(study),
         "regression": _regression(study),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from behavstats.io import write_json
+from behavstats.io import read_json, write_json
 
 RECORD = "part.json"
 STARTED = ".started.json"
@@ -40,12 +40,12 @@ def run_part(study_dir: Path, name: str, settings: dict, compute: Callable[[Path
     resume inside part_dir (e.g. episode shards) when its settings are unchanged."""
     part_dir = study_dir / name
     digest = config_hash(settings)
-    record = _read(part_dir / RECORD)
+    record = read_json(part_dir / RECORD)
     if record.get("hash") == digest and all((part_dir / f).exists() for f in record["files"]):
         log(f"[{name}] reusing finished part ({record['seconds']:.0f} s when computed)")
         return PartOutcome(name, True, record["seconds"])
     (part_dir / RECORD).unlink(missing_ok=True)
-    if _read(part_dir / STARTED).get("hash") != digest and part_dir.exists():
+    if read_json(part_dir / STARTED).get("hash") != digest and part_dir.exists():
         shutil.rmtree(part_dir)  # another configuration's leftovers
     write_json({"hash": digest, "settings": settings}, part_dir / STARTED)
     log(f"[{name}] computing")
@@ -58,7 +58,3 @@ def run_part(study_dir: Path, name: str, settings: dict, compute: Callable[[Path
                part_dir / RECORD)
     log(f"[{name}] done in {seconds:.0f} s")
     return PartOutcome(name, False, seconds)
-
-
-def _read(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}

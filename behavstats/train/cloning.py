@@ -23,7 +23,16 @@ from behavstats.env import Observer
 from behavstats.maze import MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import Policy, inference, preprocess, save_policy
+from behavstats.policy import (
+    MOVE_ACTION,
+    MOVE_NAMES,
+    Policy,
+    inference,
+    logits_of,
+    move_probs,
+    preprocess,
+    save_policy,
+)
 from behavstats.train.checkpoint import (
     append_log,
     load_checkpoint,
@@ -82,9 +91,7 @@ def accuracy_by_size(policy: Policy, obs: np.ndarray, actions: np.ndarray,
                      sizes: np.ndarray) -> dict[str, float]:
     """Share of cells where the argmax move equals the expert's, overall and by
     maze-size band (3-9, 11-17, 19-25)."""
-    from behavstats.policy import logits_of, move_probs
-
-    move_of_action = {1: 0, 3: 1, 5: 3, 7: 4}
+    move_of_action = {MOVE_ACTION[name]: i for i, name in enumerate(MOVE_NAMES)}
     predicted = move_probs(logits_of(policy, obs)).argmax(1).numpy()
     correct = predicted == np.vectorize(move_of_action.get)(actions)
     bands = {"all": np.ones_like(sizes, bool), "3-9": sizes <= 9,
