@@ -1,14 +1,19 @@
 """Episodes of a policy on many levels at once, seeded, sharded and resumable.
 
+A maze episode is a walk on (mouse cell, sprite facing): nothing else in the picture
+changes until the mouse steps on the cheese, which ends the episode with procgen's
++10 reward. So the engine does not step procgen envs: it follows procgen's move
+rule (`Maze.step`; the tests check it, and every observation, against the env),
+renders each (cell, facing) an episode reaches once through procgen, and reuses the
+policy's logits when the episode comes back there (agents that miss the cheese
+wander over the same cells for hundreds of steps). Episodes run side by side and
+their new states share forward batches.
+
 Each episode is a function of (policy, level, maze edit, seed) alone: its actions are
 drawn with the level's own random stream (`default_rng([seed, level])`, Gumbel-max
 over the 15 logits; mazes without a level use their position in the list), so
 results do not depend on batching, sharding or the number of workers (up to float
 rounding of batched forward passes).
-
-The mouse's path is followed from the actions with procgen's own rule (one cell per
-step, diagonals move horizontally, walls block), which the tests check against the
-env's state; "reached the cheese" comes from the +10 reward.
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from behavstats.env import MazeVecEnv
+from behavstats.env import Observer
 from behavstats.features import features_table
 from behavstats.io import write_json, write_parquet
-from behavstats.maze import MOVES, Maze
+from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region, top_right_region
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import (
@@ -42,9 +47,12 @@ from behavstats.policy import (
 )
 
 CHEESE_REWARD = 10.0
+"""procgen's reward for stepping on the cheese (the end of the episode)."""
+PROCGEN_STEP_LIMIT = 500
+"""procgen's maze ends every episode after this many steps."""
 EPISODE_COLUMNS = ("level", "steps", "reached_cheese", "reached_top_right", "reached_tr5")
-_ACTION_DELTA = {a: MOVES.get(name, (0, 0)) for name, group in MOVE_GROUPS.items()
-                 for a in group}
+ACTION_MOVE = {action: name for name, group in MOVE_GROUPS.items() for action in group}
+"""The move (a `MOVE_NAMES` name) each of the 15 actions makes."""
 
 
 @dataclass(frozen=True)
@@ -53,28 +61,30 @@ class RolloutConfig:
 
     seed: seed of the per-level action streams (and of cheese re-draws).
     sample: sample actions from the policy (True) or take the most probable move.
-    max_steps: step limit (procgen's own is 500).
+    max_steps: step limit, at most procgen's own (500).
     cheese_region: if set, the cheese is re-drawn into the top-right n x n region
         (the training distribution), per level with default_rng([seed, level]).
-    num_envs: episodes run side by side (forward batch size).
+    parallel_episodes: episodes run side by side (their new states share batches).
+    batch: forward batch size.
+    bf16: forward passes under bfloat16 autocast: faster, probabilities within
+        about 1e-2, so episodes can differ from fp32 ones.
     record_path: add a `path` column (list of [x, y] cells, start included).
     """
 
     seed: int = 0
     mode: str = "hard"
     sample: bool = True
-    max_steps: int = 500
+    max_steps: int = PROCGEN_STEP_LIMIT
     cheese_region: int | None = None
-    num_envs: int = 64
+    parallel_episodes: int = 256
+    batch: int = 64
+    bf16: bool = False
     record_path: bool = False
 
-
-def next_cell(maze: Maze, cell: tuple[int, int], action: int) -> tuple[int, int]:
-    """Where procgen's maze moves the mouse: one cell in the action's direction
-    (diagonals move horizontally, button actions stay) unless a wall is there."""
-    dx, dy = _ACTION_DELTA[action]
-    target = (cell[0] + dx, cell[1] + dy)
-    return target if maze.is_free(target) else cell
+    def __post_init__(self):
+        if not 1 <= self.max_steps <= PROCGEN_STEP_LIMIT:
+            raise ValueError(f"max_steps must be between 1 and procgen's limit "
+                             f"{PROCGEN_STEP_LIMIT}, got {self.max_steps}")
 
 
 def _level_mazes(levels: Sequence[int], config: RolloutConfig) -> list[Maze]:
@@ -86,67 +96,95 @@ def _level_mazes(levels: Sequence[int], config: RolloutConfig) -> list[Maze]:
             for m in mazes]
 
 
+class _Episode:
+    """A running episode: where the mouse is and faces, its path, its random stream,
+    and the logits of every (cell, facing) it has met."""
+
+    def __init__(self, index: int, maze: Maze, seed: int):
+        self.index, self.maze = index, maze
+        self.states = MouseStates(maze)
+        self.cell, self.facing = maze.mouse, self.states.reflected
+        self.path: list[Cell] = [maze.mouse]
+        self.rng = np.random.default_rng([seed, index if maze.level is None else maze.level])
+        self.logits: dict[tuple[Cell, bool], np.ndarray] = {}
+
+    @property
+    def state(self) -> tuple[Cell, bool]:
+        return self.cell, self.facing
+
+    def act(self, action: int) -> None:
+        self.cell, self.facing = self.maze.step(self.cell, self.facing, ACTION_MOVE[action])
+        self.path.append(self.cell)
+
+    @property
+    def steps(self) -> int:
+        return len(self.path) - 1
+
+    @property
+    def reached_cheese(self) -> bool:
+        return self.cell == self.maze.cheese
+
+
 def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = RolloutConfig(),
                  *, progress: bool = False) -> pd.DataFrame:
     """One episode per maze; columns `EPISODE_COLUMNS` (+ `path`), in the given order."""
-    if not mazes:
-        return pd.DataFrame(columns=list(EPISODE_COLUMNS))
-    queue = list(range(len(mazes)))[::-1]
-    num = min(config.num_envs, len(mazes))
-    slot_episode: list[int | None] = [None] * num
+    observer = Observer(batch=config.batch)
+    waiting = list(enumerate(mazes))[::-1]
+    running: list[_Episode] = []
     results: dict[int, dict] = {}
-    rngs: dict[int, np.random.Generator] = {}
-    position, paths, steps = {}, {}, {}
-
-    def next_maze(slot: int) -> Maze:
-        """Start the next episode in `slot` (an idle slot replays maze 0 unrecorded)."""
-        if not queue:
-            slot_episode[slot] = None
-            return mazes[0]
-        episode = queue.pop()
-        slot_episode[slot] = episode
-        maze = mazes[episode]
-        stream = episode if maze.level is None else maze.level
-        rngs[episode] = np.random.default_rng([config.seed, stream])
-        position[episode], paths[episode], steps[episode] = maze.mouse, [maze.mouse], 0
-        return maze
-
-    env = MazeVecEnv(num, next_maze, config.mode)
     bar = tqdm(total=len(mazes), disable=not progress, desc="episodes")
-    with inference(policy):
-        while any(e is not None for e in slot_episode):
-            logits = policy(preprocess(env.observe()))[0].float()
-            actions = np.full(num, MOVE_ACTION["NOOP"], dtype=np.int32)
-            active = [(s, e) for s, e in enumerate(slot_episode) if e is not None]
-            for slot, episode in active:
-                if config.sample:
-                    gumbel = torch.from_numpy(rngs[episode].gumbel(size=logits.shape[1]))
-                    actions[slot] = int(torch.argmax(logits[slot] + gumbel))
-                else:
-                    move = int(torch.argmax(move_probs(logits[slot : slot + 1])[0]))
-                    actions[slot] = MOVE_ACTION[MOVE_NAMES[move]]
-            for slot, episode in active:
-                position[episode] = next_cell(mazes[episode], position[episode],
-                                              int(actions[slot]))
-                paths[episode].append(position[episode])
-                steps[episode] += 1
-            reward, _, first = env.step(actions)
-            for slot, episode in active:
-                if first[slot] or steps[episode] >= config.max_steps:
-                    reached = bool(first[slot]) and reward[slot] >= CHEESE_REWARD
-                    results[episode] = _summary(mazes[episode], steps[episode], reached,
-                                                paths[episode], config.record_path)
+    with inference(policy, config.bf16):
+        while waiting or running:
+            while waiting and len(running) < config.parallel_episodes:
+                index, maze = waiting.pop()
+                running.append(_Episode(index, maze, config.seed))
+            _evaluate_new_states(policy, running, observer, config.batch)
+            logits = np.stack([episode.logits[episode.state] for episode in running])
+            for episode, action in zip(running, _choose_actions(
+                    logits, [e.rng for e in running], config.sample), strict=True):
+                episode.act(int(action))
+            still = []
+            for episode in running:
+                if episode.reached_cheese or episode.steps >= config.max_steps:
+                    results[episode.index] = _summary(episode, config.record_path)
                     bar.update(1)
-                    if not first[slot]:
-                        env.restart(slot)
+                else:
+                    still.append(episode)
+            running = still
     bar.close()
+    if not results:
+        return pd.DataFrame(columns=list(EPISODE_COLUMNS))
     return pd.DataFrame([results[i] for i in range(len(mazes))])
 
 
-def _summary(maze: Maze, steps: int, reached_cheese: bool, path: list, record_path: bool
-             ) -> dict:
+def _evaluate_new_states(policy: Policy, running: list[_Episode], observer: Observer,
+                         batch: int) -> None:
+    """Logits of every running episode's current state it has not met before."""
+    new = [episode for episode in running if episode.state not in episode.logits]
+    for start in range(0, len(new), batch):
+        chunk = new[start : start + batch]
+        obs = observer.observe_states([e.states.at(e.cell, e.facing) for e in chunk],
+                                      [e.maze.mode for e in chunk])
+        logits = policy(preprocess(obs))[0].float().numpy()
+        for episode, row in zip(chunk, logits, strict=True):
+            episode.logits[episode.state] = row
+
+
+def _choose_actions(logits: np.ndarray, rngs: Sequence[np.random.Generator], sample: bool
+                    ) -> np.ndarray:
+    """Actions for rows of logits: Gumbel-max samples, each row with its own stream
+    (so a level's actions do not depend on its batch), or the most probable move."""
+    if sample:
+        return np.argmax(logits + np.stack([rng.gumbel(size=logits.shape[1]) for rng in rngs]),
+                         axis=1)
+    moves = move_probs(torch.from_numpy(logits)).argmax(dim=1).numpy()
+    return np.array([MOVE_ACTION[MOVE_NAMES[m]] for m in moves])
+
+
+def _summary(episode: _Episode, record_path: bool) -> dict:
+    maze, path = episode.maze, episode.path
     tr5 = set(top_right_region(maze, 5, exclude_mouse=False))
-    row = {"level": maze.level, "steps": steps, "reached_cheese": reached_cheese,
+    row = {"level": maze.level, "steps": episode.steps, "reached_cheese": episode.reached_cheese,
            "reached_top_right": maze.top_right in path,
            "reached_tr5": any(cell in tr5 for cell in path)}
     if record_path:

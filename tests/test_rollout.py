@@ -8,21 +8,22 @@ import pandas as pd
 import pytest
 import torch
 
-from behavstats.env import MazeVecEnv
-from behavstats.maze import parse
-from behavstats.maze.edits import move_cheese
-from behavstats.maze.levels import get_state, maze_for_level
+from behavstats.maze import MouseStates, parse, parse_state, serialize
+from behavstats.maze.edits import cheese_in_top_right_region, move_cheese
+from behavstats.maze.levels import LevelGenerator, get_state, make_env, maze_for_level, set_state
+from behavstats.policy import inference, preprocess
 from behavstats.rollout import (
+    ACTION_MOVE,
+    CHEESE_REWARD,
     GatherMismatchError,
     RolloutConfig,
     gather,
     level_episodes,
-    next_cell,
     run_episodes,
 )
 
 LEVELS = list(range(12))
-CONFIG = RolloutConfig(seed=5, num_envs=5, max_steps=40, record_path=True)
+CONFIG = RolloutConfig(seed=5, parallel_episodes=5, max_steps=40, record_path=True)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,8 @@ def episodes(policy):
 
 
 def test_reproducible_and_independent_of_batching(policy, episodes):
-    again = level_episodes(policy, LEVELS, dataclasses.replace(CONFIG, num_envs=3))
+    again = level_episodes(policy, LEVELS,
+                           dataclasses.replace(CONFIG, parallel_episodes=3, batch=2))
     pd.testing.assert_frame_equal(episodes, again)
     other_seed = level_episodes(policy, LEVELS, dataclasses.replace(CONFIG, seed=6))
     assert episodes["path"].astype(str).tolist() != other_seed["path"].astype(str).tolist()
@@ -56,18 +58,75 @@ def test_episode_table_columns_and_limits(episodes):
     assert (unfinished["steps"] == CONFIG.max_steps).all()
 
 
-def test_mouse_path_rule_matches_procgen():
-    maze = maze_for_level(4)
-    env = MazeVecEnv(1, lambda _slot: maze)
+def _mouse_and_facing(env) -> tuple[tuple[int, int], bool]:
+    state = get_state(env, 0)
+    return parse(state).mouse, bool(parse_state(state).fields["entities"][0]["is_reflected"])
+
+
+def test_move_rule_and_observations_match_procgen():
+    """Maze.step gives the env's cell and sprite facing after every action (blocked
+    moves and NOOPs included), and rendering (cell, facing) gives the env's picture."""
     rng = np.random.default_rng(0)
-    cell = maze.mouse
-    for _ in range(60):
-        action = int(rng.integers(15))
-        _, _, first = env.step(np.array([action]))
-        if first[0]:
-            break
-        cell = next_cell(maze, cell, action)
-        assert parse(get_state(env.env, 0)).mouse == cell
+    env = make_env(1, "hard")
+    for maze in LevelGenerator("hard").mazes([4, 9, 30]):
+        set_state(env, 0, serialize(maze))
+        states = MouseStates(maze)
+        cell, facing = maze.mouse, states.reflected
+        for _ in range(150):
+            assert _mouse_and_facing(env) == (cell, facing)
+            np.testing.assert_array_equal(env.observe()[1]["rgb"][0],
+                                          observe_state(states.at(cell, facing)))
+            action = int(rng.integers(15))
+            env.act(np.array([action], dtype=np.int32))
+            if env.observe()[2][0]:
+                break
+            cell, facing = maze.step(cell, facing, ACTION_MOVE[action])
+
+
+def observe_state(state: bytes) -> np.ndarray:
+    env = make_env(1, "hard")
+    set_state(env, 0, state)
+    return env.observe()[1]["rgb"][0]
+
+
+def env_episode(policy, maze, seed: int, max_steps: int) -> dict:
+    """Reference: one episode stepping a real procgen env, batch 1, same action stream."""
+    env = make_env(1, maze.mode)
+    set_state(env, 0, serialize(maze))
+    rng = np.random.default_rng([seed, maze.level])
+    path, reached = [maze.mouse], False
+    with inference(policy):
+        while len(path) <= max_steps:
+            logits = policy(preprocess(env.observe()[1]["rgb"]))[0][0].numpy()
+            action = int(np.argmax(logits + rng.gumbel(size=15)))
+            env.act(np.array([action], dtype=np.int32))
+            reward, _, first = env.observe()
+            if first[0]:
+                reached = reward[0] >= CHEESE_REWARD
+                path.append(maze.cheese if reached else path[-1])
+                break
+            path.append(_mouse_and_facing(env)[0])
+    return {"steps": len(path) - 1, "reached_cheese": reached, "path": path}
+
+
+def test_episodes_equal_stepping_the_real_env():
+    """A policy that reaches the cheese often enough: biased towards RIGHT and UP, on
+    mazes whose cheese is in the top-right corner region."""
+    from behavstats.policy import MOVE_GROUPS, Policy
+
+    torch.manual_seed(3)
+    policy = Policy(1).eval()
+    with torch.no_grad():
+        policy.fc_policy.bias[list(MOVE_GROUPS["RIGHT"]) + list(MOVE_GROUPS["UP"])] += 1.5
+    mazes = [cheese_in_top_right_region(m, 3, np.random.default_rng(m.level))
+             for m in LevelGenerator("hard").mazes(range(20, 32))]
+    config = RolloutConfig(seed=7, max_steps=60, record_path=True, parallel_episodes=4)
+    table = run_episodes(policy, mazes, config)
+    reference = [env_episode(policy, m, 7, 60) for m in mazes]
+    assert table["steps"].tolist() == [r["steps"] for r in reference]
+    assert table["reached_cheese"].tolist() == [r["reached_cheese"] for r in reference]
+    assert table["path"].tolist() == [[list(c) for c in r["path"]] for r in reference]
+    assert 0 < table["reached_cheese"].sum() < len(mazes)
 
 
 def test_reached_cheese_comes_from_the_reward():
@@ -82,7 +141,7 @@ def test_reached_cheese_comes_from_the_reward():
         policy.fc_policy.bias.fill_(-50.0)
         policy.fc_policy.bias[list(MOVE_GROUPS["RIGHT"])] = 50.0
     table = run_episodes(policy, [move_cheese(maze, right), maze],
-                         RolloutConfig(max_steps=30, sample=False, num_envs=2))
+                         RolloutConfig(max_steps=30, sample=False))
     assert table["reached_cheese"].tolist() == [True, False]
     assert table["steps"].tolist() == [1, 30]
 

@@ -2,10 +2,7 @@
 episode (or path) under its own activation edits.
 
 In a maze without cheese the only state that changes while the mouse walks is its
-cell and the sprite's facing: a move goes one cell unless a wall is there, an action
-with a LEFT component turns the sprite to face left (procgen's is_reflected = 0) and
-one with a RIGHT component to face right (1), whether or not the mouse moves; the
-other actions keep the facing (the tests check this against the env). So every
+cell and the sprite's facing (`Maze.step`, checked against the env). So every
 observation an episode can meet is rendered once per (cell, facing), and hundreds of
 episodes, each with its own interventions (e.g. a clamp at its own target square),
 advance together in shared forward batches.
@@ -28,23 +25,13 @@ from behavstats.interventions.forward import (
     probs,
     render,
 )
-from behavstats.interventions.geometry import MOVE_INDEX, move_between
-from behavstats.maze import MOVES, Cell, Maze, parse_state
+from behavstats.interventions.geometry import move_between
+from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.policy import MOVE_NAMES, Policy
 
 ItemInterventions = Callable[[np.ndarray], Sequence]
 """Given the indices of the episodes (or paths) in one forward batch, their
 interventions."""
-_DELTAS = [MOVES.get(name, (0, 0)) for name in MOVE_NAMES]
-
-
-def facing_after(move: int, facing_right: bool) -> bool:
-    """The sprite's facing (True = right, procgen's is_reflected) after `move`."""
-    if move == MOVE_INDEX["RIGHT"]:
-        return True
-    if move == MOVE_INDEX["LEFT"]:
-        return False
-    return facing_right
 
 
 class ObservationTable:
@@ -63,10 +50,7 @@ class ObservationTable:
         self.obs = render(pairs, observer, reflected=[False, True] * len(self.cells))
         self._row = {(cell, facing): 2 * i + facing for i, cell in enumerate(self.cells)
                      for facing in (False, True)}
-        self.initial_facing = False
-        if maze.source_state is not None:
-            mouse = parse_state(maze.source_state).fields["entities"][0]
-            self.initial_facing = bool(mouse["is_reflected"])
+        self.initial_facing = MouseStates(maze).reflected
 
         self.cache = (LayerCache(policy, self.obs, layer, batch=batch)
                       if policy is not None and layer is not None else None)
@@ -102,7 +86,7 @@ def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Se
             obs_rows.append(table.row(cell, facing))
             moves.append(move)
             owner.append(k)
-            facing = facing_after(move, facing)
+            _, facing = table.maze.step(cell, facing, MOVE_NAMES[move])
     owner = np.array(owner, dtype=int)
     p = table.probs(policy, _per_row(interventions, owner), np.array(obs_rows, int), batch)
     logp = np.log(np.maximum(p[np.arange(len(moves)), moves], 1e-30))
@@ -131,10 +115,8 @@ def walk(policy: Policy, table: ObservationTable, goals: Sequence[Cell | None],
         for k, e in enumerate(episodes):
             move = min(int(np.searchsorted(cdf[k], rngs[e].random() * cdf[k, -1],
                                            side="right")), len(MOVE_NAMES) - 1)
-            x, y = paths[e][-1]
-            nxt = (x + _DELTAS[move][0], y + _DELTAS[move][1])
-            paths[e].append(nxt if maze.is_free(nxt) else (x, y))
-            facing[e] = facing_after(move, facing[e])
+            cell, facing[e] = maze.step(paths[e][-1], facing[e], MOVE_NAMES[move])
+            paths[e].append(cell)
             if paths[e][-1] == goals[e] or len(paths[e]) > limits[e]:
                 active[e] = False
     return paths

@@ -393,6 +393,8 @@ class MouseStates:
         self._base = serialize(maze)
         self._mouse_offset = _mouse(parse_state(self._base))["offset"]
         self._reflected_offset = self._mouse_offset + 4 * ENTITY_FIELDS.index("is_reflected")
+        self.reflected = bool(struct.unpack_from("<i", self._base, self._reflected_offset)[0])
+        """The level's own facing of the mouse sprite (True: facing right)."""
 
     def at(self, cell: tuple[int, int], reflected: bool | None = None) -> ValidState:
         if not self.maze.is_free(cell):

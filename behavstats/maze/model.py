@@ -114,6 +114,16 @@ class Maze:
         x, y = cell
         return [(x + dx, y + dy) for dx, dy in MOVES.values() if self.is_free((x + dx, y + dy))]
 
+    def step(self, cell: Cell, facing_right: bool, move: str) -> tuple[Cell, bool]:
+        """Where procgen puts the mouse after `move` (a `MOVES` name or NOOP), and which
+        way its sprite then faces (procgen's is_reflected): one cell in the move's
+        direction unless a wall is there; LEFT turns it to face left and RIGHT to face
+        right whether or not it moved, other moves keep the facing."""
+        dx, dy = MOVES.get(move, (0, 0))
+        target = (cell[0] + dx, cell[1] + dy)
+        return (target if self.is_free(target) else cell), \
+            (facing_right if dx == 0 else dx > 0)
+
     def cell_codes(self) -> np.ndarray:
         """procgen grid codes (world_dim, world_dim), [wy, wx], wy from the bottom."""
         codes = np.where(self.free, EMPTY, WALL).astype(np.int32)
