@@ -74,6 +74,25 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
         train_ppo(dataclasses.replace(TINY_PPO, lr=1e-3), tmp_path / "run", progress=False)
 
 
+def test_a_new_step_budget_resumes_and_stops_there(tmp_path):
+    """Shortening a run's budget finishes it at the new budget, with the weights of the
+    uninterrupted shorter run; with an annealed learning rate the budget is a setting."""
+    from behavstats.policy import CheckpointError
+
+    short = dataclasses.replace(TINY_PPO, total_steps=4 * 8 * 2)
+    straight = train_ppo(short, tmp_path / "short", progress=False)
+    train_ppo(TINY_PPO, tmp_path / "cut", progress=False, stop_after_updates=2)
+    assert not (tmp_path / "cut" / "policy.pt").exists()
+    cut = train_ppo(short, tmp_path / "cut", progress=False)
+    assert (tmp_path / "cut" / "policy.pt").exists()
+    assert _same_weights(straight, cut)
+    annealed = dataclasses.replace(TINY_PPO, anneal_lr=True)
+    train_ppo(annealed, tmp_path / "annealed", progress=False, stop_after_updates=1)
+    with pytest.raises(CheckpointError, match="other settings.*total_steps"):
+        train_ppo(dataclasses.replace(annealed, total_steps=4 * 8 * 2), tmp_path / "annealed",
+                  progress=False)
+
+
 def test_log_rows_of_redone_work_are_dropped_on_resume(tmp_path):
     from behavstats.train.checkpoint import append_log, truncate_log
 

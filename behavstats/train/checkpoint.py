@@ -4,6 +4,7 @@ and the trainers' CSV logs."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -50,10 +51,11 @@ def truncate_log(path: Path, column: str, last: int) -> None:
         write_csv(log[log[column] <= last], path)
 
 
-def load_checkpoint(run_dir: Path, kind: str, config: dict | None = None) -> dict | None:
+def load_checkpoint(run_dir: Path, kind: str, config: dict | None = None,
+                    may_differ: Collection[str] = ()) -> dict | None:
     """The run's checkpoint, None if it has none; CheckpointError if it is unusable or
     was written by a run with other settings than `config` (resuming it would mix two
-    experiments)."""
+    experiments), apart from the keys in `may_differ` (e.g. a step budget)."""
     path = run_dir / CHECKPOINT_NAME
     if not path.exists():
         return None
@@ -64,8 +66,9 @@ def load_checkpoint(run_dir: Path, kind: str, config: dict | None = None) -> dic
     if not isinstance(payload, dict) or payload.get("kind") != kind:
         found = payload.get("kind") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is a {found!r} checkpoint, expected {kind!r}")
-    if config is not None and payload.get("config") != config:
-        differs = sorted(k for k in config if payload.get("config", {}).get(k) != config[k])
+    saved = payload.get("config", {})
+    differs = sorted(k for k in config or {} if k not in may_differ and saved.get(k) != config[k])
+    if differs:
         raise CheckpointError(f"{path} was written with other settings ({', '.join(differs)}); "
                               "resume with the same settings or use another folder")
     return payload

@@ -161,7 +161,10 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     counters = {"update": 0, "global_step": 0, "seconds": 0.0}
 
     # Environment (restored exactly when resuming).
-    saved = load_checkpoint(run_dir, "ppo", asdict(config))
+    # The step budget may change between calls (stop early, or train on) unless the
+    # learning rate is annealed over it.
+    saved = load_checkpoint(run_dir, "ppo", asdict(config),
+                            may_differ=() if config.anneal_lr else ("total_steps",))
     levels = _TrainingLevels(config)
     env = MazeVecEnv(config.num_envs, levels, config.mode, cheese_region=config.region,
                      seed=config.seed)
