@@ -205,6 +205,9 @@ def evaluate(
     max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
     workers: Workers = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    card: Annotated[Path | None, typer.Option(help="Also write the policy's model card "
+                                                   "(Markdown) with this evaluation.")] = None,
+    card_notes: Annotated[str, typer.Option(help="Notes section of the model card.")] = "",
     quiet: Quiet = False,
 ) -> None:
     """Success on the training distribution and vanilla levels by maze size, and where
@@ -219,6 +222,10 @@ def evaluate(
         result = run_evaluation(net, parse_levels(levels), region=region, seed=seed, mode=mode,
                                 max_steps=max_steps, progress=not quiet, executor=executor,
                                 out_dir=tmp if executor else None)
+    if card:
+        from behavstats.train.card import write_model_card
+
+        write_model_card(net, result, card, name=f"{Path(policy).stem} policy", notes=card_notes)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return

@@ -12,12 +12,18 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from procgen import ProcgenGym3Env
 
 from behavstats.maze import Maze, parse, serialize
 from behavstats.maze.codec import ensure_valid
 from behavstats.maze.edits import cheese_in_top_right_region
-from behavstats.maze.levels import BATCH, LevelGenerator, get_state, make_env, set_state
+from behavstats.maze.levels import (
+    BATCH,
+    LevelGenerator,
+    ProcgenGym3Env,
+    get_state,
+    make_env,
+    set_state,
+)
 
 
 class Observer:

@@ -24,10 +24,10 @@ import time
 import networkx as nx
 import numpy as np
 import pandas as pd
-from procgen import ProcgenGym3Env
 
 from behavstats.features import PUBLISHED_FEATURES, level_features
 from behavstats.maze.codec import parse
+from behavstats.maze.levels import ProcgenGym3Env
 
 BASELINE = "per-seed env + per-feature graph"
 TARGET_SECONDS = 60.0

@@ -24,10 +24,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
-from procgen import ProcgenGym3Env
 
 from behavstats.maze import serialize
-from behavstats.maze.levels import LevelGenerator, make_env, set_state
+from behavstats.maze.levels import LevelGenerator, ProcgenGym3Env, make_env, set_state
 from behavstats.policy import Policy, inference, load_policy, preprocess
 from behavstats.rollout import RolloutConfig, gather, run_episodes
 

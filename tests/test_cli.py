@@ -63,9 +63,14 @@ def test_regress_reports_bad_tables_clearly(tmp_path):
     assert "error:" in result.output
 
 
-def test_evaluate_json(policy_file):
+def test_evaluate_json_and_model_card(policy_file, tmp_path):
+    card = tmp_path / "card.md"
     result = runner.invoke(app, ["evaluate", "--policy", str(policy_file), "--levels", "0:4",
-                                 "--max-steps", "20", "--json", "--quiet"])
+                                 "--max-steps", "20", "--json", "--quiet", "--card", str(card),
+                                 "--card-notes", "a test agent"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output[result.output.index("{"):])
     assert set(data) >= {"training", "vanilla", "decision"}
+    text = card.read_text()
+    assert "## Evaluation" in text and "a test agent" in text
+    assert json.dumps(data, indent=2) in text

@@ -6,10 +6,15 @@ from collections import deque
 
 import numpy as np
 import pytest
-from procgen import ProcgenGym3Env
 
 from behavstats.maze.codec import parse, parse_state
-from behavstats.maze.levels import MAX_SEED, LevelGenerator, check_mode, maze_for_level
+from behavstats.maze.levels import (
+    MAX_SEED,
+    LevelGenerator,
+    ProcgenGym3Env,
+    check_mode,
+    maze_for_level,
+)
 
 MODES = ("hard", "easy")
 WORLD = {"hard": 25, "easy": 15}

@@ -9,15 +9,21 @@ which the tests check).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import struct
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-from procgen import ProcgenGym3Env
 from tqdm.auto import tqdm
 
 from behavstats.maze.codec import ParsedState, parse, parse_state
 from behavstats.maze.model import WORLD_DIMS, Maze
+
+# procgen imports gym, which prints a notice about gym being unmaintained to stderr on
+# import; procgen's envs do not use gym, so our users do not need it.
+with contextlib.redirect_stderr(io.StringIO()):
+    from procgen import ProcgenGym3Env
 
 NOOP = 4
 BATCH = 64

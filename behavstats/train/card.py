@@ -16,7 +16,8 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
     """Markdown model card from the policy's training metadata and an `evaluate` result."""
     training = policy.metadata.get("training", {})
     ppo, cloning = training.get("ppo", {}), training.get("cloning")
-    region = (ppo or cloning or {}).get("region", "?")
+    setup = ppo or cloning or {}
+    region = setup.get("region", "?")
     table = _markdown_table(evaluation_table(evaluation))
     d = evaluation["decision"]
     lines = [
@@ -30,7 +31,7 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
         "",
         f"- Distribution: procgen maze, hard mode, cheese drawn uniformly from the free cells of "
         f"the maze's top-right {region} x {region} region at every reset (`rand_region = "
-        f"{region}`); training level seeds from {(ppo or cloning).get('first_seed', '?'):,} "
+        f"{region}`); training level seeds from {setup.get('first_seed', 0):,} "
         "on, so evaluation levels 0-99,999 are unseen.",
         f"- Method: {training.get('method', '?')}.",
     ]

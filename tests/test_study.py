@@ -1,0 +1,89 @@
+"""`behavstats study --quick` end to end on the shipped default policy: the report is
+valid, complete, self-contained and shows the published figures; a re-run reuses."""
+
+import base64
+import html.parser
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from behavstats.cli import app
+from behavstats.report import SECTIONS
+from behavstats.study.pipeline import PARTS
+
+
+class ReportParser(html.parser.HTMLParser):
+    """Sections, images, links and tag balance of the report."""
+
+    VOID = {"img", "br", "meta", "hr", "input", "link"}
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.images, self.links, self.open = [], [], [], []
+        self.published_in = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.sections.append(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        if tag in ("a", "link", "script"):
+            self.links.append(attrs.get("href") or attrs.get("src") or "")
+        if "published" in (attrs.get("class") or "").split() and self.sections:
+            self.published_in.add(self.sections[-1])
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes <{self.open[-1:]}>"
+        self.open.pop()
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    first = CliRunner().invoke(app, ["study", "--quick", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    return out, first.output
+
+
+def test_report_parses_with_every_section_and_embedded_figures(study):
+    out, _ = study
+    parser = ReportParser()
+    parser.feed((out / "report.html").read_text())
+    parser.close()
+    assert parser.open == []
+    assert parser.sections == [key for key, _ in SECTIONS]
+    assert len(parser.images) >= 8
+    for src in parser.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(not link.startswith(("http", "//")) for link in parser.links)
+    # the published figures sit beside ours in every results section
+    assert parser.published_in >= {key for key, _ in SECTIONS} - {"fields", "reproduce"}
+
+
+def test_report_shows_published_numbers_and_how_to_reproduce(study):
+    out, _ = study
+    text = (out / "report.html").read_text()
+    for published in ("0.714", "0.833", "0.81", "0.03"):  # cheese share, accuracy, vector
+        assert published in text
+    record = json.loads((out / "study.json").read_text())
+    assert record["policy"] == "default" and record["config"]["quick"] is True
+    assert record["versions"]["torch"] in text and record["policy_fingerprint"] in text
+    for table in ("evaluation/evaluation.json", "episodes/episodes.parquet",
+                  "cheese_vector/decision_probs.csv"):
+        assert (out / table).stat().st_size > 0
+
+
+def test_second_run_reuses_every_finished_part(study):
+    out, first = study
+    assert first.count("computing") == len(PARTS)
+    before = (out / "episodes" / "episodes.parquet").stat().st_mtime_ns
+    again = CliRunner().invoke(app, ["study", "--quick", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("reusing finished part") == len(PARTS)
+    assert "computing" not in again.output
+    assert (out / "episodes" / "episodes.parquet").stat().st_mtime_ns == before
