@@ -57,6 +57,29 @@ def test_warm_started_run_writes_a_published_layout_policy(tmp_path):
     assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 1000
 
 
+def test_cloning_continues_from_an_init_policy_without_ppo(tmp_path):
+    """A second cloning stage starts from the first one's weights (with a zero learning
+    rate it keeps them exactly), records it as its warm start, and a PPO budget of 0
+    makes its policy the run's policy."""
+    from behavstats.evaluate import evaluate
+    from behavstats.train.card import model_card
+
+    first = train(tmp_path / "first", dataclasses.replace(TINY_PPO, total_steps=0),
+                  TINY_CLONING, progress=False)
+    assert _same_weights(load_policy(tmp_path / "first" / "policy.pt"), first)
+    assert not (tmp_path / "first" / "ppo").exists()
+    frozen = dataclasses.replace(TINY_CLONING, init_policy=str(tmp_path / "first" / "policy.pt"),
+                                 first_seed=2_000_000, lr=0.0, chunks=1)
+    second = train(tmp_path / "second", dataclasses.replace(TINY_PPO, total_steps=0), frozen,
+                   progress=False)
+    assert _same_weights(first, second)
+    training = load_policy(tmp_path / "second" / "policy.pt").metadata["training"]
+    assert training["method"] == "cloning" and training["cloning"]["first_seed"] == 2_000_000
+    assert training["warm_start"] == first.metadata["training"]
+    card = model_card(second, evaluate(second, [0, 1], max_steps=5), name="stage 2")
+    assert "Continued from a policy trained by cloning" in card
+
+
 def test_config_file_rejects_unknown_settings(tmp_path):
     path = tmp_path / "config.json"
     path.write_text('{"ppo": {"lr": 0.001}, "cloning": {"chunks": 3}}')

@@ -44,6 +44,13 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
             f"{cloning['batch']}, Adam lr {cloning['lr']} (warm-up {cloning['warmup_steps']}, "
             f"cosine), bf16 autocast {cloning['bf16']}, "
             f"{training.get('cloning_seconds', 0) / 60:.0f} minutes.")
+    warm = training.get("warm_start")
+    if warm:
+        lines.append(
+            f"- Continued from a policy trained by {warm.get('method', '?')} "
+            f"({warm.get('cloning_samples', 0):,} cloning samples in "
+            f"{warm.get('cloning_seconds', 0) / 60:.0f} minutes; its settings are kept in "
+            "this file's metadata under `training.warm_start`).")
     if ppo:
         lines.append(
             f"- PPO: {training.get('ppo_steps', 0):,} environment steps in "

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from behavstats.io import write_atomic, write_csv
-from behavstats.policy import CheckpointError
+from behavstats.policy import CheckpointError, Policy, load_policy
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -25,6 +25,15 @@ def rng_states() -> dict:
 
 def restore_rng_states(states: dict) -> None:
     torch.set_rng_state(states["torch"])
+
+
+def load_init_policy(path: str, scale: int) -> Policy:
+    """The policy a run starts from, which must have the run's scale."""
+    policy = load_policy(path)
+    if policy.scale != scale:
+        raise ValueError(f"init policy {path} has scale {policy.scale}, the run's config "
+                         f"says {scale}")
+    return policy
 
 
 def save_checkpoint(payload: dict, run_dir: Path) -> Path:

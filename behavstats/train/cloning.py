@@ -36,6 +36,7 @@ from behavstats.policy import (
 from behavstats.train.checkpoint import (
     append_log,
     load_checkpoint,
+    load_init_policy,
     restore_rng_states,
     rng_states,
     save_checkpoint,
@@ -68,6 +69,10 @@ class CloningConfig:
     bf16: bool = True
     validation_mazes: int = 60
     validation_first_seed: int = 900_000
+    init_policy: str | None = None
+    """Policy file to continue from (e.g. an earlier cloning run's policy.pt, to train
+    on fresh mazes with a new learning-rate schedule); its training record is kept
+    in the new policy's metadata as `warm_start`."""
 
 
 def _chunk_data(config: CloningConfig, chunk: int, generator: LevelGenerator,
@@ -107,8 +112,13 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
     run_dir.mkdir(parents=True, exist_ok=True)
     generator, observer = LevelGenerator(config.mode), Observer()
     torch.manual_seed(config.seed)
-    policy = Policy(config.scale, metadata={"training": {"method": "cloning",
-                                                         "cloning": asdict(config)}})
+    training = {"method": "cloning", "cloning": asdict(config)}
+    if config.init_policy:
+        policy = load_init_policy(config.init_policy, config.scale)
+        training["warm_start"] = policy.metadata.get("training")
+        policy.metadata["training"] = training
+    else:
+        policy = Policy(config.scale, metadata={"training": training})
     policy.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     steps_per_chunk_est = config.passes * config.chunk_mazes * 150 // config.batch

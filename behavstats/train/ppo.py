@@ -23,10 +23,11 @@ from torch.distributions import Categorical
 from behavstats.env import MazeVecEnv, maze_stream
 from behavstats.maze import Maze
 from behavstats.maze.levels import MAX_SEED, get_state, set_state
-from behavstats.policy import Policy, load_policy, preprocess, save_policy
+from behavstats.policy import Policy, preprocess, save_policy
 from behavstats.train.checkpoint import (
     append_log,
     load_checkpoint,
+    load_init_policy,
     restore_rng_states,
     rng_states,
     save_checkpoint,
@@ -141,10 +142,7 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     # Seeding and model.
     torch.manual_seed(config.seed)
     if config.init_policy:
-        policy = load_policy(config.init_policy)
-        if policy.scale != config.scale:
-            raise ValueError(f"init policy has scale {policy.scale}, config says "
-                             f"{config.scale}")
+        policy = load_init_policy(config.init_policy, config.scale)
     else:
         policy = Policy(config.scale)
     previous = dict(policy.metadata.get("training") or {})

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from behavstats.io import write_atomic
-from behavstats.policy import Policy
+from behavstats.policy import Policy, load_policy
 from behavstats.train.cloning import CloningConfig, train_cloning
 from behavstats.train.ppo import PPOConfig, train_ppo
 
@@ -39,16 +39,19 @@ def load_config_file(path: Path) -> tuple[dict, dict]:
 
 def train(run_dir: Path, ppo: PPOConfig, cloning: CloningConfig | None = None, *,
           progress: bool = True) -> Policy:
-    """Train (or resume) into run_dir and return the final policy."""
+    """Train (or resume) into run_dir and return the final policy (the cloned one when
+    PPO has a budget of 0 steps)."""
     run_dir = Path(run_dir)
     if cloning is not None:
         cloned = run_dir / "cloning" / "policy.pt"
-        if not cloned.exists():
+        policy = load_policy(cloned) if cloned.exists() else \
             train_cloning(cloning, run_dir / "cloning", progress=progress)
         ppo = dataclasses.replace(ppo, init_policy=str(cloned))
-    policy = train_ppo(ppo, run_dir / "ppo", progress=progress)
-    write_atomic(run_dir / "policy.pt",
-                 lambda tmp: shutil.copyfile(run_dir / "ppo" / "policy.pt", tmp))
+    run_ppo = cloning is None or ppo.total_steps > 0
+    if run_ppo:
+        policy = train_ppo(ppo, run_dir / "ppo", progress=progress)
+    final = run_dir / ("ppo" if run_ppo else "cloning")
+    write_atomic(run_dir / "policy.pt", lambda tmp: shutil.copyfile(final / "policy.pt", tmp))
     write_learning_curve(run_dir)
     return policy
 
