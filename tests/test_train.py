@@ -68,6 +68,7 @@ def test_cloning_continues_from_an_init_policy_without_ppo(tmp_path):
                   TINY_CLONING, progress=False)
     assert _same_weights(load_policy(tmp_path / "first" / "policy.pt"), first)
     assert not (tmp_path / "first" / "ppo").exists()
+    assert (tmp_path / "first" / "learning_curve.png").stat().st_size > 1000  # cloning curve
     frozen = dataclasses.replace(TINY_CLONING, init_policy=str(tmp_path / "first" / "policy.pt"),
                                  first_seed=2_000_000, lr=0.0, chunks=1)
     second = train(tmp_path / "second", dataclasses.replace(TINY_PPO, total_steps=0), frozen,

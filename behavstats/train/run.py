@@ -57,14 +57,18 @@ def train(run_dir: Path, ppo: PPOConfig, cloning: CloningConfig | None = None, *
 
 
 def write_learning_curve(run_dir: Path) -> Path | None:
-    """run_dir/learning_curve.png from the PPO log (and the cloning log, if any)."""
+    """run_dir/learning_curve.png from the PPO log (and the cloning log, if any), or
+    from the cloning log alone when the run had no PPO stage."""
     from behavstats.plots import save_figure
-    from behavstats.plots.training import plot_learning_curve
+    from behavstats.plots.training import plot_cloning_curve, plot_learning_curve
 
     ppo_log = run_dir / "ppo" / "ppo_log.csv"
-    if not ppo_log.exists():
-        return None
     cloning_log = run_dir / "cloning" / "cloning_log.csv"
     cloning = pd.read_csv(cloning_log) if cloning_log.exists() else None
-    ax = plot_learning_curve(pd.read_csv(ppo_log), cloning)
+    if ppo_log.exists():
+        ax = plot_learning_curve(pd.read_csv(ppo_log), cloning)
+    elif cloning is not None:
+        ax = plot_cloning_curve([cloning])
+    else:
+        return None
     return save_figure(ax.figure, run_dir / "learning_curve.png")
