@@ -78,7 +78,8 @@ def test_cloning_continues_from_an_init_policy_without_ppo(tmp_path):
     assert training["method"] == "cloning" and training["cloning"]["first_seed"] == 2_000_000
     assert training["warm_start"] == first.metadata["training"]
     card = model_card(second, evaluate(second, [0, 1], max_steps=5), name="stage 2")
-    assert "Continued from a policy trained by cloning" in card
+    assert "Cloning stage 1 (from random weights)" in card
+    assert "Cloning stage 2 (from the previous stage's weights)" in card
 
 
 def test_config_file_rejects_unknown_settings(tmp_path):

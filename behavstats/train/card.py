@@ -20,6 +20,13 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
     region = setup.get("region", "?")
     table = _markdown_table(evaluation_table(evaluation))
     d = evaluation["decision"]
+    stages = []  # cloning stages, last first: each may continue an earlier policy
+    record = training
+    while record and record.get("cloning"):
+        stages.append(record)
+        record = record.get("warm_start")
+    first_seed = min([s["cloning"]["first_seed"] for s in stages] +
+                     ([ppo["first_seed"]] if ppo else []), default=0)
     lines = [
         f"# {name}",
         "",
@@ -31,26 +38,13 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
         "",
         f"- Distribution: procgen maze, hard mode, cheese drawn uniformly from the free cells of "
         f"the maze's top-right {region} x {region} region at every reset (`rand_region = "
-        f"{region}`); training level seeds from {setup.get('first_seed', 0):,} "
-        "on, so evaluation levels 0-99,999 are unseen.",
-        f"- Method: {training.get('method', '?')}.",
+        f"{region}`); training level seeds from {first_seed:,} on, so evaluation levels "
+        "0-99,999 are unseen.",
+        f"- Method: {training.get('method', '?')}"
+        f"{f' ({len(stages)} cloning stages)' if len(stages) > 1 else ''}.",
     ]
-    if cloning:
-        lines.append(
-            f"- Cloning warm start: shortest-path expert labels at every free cell of "
-            f"{cloning['chunks'] * cloning['chunk_mazes']:,} mazes ({cloning['chunks']} chunks "
-            f"of {cloning['chunk_mazes']} mazes, {cloning['passes']} passes each), mouse "
-            f"mirroring randomised, {training.get('cloning_samples', 0):,} samples, batch "
-            f"{cloning['batch']}, Adam lr {cloning['lr']} (warm-up {cloning['warmup_steps']}, "
-            f"cosine), bf16 autocast {cloning['bf16']}, "
-            f"{training.get('cloning_seconds', 0) / 60:.0f} minutes.")
-    warm = training.get("warm_start")
-    if warm:
-        lines.append(
-            f"- Continued from a policy trained by {warm.get('method', '?')} "
-            f"({warm.get('cloning_samples', 0):,} cloning samples in "
-            f"{warm.get('cloning_seconds', 0) / 60:.0f} minutes; its settings are kept in "
-            "this file's metadata under `training.warm_start`).")
+    for number, stage in enumerate(reversed(stages), start=1):
+        lines.append(_cloning_line(stage, number if len(stages) > 1 else None))
     if ppo:
         lines.append(
             f"- PPO: {training.get('ppo_steps', 0):,} environment steps in "
@@ -87,6 +81,21 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
     if notes:
         lines += ["", "## Notes", "", notes]
     return "\n".join(lines) + "\n"
+
+
+def _cloning_line(stage: dict, number: int | None) -> str:
+    """One cloning stage of a policy's training record, as a Markdown list item."""
+    cloning = stage["cloning"]
+    start = "from the previous stage's weights" if cloning.get("init_policy") else \
+        "from random weights"
+    return (
+        f"- Cloning{f' stage {number}' if number else ''} ({start}): shortest-path expert "
+        f"labels at every free cell of {cloning['chunks'] * cloning['chunk_mazes']:,} mazes "
+        f"(level seeds from {cloning['first_seed']:,}; {cloning['chunks']} chunks of "
+        f"{cloning['chunk_mazes']} mazes, {cloning['passes']} passes each), mouse mirroring "
+        f"randomised, {stage.get('cloning_samples', 0):,} samples, batch {cloning['batch']}, "
+        f"Adam lr {cloning['lr']} (warm-up {cloning['warmup_steps']}, cosine), bf16 autocast "
+        f"{cloning['bf16']}, {stage.get('cloning_seconds', 0) / 60:.0f} minutes.")
 
 
 def _markdown_table(frame) -> str:
