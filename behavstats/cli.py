@@ -208,6 +208,9 @@ def evaluate(
     card: Annotated[Path | None, typer.Option(help="Also write the policy's model card "
                                                    "(Markdown) with this evaluation.")] = None,
     card_notes: Annotated[str, typer.Option(help="Notes section of the model card.")] = "",
+    card_curve: Annotated[list[Path] | None, typer.Option(
+        help="Training run directory of a cloning stage of this policy (repeat, first stage "
+             "first): the card shows their curves end to end.")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Success on the training distribution and vanilla levels by maze size, and where
@@ -225,7 +228,8 @@ def evaluate(
     if card:
         from behavstats.train.card import write_model_card
 
-        write_model_card(net, result, card, name=f"{Path(policy).stem} policy", notes=card_notes)
+        write_model_card(net, result, card, name=f"{Path(policy).stem} policy", notes=card_notes,
+                         stage_runs=card_curve or [])
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return

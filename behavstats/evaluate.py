@@ -77,4 +77,4 @@ def evaluation_table(result: dict) -> pd.DataFrame:
     """The evaluation as a table: one row per distribution, columns all + bands + n."""
     rows = {"training (cheese in top-right region)": result["training"],
             "vanilla": result["vanilla"]}
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.astype({"n": int})

@@ -74,3 +74,25 @@ def test_evaluate_json_and_model_card(policy_file, tmp_path):
     text = card.read_text()
     assert "## Evaluation" in text and "a test agent" in text
     assert json.dumps(data, indent=2) in text
+
+
+def test_model_card_draws_the_cloning_stages_end_to_end(policy_file, tmp_path):
+    runs = []
+    for stage, accuracy in enumerate([0.90, 0.95]):
+        log = tmp_path / f"stage{stage}" / "cloning" / "cloning_log.csv"
+        log.parent.mkdir(parents=True)
+        log.write_text("chunk,samples,seconds,loss,val_acc_all,val_acc_3-9\n"
+                       f"1,1000,10,0.5,{accuracy},{accuracy}\n2,2000,20,0.4,{accuracy},1.0\n")
+        runs += ["--card-curve", str(log.parent.parent)]
+    card = tmp_path / "policy.md"
+    args = ["evaluate", "--policy", str(policy_file), "--levels", "0:2", "--max-steps", "5",
+            "--quiet", "--card", str(card)]
+    result = runner.invoke(app, args + runs)
+    assert result.exit_code == 0, result.output
+    assert "![learning curve](policy_curve.png)" in card.read_text()
+    assert (tmp_path / "policy_curve.png").read_bytes().startswith(b"\x89PNG")
+
+    card.unlink()
+    result = runner.invoke(app, args + ["--card-curve", str(tmp_path)])
+    assert result.exit_code != 0 and not card.exists()
+    assert "has no cloning log" in str(result.exception) + result.output

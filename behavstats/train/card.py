@@ -111,6 +111,31 @@ def _markdown_table(frame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def write_model_card(policy: Policy, evaluation: dict, path: Path, **kwargs) -> Path:
+def write_model_card(policy: Policy, evaluation: dict, path: Path, *,
+                     stage_runs: list[Path] = (), **kwargs) -> Path:
+    """Write the card to `path`; with `stage_runs` (the `behavstats train --out` directories
+    of the policy's cloning stages, first stage first) also draw their held-out accuracy
+    end to end into `<card stem>_curve.png` beside it and show it in the card."""
+    if stage_runs:
+        kwargs["curve"] = write_stage_curve(stage_runs, path.with_name(f"{path.stem}_curve.png"))\
+            .name
     text = model_card(policy, evaluation, **kwargs)
     return write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def write_stage_curve(stage_runs: list[Path], path: Path) -> Path:
+    """The cloning logs of several training runs that continue each other, drawn end to
+    end (clear error if a run has no cloning log)."""
+    import pandas as pd
+
+    from behavstats.plots import save_figure
+    from behavstats.plots.training import plot_cloning_curve
+
+    logs = []
+    for run in stage_runs:
+        log = Path(run) / "cloning" / "cloning_log.csv"
+        if not log.is_file():
+            raise FileNotFoundError(f"{run} has no cloning log ({log}); pass the "
+                                    "`behavstats train --out` directories of the stages")
+        logs.append(pd.read_csv(log))
+    return save_figure(plot_cloning_curve(logs).figure, path)
