@@ -150,9 +150,10 @@ def move_probs(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits.float(), dim=-1) @ _GROUP_MATRIX
 
 
-def net_vector(probs: torch.Tensor) -> torch.Tensor:
-    """Net probability vector (p_right - p_left, p_up - p_down) of (N, 5) move probs."""
-    return torch.stack([probs[:, 4] - probs[:, 0], probs[:, 3] - probs[:, 1]], dim=-1)
+def net_vector(probs):
+    """Net probability vectors (p_right - p_left, p_up - p_down), (N, 2), of (N, 5) move
+    probabilities given as a torch tensor or a numpy array (same type back)."""
+    return probs[:, [4, 3]] - probs[:, [0, 1]]
 
 
 def parameter_count(policy: Policy) -> int:

@@ -17,7 +17,7 @@ import pandas as pd
 from behavstats.env import Observer
 from behavstats.features import decision_square, shortest_path
 from behavstats.maze import MOVES, Cell, Maze, MouseStates
-from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, preprocess
+from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, net_vector, preprocess
 
 PROB_COLUMNS = tuple(f"p_{m.lower()}" for m in MOVE_NAMES)
 Interventions = Sequence | Callable[[Maze], Sequence]
@@ -45,8 +45,7 @@ class VectorField:
 
     def net_vectors(self) -> np.ndarray:
         """(N, 2) net probability vectors (p_right - p_left, p_up - p_down)."""
-        p = self.probs
-        return np.stack([p[:, 4] - p[:, 0], p[:, 3] - p[:, 1]], axis=1)
+        return net_vector(self.probs)
 
     def __sub__(self, other: VectorField) -> VectorField:
         """Cell-wise difference of the probabilities (same maze cells required)."""

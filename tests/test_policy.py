@@ -95,6 +95,9 @@ def test_move_probs_sum_the_action_groups():
     one_hot[0, 8] = 0
     assert move_probs(one_hot)[0].tolist() == [0, 0, 0, 0, 1]
     assert net_vector(move_probs(one_hot)).tolist() == [[1.0, 0.0]]
+    # numpy in, numpy out: (p_right - p_left, p_up - p_down) = (0.5 - 0.1, 0.2 - 0.1)
+    arrows = net_vector(np.array([[0.1, 0.1, 0.1, 0.2, 0.5]]))
+    assert isinstance(arrows, np.ndarray) and np.allclose(arrows, [[0.4, 0.1]])
 
 
 def test_preprocess_layout():

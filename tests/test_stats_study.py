@@ -108,3 +108,18 @@ def test_perfect_separation_is_a_clear_error_not_a_traceback():
     table["reached_cheese"] = table["x"] > 0
     with pytest.raises(StudyDataError, match="separated"):
         run_study(table, ["x", "w"], **SMALL)
+
+
+def test_coefficient_plot_draws_a_mean_outside_its_split_range():
+    """L1 zeroes a weak feature in most splits: its mean then lies outside the 2.5-97.5%
+    range of the splits (seen on the default agent's 10,000 episodes); the figure shows
+    both as they are instead of failing on negative error bars."""
+    from behavstats.plots.stats import plot_coefficients
+
+    table = pd.DataFrame({"feature": ["strong", "weak"], "coef_mean": [1.0, 0.02],
+                          "ci_low": [0.8, 0.0], "ci_high": [1.2, 0.0]})
+    ax = plot_coefficients(table)
+    (mean_points,) = ax.lines[:1]
+    assert mean_points.get_xdata().tolist() == [1.0, 0.02]
+    segments = ax.collections[0].get_segments()
+    assert [tuple(s[:, 0]) for s in segments] == [(0.8, 1.2), (0.0, 0.0)]

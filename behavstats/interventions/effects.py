@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from behavstats.policy import net_vector
+
 N_BOOT = 2000
 LEVEL = 0.95
 
@@ -26,16 +28,11 @@ def tv_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(np.asarray(p, dtype=float) - np.asarray(q, dtype=float)).sum(axis=-1)
 
 
-def net_vectors(p: np.ndarray) -> np.ndarray:
-    """(n, 2) arrows (p_right - p_left, p_up - p_down) of (n, 5) move probabilities."""
-    p = np.asarray(p, dtype=float)
-    return np.stack([p[:, 4] - p[:, 0], p[:, 3] - p[:, 1]], axis=1)
-
-
 def published_change(p: np.ndarray, q: np.ndarray) -> float:
     """Frobenius norm of the (n, 2) arrow-difference matrix, divided by the number of
     positions n and by 2 (the published resampling statistic)."""
-    return float(np.linalg.norm(net_vectors(p) - net_vectors(q)) / len(p) / 2)
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    return float(np.linalg.norm(net_vector(p) - net_vector(q)) / len(p) / 2)
 
 
 def bootstrap_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT,

@@ -91,6 +91,7 @@ def _cloning_line(stage: dict, number: int | None) -> str:
     return (
         f"- Cloning{f' stage {number}' if number else ''} ({start}): shortest-path expert "
         f"labels at every free cell of {cloning['chunks'] * cloning['chunk_mazes']:,} mazes "
+        f"with the cheese in the top-right {cloning['region']} x {cloning['region']} "
         f"(level seeds from {cloning['first_seed']:,}; {cloning['chunks']} chunks of "
         f"{cloning['chunk_mazes']} mazes, {cloning['passes']} passes each), mouse mirroring "
         f"randomised, {stage.get('cloning_samples', 0):,} samples, batch {cloning['batch']}, "
