@@ -28,8 +28,7 @@ for spec in args.policies:
     evaluation = evaluate(policy, range(args.levels), seed=args.seed, progress=True)
     vector = run_cheese_vector(policy, range(100), args.out / name, seed=args.seed,
                                progress=True)
-    rows.append({"policy": spec, "region": policy.metadata.get("training", {})
-                 .get("ppo", {}).get("region"),
+    rows.append({"policy": spec, "region": policy.training_region,
                  "success_training": evaluation["training"]["all"],
                  "success_vanilla": evaluation["vanilla"]["all"],
                  **{f"decision_{k}": v for k, v in evaluation["decision"].items()},

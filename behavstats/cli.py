@@ -198,8 +198,9 @@ def gather(
 def evaluate(
     policy: PolicyOption = "default",
     levels: Annotated[str, typer.Option(help="Held-out level seeds.")] = "0:1000",
-    region: Annotated[int, typer.Option(help="Training region size n (cheese in the "
-                                             "top-right n x n).")] = 5,
+    region: Annotated[int | None, typer.Option(
+        help="Training region size n (cheese in the top-right n x n); default: the "
+             "policy's own, else 5.")] = None,
     mode: Mode = "hard",
     seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
     max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,

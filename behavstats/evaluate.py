@@ -50,12 +50,15 @@ def decision_behaviour(episodes: pd.DataFrame) -> dict[str, float]:
             "misses_reached_tr5": float(misses["reached_tr5"].mean())}
 
 
-def evaluate(policy: Policy, levels: Sequence[int], *, region: int = 5, seed: int = 0,
+def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None, seed: int = 0,
              mode: str = "hard", max_steps: int = 500, progress: bool = False,
              executor: Executor | None = None, out_dir=None) -> dict:
     """Success on the training distribution and on vanilla levels, and the decision
     behaviour on vanilla levels. With `out_dir`, episodes are gathered there
-    (resumable, parallel through `executor`)."""
+    (resumable, parallel through `executor`). The training distribution draws the
+    cheese into the top-right `region` x `region` corner: by default the policy's own
+    training region, else 5 (the published agents' `rand_region_5`)."""
+    region = region or policy.training_region or 5
     vanilla_config = RolloutConfig(seed=seed, mode=mode, max_steps=max_steps)
     configs = {"training": replace(vanilla_config, cheese_region=region),
                "vanilla": vanilla_config}
@@ -75,6 +78,7 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int = 5, seed: in
 
 def evaluation_table(result: dict) -> pd.DataFrame:
     """The evaluation as a table: one row per distribution, columns all + bands + n."""
-    rows = {"training (cheese in top-right region)": result["training"],
+    n = result["region"]
+    rows = {f"training (cheese in top-right {n}x{n})": result["training"],
             "vanilla": result["vanilla"]}
     return pd.DataFrame(rows).T.astype({"n": int})

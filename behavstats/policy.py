@@ -101,6 +101,15 @@ class Policy(nn.Module):
         hidden = self.embedder(x)
         return self.fc_policy(hidden), self.fc_value(hidden).squeeze(-1)
 
+    @property
+    def training_region(self) -> int | None:
+        """n of the top-right n x n region its training drew the cheese from (PPO's
+        setting, else cloning's), or None for a policy without our training record
+        (e.g. a published checkpoint, whose name says its n)."""
+        training = self.metadata.get("training") or {}
+        setup = training.get("ppo") or training.get("cloning") or {}
+        return setup.get("region")
+
     def hooks(self, *interventions):
         """Context manager applying interventions (see `behavstats.hooks`)."""
         from behavstats.hooks import apply_interventions

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from behavstats.evaluate import decision_behaviour
+from behavstats.evaluate import decision_behaviour, evaluation_table
 from behavstats.io import read_json, write_atomic
 from behavstats.reference import reference_results
 
@@ -109,10 +109,8 @@ def _behaviour(study: Path) -> str:
     evaluation = read_json(study / "evaluation" / "evaluation.json")
     ours = ""
     if evaluation:
-        rows = {"training distribution": evaluation["training"],
-                "vanilla": evaluation["vanilla"]}
         ours += "<h4>Success rate (reached the cheese) by maze size</h4>" + \
-            _table(pd.DataFrame(rows).T.reset_index(names="levels"))
+            _table(evaluation_table(evaluation).reset_index(names="levels"))
         ours += "<h4>Vanilla mazes with a decision square, cheese outside the top-right 5x5" \
                 "</h4>" + _key_values(evaluation["decision"])
     episodes = study / "episodes" / "episodes.parquet"

@@ -108,3 +108,11 @@ def test_preprocess_layout():
     assert x[1, 2, 5, 7] == 1.0 and x.sum() == 1.0
     with pytest.raises(ValueError, match="expected images"):
         preprocess(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_training_region_reads_the_training_record():
+    """PPO's region wins over its cloning warm start's; a published checkpoint has none."""
+    assert Policy().training_region is None
+    assert Policy(metadata={"training": {"cloning": {"region": 1}}}).training_region == 1
+    both = {"training": {"ppo": {"region": 3}, "cloning": {"region": 5}}}
+    assert Policy(metadata=both).training_region == 3

@@ -70,14 +70,20 @@ def test_cloning_continues_from_an_init_policy_without_ppo(tmp_path):
     assert not (tmp_path / "first" / "ppo").exists()
     assert (tmp_path / "first" / "learning_curve.png").stat().st_size > 1000  # cloning curve
     frozen = dataclasses.replace(TINY_CLONING, init_policy=str(tmp_path / "first" / "policy.pt"),
-                                 first_seed=2_000_000, lr=0.0, chunks=1)
+                                 first_seed=2_000_000, lr=0.0, chunks=1, region=1)
     second = train(tmp_path / "second", dataclasses.replace(TINY_PPO, total_steps=0), frozen,
                    progress=False)
     assert _same_weights(first, second)
     training = load_policy(tmp_path / "second" / "policy.pt").metadata["training"]
     assert training["method"] == "cloning" and training["cloning"]["first_seed"] == 2_000_000
     assert training["warm_start"] == first.metadata["training"]
-    card = model_card(second, evaluate(second, [0, 1], max_steps=5), name="stage 2")
+    # the second stage moved the cheese into the top-right 1x1: evaluation and card
+    # take the policy's own training region
+    evaluation = evaluate(second, [0, 1], max_steps=5)
+    assert evaluation["region"] == 1
+    card = model_card(second, evaluation, name="stage 2")
+    assert "top-right 1 x 1 region at every reset" in card
+    assert "training (cheese in top-right 1x1)" in card
     assert "Cloning stage 1 (from random weights)" in card
     assert "Cloning stage 2 (from the previous stage's weights)" in card
 

@@ -15,9 +15,8 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
                notes: str = "") -> str:
     """Markdown model card from the policy's training metadata and an `evaluate` result."""
     training = policy.metadata.get("training", {})
-    ppo, cloning = training.get("ppo", {}), training.get("cloning")
-    setup = ppo or cloning or {}
-    region = setup.get("region", "?")
+    ppo = training.get("ppo", {})
+    region = policy.training_region or "?"
     table = _markdown_table(evaluation_table(evaluation))
     d = evaluation["decision"]
     stages = []  # cloning stages, last first: each may continue an earlier policy
@@ -61,8 +60,9 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
         "## Evaluation",
         "",
         f"Levels {evaluation['levels'][0]}-{evaluation['levels'][1] - 1} (held out), one episode "
-        f"each, sampling from the policy, 500-step limit, seed {evaluation['seed']} "
-        "(`behavstats evaluate`). Share of episodes that reached the cheese, by maze size:",
+        f"each, sampling from the policy, {evaluation['max_steps']}-step limit, seed "
+        f"{evaluation['seed']} (`behavstats evaluate`). Share of episodes that reached the "
+        "cheese, by maze size:",
         "",
         table,
         "",
