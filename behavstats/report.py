@@ -129,7 +129,9 @@ def _behaviour(study: Path) -> str:
 def _regression(study: Path) -> str:
     part, ref = study / "regression", reference_results()["behaviour"]
     accuracy = read_json(part / "accuracy.json")
-    ours = "<h4>Held-out accuracy</h4>" + _key_values(accuracy) if accuracy else ""
+    ours = "<h4>Held-out accuracy (all features)</h4>" + \
+        _key_values(accuracy, ("published_model",)) if accuracy else ""
+    ours += _published_model(part, ref["coefficients"])
     published = _published({k: ref[k] for k in ("accuracy_first_post", "accuracy_later_post",
                                                  "baseline", "coefficients",
                                                  "single_feature_accuracies_predictive",
@@ -139,6 +141,23 @@ def _regression(study: Path) -> str:
         "coefficients", "logit", "single_feature", "vif", "selection", "sign_stability"))
     return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
         _figures(part) + tables + _part_note(study, "regression")
+
+
+def _published_model(part: Path, published_coefficients: dict[str, float]) -> str:
+    """The published four-feature model refitted on our episodes, its coefficients
+    beside the published ones, and the VIFs of its three key features."""
+    fit = (read_json(part / "accuracy.json") or {}).get("published_model")
+    if not fit or not (part / "published_model.csv").exists():
+        return ""
+    coefficients = pd.read_csv(part / "published_model.csv")[
+        ["feature", "coef_mean", "ci_low", "ci_high", "zero_rate"]]
+    coefficients["published"] = coefficients["feature"].map(published_coefficients)
+    vif = pd.read_csv(part / "key_vif.csv")[["feature", "vif"]]
+    return ("<h4>The published four-feature model, refitted on these episodes</h4>" +
+            _key_values({k: fit[k] for k in ("accuracy_mean", "accuracy_ci_low",
+                                             "accuracy_ci_high", "baseline", "C",
+                                             "reference_accuracy_mean")}) +
+            _table(coefficients) + "<h4>VIF of its three key features</h4>" + _table(vif))
 
 
 def _experiment(study: Path, name: str, reference_key: str, extra: str = "") -> str:

@@ -11,8 +11,8 @@ from behavstats.stats import StudyDataError, run_study, select_decision_mazes, w
 from behavstats.stats.synthetic import PUBLISHED_COEFFICIENTS, synthetic_episodes
 
 FILES = {"accuracy.json", "coefficients.csv", "single_feature.csv", "vif.csv",
-         "selection.csv", "sign_stability.csv", "logit.csv", "coefficients.png",
-         "correlation.png", "sign_stability.png"}
+         "selection.csv", "sign_stability.csv", "logit.csv", "published_model.csv",
+         "key_vif.csv", "coefficients.png", "correlation.png", "sign_stability.png"}
 REQUIRED_COLUMNS = {
     "coefficients.csv": ["feature", "coef_mean", "ci_low", "ci_high"],
     "single_feature.csv": ["feature", "accuracy_mean", "ci_low", "ci_high", "baseline"],
@@ -84,6 +84,35 @@ def test_prefiltered_table_with_chosen_features_and_true_model(tmp_path):
     assert (np.sign(coefficients) == signs).all()
     write_study(result, tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == FILES
+
+
+def test_published_model_recovers_the_coefficients_it_was_drawn_from(tmp_path):
+    """Synthetic labels follow the published four-feature model: its refit finds those
+    coefficients (per SD) and the key VIFs are those of the three key features alone."""
+    from behavstats.stats import Collinearity
+    from behavstats.stats.study import KEY_FEATURES, PUBLISHED_MODEL
+
+    assert set(PUBLISHED_MODEL) == set(PUBLISHED_COEFFICIENTS)
+    episodes = synthetic_episodes(8000, seed=5)
+    result = run_study(episodes, **SMALL)
+    fitted = result.published_model.set_index("feature")["coef_mean"]
+    assert list(fitted.index) == list(PUBLISHED_MODEL)
+    for feature, true in PUBLISHED_COEFFICIENTS.items():
+        assert fitted[feature] == pytest.approx(true, abs=0.35), feature
+    published = result.accuracy["published_model"]
+    assert published["n_features"] == 4 and published["n"] == result.accuracy["n"]
+    assert published["accuracy_ci_low"] > published["baseline"]
+    X = select_decision_mazes(episodes)[list(KEY_FEATURES)]
+    expected = Collinearity().fit(X).vif_
+    pd.testing.assert_frame_equal(result.key_vif, expected)
+    # without one of the four features there is no published model, and no stale file
+    write_study(result, tmp_path)
+    others = [f for f in PUBLISHED_FEATURES if f != "euc_dsq_tr5"]
+    partial = run_study(episodes, others, **SMALL)
+    assert partial.published_model is None and "published_model" not in partial.accuracy
+    write_study(partial, tmp_path)
+    assert not (tmp_path / "published_model.csv").exists()
+    assert not (tmp_path / "key_vif.csv").exists()
 
 
 def _tiny(n: int, label) -> pd.DataFrame:

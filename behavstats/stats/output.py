@@ -7,8 +7,9 @@ from behavstats.stats.study import StudyResult
 
 TABLES = {"coefficients.csv": "coefficients", "single_feature.csv": "single_feature",
           "vif.csv": "vif", "selection.csv": "selection",
-          "sign_stability.csv": "sign_stability", "logit.csv": "logit"}
-"""CSV file name -> StudyResult attribute."""
+          "sign_stability.csv": "sign_stability", "logit.csv": "logit",
+          "published_model.csv": "published_model", "key_vif.csv": "key_vif"}
+"""CSV file name -> StudyResult attribute (written when not None)."""
 
 
 def write_study(result: StudyResult, out_dir: Path) -> None:
@@ -30,7 +31,10 @@ def write_study(result: StudyResult, out_dir: Path) -> None:
     write_json(plain(result.accuracy), out_dir / "accuracy.json")
     for name, attribute in TABLES.items():
         table = getattr(result, attribute)
-        write_csv(table, out_dir / name)
+        if table is not None:
+            write_csv(table, out_dir / name)
+        else:  # no stale table of an earlier study in the same folder
+            (out_dir / name).unlink(missing_ok=True)
     figures = {"coefficients.png": plot_coefficients(result.coefficients),
                "correlation.png": plot_correlation(result.correlation),
                "sign_stability.png": plot_sign_stability(result.sign_stability)}

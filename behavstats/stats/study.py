@@ -15,6 +15,13 @@ from behavstats.stats.selection import FeatureSelection
 from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
 
+PUBLISHED_MODEL = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
+"""The four features of the published L1 fit, refitted on the study's episodes so that
+its accuracy and coefficients stand beside the published ones."""
+KEY_FEATURES = PUBLISHED_MODEL[:3]
+"""The three predictive features whose VIFs the published study gave (1.05 / 4.64 /
+4.66); the VIFs of all 16 metrics are far larger, as the metrics nearly repeat each
+other."""
 SELECTION_SPLITS = 20
 """Most splits the feature selection uses. Its comparisons get the corrected resampled
 t interval, whose width goes as sqrt(1/J + n_test/n_train): with 20 splits it is only
@@ -36,6 +43,10 @@ class StudyResult:
     selection: `FeatureSelection.steps_`.
     sign_stability: `SignStability.table_`.
     logit: `LogitInference.table_` (on the selected features).
+    published_model: `L1LogisticStudy.coefficients_` of the fit on `PUBLISHED_MODEL`
+        alone (its accuracy is accuracy["published_model"]); None when the features
+        lack one of them.
+    key_vif: `Collinearity.vif_` of `KEY_FEATURES` alone; None likewise.
     """
 
     accuracy: dict[str, Any]
@@ -46,6 +57,8 @@ class StudyResult:
     selection: pd.DataFrame
     sign_stability: pd.DataFrame
     logit: pd.DataFrame
+    published_model: pd.DataFrame | None = None
+    key_vif: pd.DataFrame | None = None
 
 
 def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
@@ -60,7 +73,9 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     is taken as already filtered. Then: collinearity, the L1 fit (choosing C), single
     feature accuracies, feature selection (on at most `SELECTION_SPLITS` of the
     splits) and sign stability at that C, and the unregularised Logit on the selected
-    features. All parts with the same seed share the same splits. Raises
+    features; when the features include them, the published four-feature model and
+    the VIFs of its three key features. All parts with the same seed share the same
+    splits. Raises
     StudyDataError for a table the study cannot use.
     """
     if features is None:
@@ -73,7 +88,8 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     selected_rows = select_decision_mazes(table, **filters)
     X, y = design_matrix(selected_rows, features, LABEL)
     common = {"n_splits": n_splits, "test_size": test_size, "seed": seed}
-    with tqdm(total=6, desc="regress", disable=not progress) as bar:
+    published = set(PUBLISHED_MODEL) <= set(features)
+    with tqdm(total=6 + published, desc="regress", disable=not progress) as bar:
         bar.set_postfix_str("collinearity")
         collinearity = Collinearity().fit(X)
         bar.update()
@@ -94,13 +110,22 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
         logit = LogitInference(n_bootstrap=n_bootstrap, seed=seed).fit(
             X[selection.selected_], y)
         bar.update()
+        if published:
+            bar.set_postfix_str("published model")
+            published_fit = L1LogisticStudy(**common).fit(X[list(PUBLISHED_MODEL)], y)
+            key_vif = Collinearity().fit(X[list(KEY_FEATURES)]).vif_
+            bar.update()
     accuracy = {**l1.accuracy_, "n_table": len(table), "filters": filters,
                 "features": features, "selected": selection.selected_,
                 "adds_accuracy": selection.adds_accuracy_,
                 "selection_splits": selection.n_splits,
                 "collinear_relations": collinearity.relations_, "seed": seed,
                 "n_subsets": n_subsets, "n_bootstrap": n_bootstrap}
-    return StudyResult(accuracy=accuracy, coefficients=l1.coefficients_,
-                       single_feature=single.table_, correlation=collinearity.correlation_,
-                       vif=collinearity.vif_, selection=selection.steps_,
-                       sign_stability=signs.table_, logit=logit.table_)
+    result = StudyResult(accuracy=accuracy, coefficients=l1.coefficients_,
+                         single_feature=single.table_, correlation=collinearity.correlation_,
+                         vif=collinearity.vif_, selection=selection.steps_,
+                         sign_stability=signs.table_, logit=logit.table_)
+    if published:
+        accuracy["published_model"] = published_fit.accuracy_
+        result.published_model, result.key_vif = published_fit.coefficients_, key_vif
+    return result

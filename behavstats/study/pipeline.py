@@ -90,6 +90,7 @@ def _parts(policy: Policy, config: StudyConfig, executor: Executor | None, progr
     from behavstats import interventions as iv
     from behavstats.evaluate import evaluate
     from behavstats.stats import run_study, write_study
+    from behavstats.stats.study import PUBLISHED_MODEL
 
     seed, mode = config.seed, config.mode
     episodes_settings = {"levels": config.episode_levels, "max_steps": config.max_steps}
@@ -121,7 +122,8 @@ def _parts(policy: Policy, config: StudyConfig, executor: Executor | None, progr
                        evaluation),
         "episodes": (episodes_settings, episodes),
         "regression": ({"episodes": episodes_settings, "splits": config.regression_splits,
-                        "subsets": config.regression_subsets}, regression),
+                        "subsets": config.regression_subsets,
+                        "published_model": PUBLISHED_MODEL}, regression),
         "fields": ({"levels": config.example_levels}, fields),
         "cheese_vector": ({"levels": config.vector_levels}, lambda part: iv.run_cheese_vector(
             policy, levels(config.vector_levels), part, **common)),
