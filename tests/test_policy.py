@@ -116,3 +116,21 @@ def test_training_region_reads_the_training_record():
     assert Policy(metadata={"training": {"cloning": {"region": 1}}}).training_region == 1
     both = {"training": {"ppo": {"region": 3}, "cloning": {"region": 5}}}
     assert Policy(metadata=both).training_region == 3
+
+
+def test_bf16_on_a_cpu_without_native_bfloat16_warns():
+    """Emulated bf16 is about 10x slower than fp32: asking for it there gets a warning,
+    on a CPU with native bfloat16 it does not."""
+    import warnings
+
+    from behavstats.policy import inference, native_bf16
+
+    policy = Policy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with inference(policy, bf16=True):
+            pass
+        with inference(policy, bf16=False):
+            pass
+    messages = [str(w.message) for w in caught if "bf16" in str(w.message)]
+    assert len(messages) == (0 if native_bf16() else 1)

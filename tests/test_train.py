@@ -13,7 +13,8 @@ from behavstats.train.run import load_config_file, train
 
 TINY_PPO = PPOConfig(num_envs=4, num_steps=8, num_minibatches=2, total_steps=4 * 8 * 3,
                      checkpoint_every=1, bf16=False)
-TINY_CLONING = CloningConfig(chunks=2, chunk_mazes=3, validation_mazes=2, batch=16, passes=1)
+TINY_CLONING = CloningConfig(chunks=2, chunk_mazes=3, validation_mazes=2, batch=16, passes=1,
+                             bf16=False)
 
 
 def _same_weights(a, b) -> bool:

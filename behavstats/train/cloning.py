@@ -32,6 +32,7 @@ from behavstats.policy import (
     move_probs,
     preprocess,
     save_policy,
+    warn_if_bf16_is_emulated,
 )
 from behavstats.train.checkpoint import (
     append_log,
@@ -109,6 +110,7 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
     """Run (or resume) cloning into run_dir: checkpoint.pt, cloning_log.csv, and at the
     end policy.pt. `stop_after_chunks` ends this call early (after checkpointing), as
     an interruption would; calling again resumes."""
+    warn_if_bf16_is_emulated(config.bf16)
     run_dir.mkdir(parents=True, exist_ok=True)
     generator, observer = LevelGenerator(config.mode), Observer()
     torch.manual_seed(config.seed)

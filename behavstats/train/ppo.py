@@ -23,7 +23,7 @@ from torch.distributions import Categorical
 from behavstats.env import MazeVecEnv, maze_stream
 from behavstats.maze import Maze
 from behavstats.maze.levels import MAX_SEED, get_state, set_state
-from behavstats.policy import Policy, preprocess, save_policy
+from behavstats.policy import Policy, preprocess, save_policy, warn_if_bf16_is_emulated
 from behavstats.train.checkpoint import (
     append_log,
     load_checkpoint,
@@ -134,6 +134,7 @@ def train_ppo(config: PPOConfig, run_dir: Path, *, progress: bool = True,
     `stop_after_updates` ends this call early (after checkpointing), as an
     interruption would; calling again resumes.
     """
+    warn_if_bf16_is_emulated(config.bf16)
     run_dir.mkdir(parents=True, exist_ok=True)
     batch_size = config.num_envs * config.num_steps
     minibatch_size = batch_size // config.num_minibatches
