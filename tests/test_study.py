@@ -70,6 +70,9 @@ def test_report_shows_published_numbers_and_how_to_reproduce(study):
     text = (out / "report.html").read_text()
     for published in ("0.714", "0.833", "0.81", "0.03"):  # cheese share, accuracy, vector
         assert published in text
+    # the published four-feature model refitted on our episodes, beside its coefficients
+    assert "The published four-feature model, refitted on these episodes" in text
+    assert "VIF of its three key features" in text
     record = json.loads((out / "study.json").read_text())
     assert record["policy"] == "default" and record["config"]["quick"] is True
     assert record["versions"]["torch"] in text and record["policy_fingerprint"] in text
