@@ -18,7 +18,8 @@ app.add_typer(maze_app, name="maze")
 Mode = Annotated[str, typer.Option(help="procgen distribution mode: hard (25x25 world, the "
                                         "published agents') or easy (15x15).")]
 PolicyOption = Annotated[str, typer.Option(
-    "--policy", help="Policy file (published Langosco checkpoint or ours), or 'default'.")]
+    "--policy", help="Policy file (published Langosco checkpoint or ours), or the name of a "
+                     "shipped policy: default, region1, region15.")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
 Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
 Workers = Annotated[int, typer.Option(help="Parallel processes.")]

@@ -211,10 +211,16 @@ def _infer_scale(state: dict) -> int:
 
 
 def resolve_policy_path(path: str | Path | None) -> Path:
-    """`None` or "default" -> the shipped default policy; anything else as given."""
+    """`None` or "default" -> the shipped default policy; the bare name of another
+    shipped policy ("region1" for data/policies/region1.pt), unless a file of that
+    name exists here, -> that policy; anything else as given."""
     if path is None or str(path) == "default":
         return DEFAULT_POLICY
-    return Path(path)
+    path = Path(path)
+    shipped = DEFAULT_POLICY.parent / f"{path}.pt"
+    if str(path) == path.name and not path.exists() and shipped.is_file():
+        return shipped
+    return path
 
 
 def load_policy(path: str | Path | None = "default") -> Policy:

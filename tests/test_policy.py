@@ -1,5 +1,7 @@
 """Policy architecture, checkpoint loading, and the 15 -> 5 move marginals."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -134,3 +136,22 @@ def test_bf16_on_a_cpu_without_native_bfloat16_warns():
             pass
     messages = [str(w.message) for w in caught if "bf16" in str(w.message)]
     assert len(messages) == (0 if native_bf16() else 1)
+
+
+def test_shipped_policies_load_by_name(tmp_path, monkeypatch):
+    import behavstats.policy as module
+
+    shipped = sorted(module.DEFAULT_POLICY.parent.glob("*.pt"))
+    assert module.DEFAULT_POLICY in shipped
+    for path in shipped:
+        assert module.resolve_policy_path(path.stem) == path
+    # a file of that name where the user stands wins over the shipped one
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    (folder / "agent.pt").write_bytes(b"")
+    monkeypatch.setattr(module, "DEFAULT_POLICY", folder / "default.pt")
+    monkeypatch.chdir(tmp_path)
+    assert module.resolve_policy_path("agent") == folder / "agent.pt"
+    (tmp_path / "agent").write_bytes(b"")
+    assert module.resolve_policy_path("agent") == Path("agent")
+    assert module.resolve_policy_path("no-such-policy") == Path("no-such-policy")
