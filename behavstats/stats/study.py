@@ -75,8 +75,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     splits) and sign stability at that C, and the unregularised Logit on the selected
     features; when the features include them, the published four-feature model and
     the VIFs of its three key features. All parts with the same seed share the same
-    splits. Raises
-    StudyDataError for a table the study cannot use.
+    splits. Raises StudyDataError for a table the study cannot use.
     """
     if features is None:
         from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
