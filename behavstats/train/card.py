@@ -71,8 +71,8 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
         f"{d['reached_top_right']:.1%}, the top-right 5x5 {d['reached_tr5']:.1%}. Of the "
         f"{d['misses']} episodes that missed the cheese, {d['misses_reached_top_right']:.1%} "
         f"reached the top-right cell and {d['misses_reached_tr5']:.1%} the top-right 5x5. "
-        "(Published agent: about 70% reach the cheese, and it goes to the top-right "
-        "otherwise.)",
+        "(Published `rand_region = 5` agent: about 70% reach the cheese, and it goes to the "
+        "top-right otherwise.)",
         "",
         "```json",
         json.dumps(evaluation, indent=2),
