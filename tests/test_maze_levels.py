@@ -11,8 +11,8 @@ from behavstats.maze.codec import parse, parse_state
 from behavstats.maze.levels import (
     MAX_SEED,
     LevelGenerator,
-    ProcgenGym3Env,
     check_mode,
+    make_env,
     maze_for_level,
 )
 
@@ -28,8 +28,7 @@ def test_generator_matches_fresh_envs(generators, observer, mode):
     generated = list(generators[mode].mazes(SEEDS))
     pictures = observer.observe(generated)
     for seed, maze, picture in zip(SEEDS, generated, pictures, strict=True):
-        env = ProcgenGym3Env(num=1, env_name="maze", start_level=seed, num_levels=1,
-                             distribution_mode=mode)
+        env = make_env(1, mode, start_level=seed, num_levels=1)
         fresh_state = env.callmethod("get_state")[0]
         fresh = parse(fresh_state)
         assert parse_state(fresh_state).fields["current_level_seed"] == seed
@@ -108,3 +107,18 @@ def test_procgen_mazes_are_centred_trees(level_mazes, mode):
         n, edges, components = _components_and_edges(maze.free)
         assert components == 1 and edges == n - 1
     assert sizes == set(range(3, world + 1, 2))
+
+
+def test_closing_an_env_never_waits_for_cffis_binding_lock():
+    """The garbage collector may free an env while another env is being built, inside
+    the lock under which cffi makes bindings (one lock for every env of the library):
+    closing must then not need that lock, or the process hangs."""
+    import threading
+
+    env = make_env(1, "hard")
+    closed = threading.Event()
+    with env._ffi._lock:  # as while another env's bindings are being made
+        closer = threading.Thread(target=lambda: (env.close(), closed.set()), daemon=True)
+        closer.start()
+        assert closed.wait(timeout=20), "close() waited for cffi's lock"
+    closer.join()

@@ -37,12 +37,20 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def make_env(num: int, mode: str, start_level: int = 0) -> ProcgenGym3Env:
-    """A procgen maze env in the given distribution mode."""
-    return ProcgenGym3Env(
-        num=num, env_name="maze", start_level=start_level, num_levels=0,
+def make_env(num: int, mode: str, start_level: int = 0, num_levels: int = 0
+             ) -> ProcgenGym3Env:
+    """A procgen maze env in the given distribution mode.
+
+    Its `libenv_close` binding is made at once. cffi makes a library's bindings on
+    first use, under one lock shared by every env; an env that the garbage collector
+    frees while another env is being built (inside that lock) would otherwise wait
+    for the lock in its `close()` forever: a hung process (seen in a test run)."""
+    env = ProcgenGym3Env(
+        num=num, env_name="maze", start_level=start_level, num_levels=num_levels,
         distribution_mode=check_mode(mode),
     )
+    env._c_lib.libenv_close  # noqa: B018 (the binding is made by the lookup)
+    return env
 
 
 def get_state(env: ProcgenGym3Env, index: int) -> bytes:
