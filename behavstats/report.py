@@ -131,7 +131,8 @@ def _regression(study: Path) -> str:
     accuracy = read_json(part / "accuracy.json")
     ours = "<h4>Held-out accuracy (all features)</h4>" + \
         _key_values(accuracy, ("published_model",)) if accuracy else ""
-    ours += _published_model(part, ref["coefficients"])
+    ours += _published_model(part, (accuracy or {}).get("published_model"),
+                             ref["coefficients"])
     published = _published({k: ref[k] for k in ("accuracy_first_post", "accuracy_later_post",
                                                  "baseline", "coefficients",
                                                  "single_feature_accuracies_predictive",
@@ -143,10 +144,11 @@ def _regression(study: Path) -> str:
         _figures(part) + tables + _part_note(study, "regression")
 
 
-def _published_model(part: Path, published_coefficients: dict[str, float]) -> str:
-    """The published four-feature model refitted on our episodes, its coefficients
-    beside the published ones, and the VIFs of its three key features."""
-    fit = (read_json(part / "accuracy.json") or {}).get("published_model")
+def _published_model(part: Path, fit: dict | None,
+                     published_coefficients: dict[str, float]) -> str:
+    """The published four-feature model refitted on our episodes (`fit`: its accuracy
+    entry), its coefficients beside the published ones, and the VIFs of its three key
+    features."""
     if not fit or not (part / "published_model.csv").exists():
         return ""
     coefficients = pd.read_csv(part / "published_model.csv")[
