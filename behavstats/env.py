@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from behavstats.maze import Maze, parse, serialize
+from behavstats.maze import Cell, Maze, MouseStates, parse, serialize
 from behavstats.maze.codec import ensure_valid
 from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import (
@@ -69,6 +69,22 @@ def observe(mazes: Sequence[Maze]) -> np.ndarray:
     """Observations (N, 64, 64, 3) uint8 of the given mazes (one-off; reuse an
     `Observer` for repeated calls)."""
     return Observer(batch=min(BATCH, max(1, len(mazes)))).observe(mazes)
+
+
+def render(pairs: Sequence[tuple[Maze, Cell]], observer: Observer | None = None,
+           reflected: Sequence[bool | None] | None = None) -> np.ndarray:
+    """Observations (N, 64, 64, 3) uint8 of each maze with the mouse on the paired cell;
+    `reflected` sets the mouse sprite's facing per pair (None: the level's)."""
+    observer = observer or Observer()
+    states: dict[Maze, MouseStates] = {}
+    buffers = []
+    for i, (maze, cell) in enumerate(pairs):
+        if maze not in states:
+            states[maze] = MouseStates(maze)
+        buffers.append(states[maze].at(cell, None if reflected is None else reflected[i]))
+    if not buffers:
+        return np.empty((0, 64, 64, 3), dtype=np.uint8)
+    return observer.observe_states(buffers, [maze.mode for maze, _ in pairs])
 
 
 MazeSource = Callable[[int], Maze]

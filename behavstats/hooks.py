@@ -43,6 +43,18 @@ def get_module(model: nn.Module, name: str) -> nn.Module:
                             "module names such as 'embedder.block2.res1.resadd'.")
 
 
+def hook_module(model: nn.Module, name: str) -> nn.Module:
+    """The module whose output is layer `name`'s output and whose forward hooks fire:
+    for a chain (an IMPALA block, the embedder) its last stage, since the policy runs
+    the stages one by one and never calls the chain itself."""
+    from behavstats.policy import Chain
+
+    module = get_module(model, name)
+    while isinstance(module, Chain):
+        module = getattr(module, module.chain[-1])
+    return module
+
+
 def _as_batch(vector: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
     vector = vector.to(dtype=activation.dtype, device=activation.device)
     if vector.shape == activation.shape[1:] or vector.shape == activation.shape:
@@ -131,7 +143,7 @@ def apply_interventions(model: nn.Module, *interventions) -> Iterator[nn.Module]
     handles = []
     try:
         for intervention in interventions:
-            module = get_module(model, intervention.layer)
+            module = hook_module(model, intervention.layer)
             handles.append(module.register_forward_hook(
                 lambda _m, _inputs, output, f=intervention: f(output)))
         yield model
@@ -146,7 +158,7 @@ def run_with_cache(model: nn.Module, x: torch.Tensor, names: Iterable[str],
     """Forward `x` (under optional interventions) recording the named modules'
     outputs; returns (model output, {name: activation})."""
     cache: dict[str, torch.Tensor] = {}
-    modules = {name: get_module(model, name) for name in names}
+    modules = {name: hook_module(model, name) for name in names}
     with apply_interventions(model, *interventions):
         handles = []
         try:

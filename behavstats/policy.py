@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,8 @@ MOVE_GROUPS: dict[str, tuple[int, ...]] = {
 """Which of the 15 procgen actions make each move (diagonals move horizontally)."""
 MOVE_ACTION = {"LEFT": 1, "DOWN": 3, "NOOP": 4, "UP": 5, "RIGHT": 7}
 """One procgen action that makes each move."""
+HIDDEN_LAYER = "embedder.relufc"
+"""The 256 features both heads read."""
 METADATA_KEY = "behavstats"
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "default.pt"
 """The shipped default agent (in the source checkout that `pip install -e .` uses)."""
@@ -58,7 +60,22 @@ class ResidualBlock(nn.Module):
         return self.resadd(out + x)
 
 
-class ImpalaBlock(nn.Module):
+class Chain(nn.Module):
+    """A module that runs its children named in `chain` one after the other. The
+    IMPALA blocks and the embedder are chains, so the network's forward pass is
+    written once and `Policy.stage_names` can cut it anywhere between stages."""
+
+    chain: tuple[str, ...] = ()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for name in self.chain:
+            x = getattr(self, name)(x)
+        return x
+
+
+class ImpalaBlock(Chain):
+    chain = ("conv", "maxpool", "res1", "res2")
+
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
@@ -66,11 +83,10 @@ class ImpalaBlock(nn.Module):
         self.res1 = ResidualBlock(out_channels)
         self.res2 = ResidualBlock(out_channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.res2(self.res1(self.maxpool(self.conv(x))))
 
+class Embedder(Chain):
+    chain = ("block1", "block2", "block3", "relu3", "flatten", "fc", "relufc")
 
-class Embedder(nn.Module):
     def __init__(self, scale: int):
         super().__init__()
         self.block1 = ImpalaBlock(3, 16 * scale)
@@ -80,10 +96,6 @@ class Embedder(nn.Module):
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(32 * scale * 8 * 8, 256)
         self.relufc = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu3(self.block3(self.block2(self.block1(x))))
-        return self.relufc(self.fc(self.flatten(x)))
 
 
 class Policy(nn.Module):
@@ -100,8 +112,64 @@ class Policy(nn.Module):
         self.fc_value = nn.Linear(256, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.embedder(x)
+        hidden = self.forward_from(None, x, stop=HIDDEN_LAYER)
         return self.fc_policy(hidden), self.fc_value(hidden).squeeze(-1)
+
+    @cached_property
+    def stage_names(self) -> tuple[str, ...]:
+        """The modules the policy-logit pass runs, in order: each IMPALA block's conv,
+        maxpool, res1 and res2, then relu3, flatten, fc, relufc and fc_policy. A pass
+        can stop after any stage and continue from its output (`forward_from`)."""
+        def leaves(module: Chain, prefix: str) -> Iterator[str]:
+            for name in module.chain:
+                child = getattr(module, name)
+                yield from (leaves(child, f"{prefix}{name}.") if isinstance(child, Chain)
+                            else (f"{prefix}{name}",))
+
+        return (*leaves(self.embedder, "embedder."), "fc_policy")
+
+    def stage_of(self, layer: str) -> str | None:
+        """The stage whose output is `layer`'s output (a residual block's `resadd` is
+        the block's; a chain's, such as `embedder.block2`, its last stage's), or None
+        for a layer inside a stage (e.g. a residual block's conv1) or the value head.
+        UnknownLayerError for a name that is not a module."""
+        from behavstats.hooks import get_module
+
+        module = get_module(self, layer)
+        if isinstance(module, ResidualBlock) or layer.endswith(".resadd"):
+            layer = layer.removesuffix(".resadd")
+        while isinstance(module, Chain):
+            layer = f"{layer}.{module.chain[-1]}"
+            module = getattr(module, module.chain[-1])
+        return layer if layer in self.stage_names else None
+
+    def forward_from(self, layer: str | None, acts: torch.Tensor, stop: str | None = None
+                     ) -> torch.Tensor:
+        """Continue the network from the output `acts` of `layer` (None: from input
+        images) to the output of `stop` (default: the 15 policy logits). Both must be
+        stage outputs (`stage_of`), `stop` not before `layer`; hooks on the modules run
+        fire as in a full pass."""
+        names = self.stage_names
+        begin = 0 if layer is None else names.index(self._stage(layer)) + 1
+        end = names.index(self._stage(stop or "fc_policy")) + 1
+        if end < begin:
+            raise ValueError(f"cannot run from {layer} back to {stop}")
+        modules = self._stage_modules
+        for name in names[begin:end]:
+            acts = modules[name](acts)
+        return acts
+
+    def _stage(self, layer: str) -> str:
+        stage = self.stage_of(layer)
+        if stage is None:
+            raise ValueError(f"{layer} lies inside a stage of the network; a pass can start or "
+                             f"stop only at a stage output: {', '.join(self.stage_names)}")
+        return stage
+
+    @cached_property
+    def _stage_modules(self) -> dict[str, nn.Module]:
+        modules = dict(self.named_modules())
+        return {name: modules[name] for name in self.stage_names}
 
     @property
     def training_region(self) -> int | None:
@@ -161,13 +229,6 @@ def inference(policy: Policy, bf16: bool = False) -> Iterator[Policy]:
         policy.train(was_training)
 
 
-def logits_of(policy: Policy, obs: np.ndarray, batch: int = 64) -> torch.Tensor:
-    """Logits (N, 15) of uint8 observations, computed in batches."""
-    with inference(policy):
-        parts = [policy(preprocess(obs[i : i + batch]))[0] for i in range(0, len(obs), batch)]
-    return torch.cat(parts) if parts else torch.empty(0, NUM_ACTIONS)
-
-
 _GROUP_MATRIX = torch.zeros(NUM_ACTIONS, len(MOVE_NAMES))
 for _j, _name in enumerate(MOVE_NAMES):
     _GROUP_MATRIX[list(MOVE_GROUPS[_name]), _j] = 1.0
@@ -185,6 +246,28 @@ def net_vector(probs: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     """Net probability vectors (p_right - p_left, p_up - p_down), (N, 2), of (N, 5) move
     probabilities given as a torch tensor or a numpy array (same type back)."""
     return probs[:, [4, 3]] - probs[:, [0, 1]]
+
+
+def widen(policy: Policy, factor: int) -> Policy:
+    """The same function at `factor` times the scale: every hidden channel repeated
+    `factor` times and the weights reading them divided by `factor`, so logits agree
+    to float rounding. Gives published-size (scale 4) copies of a trained scale-1
+    agent for tests and benchmarks."""
+    wide = Policy(policy.scale * factor, metadata=policy.metadata)
+    state = {}
+    for name, value in policy.state_dict().items():
+        value = value.detach().float()
+        if name.startswith("embedder.block") or name.startswith("embedder.fc."):
+            if not name.startswith("embedder.fc."):
+                value = value.repeat_interleave(factor, 0)
+            reads_hidden = value.ndim > 1 and not name.startswith("embedder.block1.conv.")
+            if name.startswith("embedder.fc.weight"):
+                value = value.reshape(len(value), -1, 8, 8)
+            if reads_hidden:
+                value = value.repeat_interleave(factor, 1) / factor
+        state[name] = value.reshape(wide.state_dict()[name].shape)
+    wide.load_state_dict(state)
+    return wide.to(memory_format=torch.channels_last).eval()
 
 
 def parameter_count(policy: Policy) -> int:

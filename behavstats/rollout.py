@@ -32,19 +32,12 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer
 from behavstats.features import features_table
+from behavstats.forward import forward
 from behavstats.io import write_json, write_parquet
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region, top_right_region
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import (
-    MOVE_ACTION,
-    MOVE_GROUPS,
-    MOVE_NAMES,
-    Policy,
-    inference,
-    move_probs,
-    preprocess,
-)
+from behavstats.policy import MOVE_ACTION, MOVE_GROUPS, MOVE_NAMES, Policy, move_probs
 
 CHEESE_REWARD = 10.0
 """procgen's reward for stepping on the cheese (the end of the episode)."""
@@ -133,24 +126,23 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
     running: list[_Episode] = []
     results: dict[int, dict] = {}
     bar = tqdm(total=len(mazes), disable=not progress, desc="episodes")
-    with inference(policy, config.bf16):
-        while waiting or running:
-            while waiting and len(running) < config.parallel_episodes:
-                index, maze = waiting.pop()
-                running.append(_Episode(index, maze, config.seed))
-            _evaluate_new_states(policy, running, observer, config.batch)
-            logits = np.stack([episode.logits[episode.state] for episode in running])
-            for episode, action in zip(running, _choose_actions(
-                    logits, [e.rng for e in running], config.sample), strict=True):
-                episode.act(int(action))
-            still = []
-            for episode in running:
-                if episode.reached_cheese or episode.steps >= config.max_steps:
-                    results[episode.index] = _summary(episode, config.record_path)
-                    bar.update(1)
-                else:
-                    still.append(episode)
-            running = still
+    while waiting or running:
+        while waiting and len(running) < config.parallel_episodes:
+            index, maze = waiting.pop()
+            running.append(_Episode(index, maze, config.seed))
+        _evaluate_new_states(policy, running, observer, config)
+        logits = np.stack([episode.logits[episode.state] for episode in running])
+        for episode, action in zip(running, _choose_actions(
+                logits, [e.rng for e in running], config.sample), strict=True):
+            episode.act(int(action))
+        still = []
+        for episode in running:
+            if episode.reached_cheese or episode.steps >= config.max_steps:
+                results[episode.index] = _summary(episode, config.record_path)
+                bar.update(1)
+            else:
+                still.append(episode)
+        running = still
     bar.close()
     if not results:
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
@@ -158,16 +150,16 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
 
 
 def _evaluate_new_states(policy: Policy, running: list[_Episode], observer: Observer,
-                         batch: int) -> None:
+                         config: RolloutConfig) -> None:
     """Logits of every running episode's current state it has not met before."""
     new = [episode for episode in running if episode.state not in episode.logits]
-    for start in range(0, len(new), batch):
-        chunk = new[start : start + batch]
-        obs = observer.observe_states([e.states.at(e.cell, e.facing) for e in chunk],
-                                      [e.maze.mode for e in chunk])
-        logits = policy(preprocess(obs))[0].float().numpy()
-        for episode, row in zip(chunk, logits, strict=True):
-            episode.logits[episode.state] = row
+    if not new:
+        return
+    obs = observer.observe_states([e.states.at(e.cell, e.facing) for e in new],
+                                  [e.maze.mode for e in new])
+    logits = forward(policy, obs, batch=config.batch, bf16=config.bf16).numpy()
+    for episode, row in zip(new, logits, strict=True):
+        episode.logits[episode.state] = row
 
 
 def _choose_actions(logits: np.ndarray, rngs: Sequence[np.random.Generator], sample: bool

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from behavstats.env import Observer
+from behavstats.env import Observer, render
 from behavstats.features import decision_square, shortest_path
-from behavstats.maze import MOVES, Cell, Maze, MouseStates
-from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, net_vector, preprocess
+from behavstats.forward import BATCH, probs
+from behavstats.maze import MOVES, Cell, Maze
+from behavstats.policy import MOVE_NAMES, Policy, net_vector
 
 PROB_COLUMNS = tuple(f"p_{m.lower()}" for m in MOVE_NAMES)
-Interventions = Sequence | Callable[[Maze], Sequence]
+FIELD_GROUP = 4
+"""Mazes whose vector fields are rendered and forwarded together (bounds the memory of
+their observations and cached activations: up to 4 x 625 cells x 32,768 floats at
+scale 4)."""
+MazeInterventions = Sequence | Callable[[Maze], Sequence]
 """The same interventions for every maze, or a function maze -> interventions."""
 
 
@@ -55,17 +60,28 @@ class VectorField:
         return VectorField(self.maze, self.cells, self.probs - other.probs)
 
 
-def vector_fields(policy: Policy, mazes: Sequence[Maze], interventions: Interventions = (),
-                  *, observer: Observer | None = None, batch: int = 64) -> list[VectorField]:
-    """Vector fields of many mazes. Cells of all mazes share forward batches when the
-    interventions are the same for every maze; a per-maze function runs maze by maze."""
+def vector_fields(policy: Policy, mazes: Sequence[Maze], interventions: MazeInterventions = (),
+                  *, observer: Observer | None = None, batch: int = BATCH) -> list[VectorField]:
+    """Vector fields of many mazes. Cells of `FIELD_GROUP` mazes at a time share forward
+    batches when the interventions are the same for every maze; a per-maze function
+    runs maze by maze."""
     observer = observer or Observer()
+    mazes = list(mazes)
     if callable(interventions):
-        return [_fields(policy, [m], interventions(m), observer, batch)[0] for m in mazes]
-    return _fields(policy, list(mazes), interventions, observer, batch)
+        groups = [([maze], interventions(maze)) for maze in mazes]
+    else:
+        groups = [(mazes[i : i + FIELD_GROUP], interventions)
+                  for i in range(0, len(mazes), FIELD_GROUP)]
+    fields = []
+    for members, edits in groups:
+        rows = FieldRows.of(members)
+        computed = probs(policy, render(rows.pairs(members), observer), edits, batch=batch)
+        fields.extend(VectorField(maze, cells, p) for maze, cells, p
+                      in zip(members, rows.cells, rows.split(computed), strict=True))
+    return fields
 
 
-def vector_field(policy: Policy, maze: Maze, interventions: Interventions = (),
+def vector_field(policy: Policy, maze: Maze, interventions: MazeInterventions = (),
                  *, observer: Observer | None = None) -> VectorField:
     return vector_fields(policy, [maze], interventions, observer=observer)[0]
 
@@ -75,23 +91,31 @@ def field_cells(maze: Maze) -> list[Cell]:
     return [c for c in maze.free_cells() if c != maze.cheese]
 
 
-def _fields(policy: Policy, mazes: list[Maze], interventions: Sequence, observer: Observer,
-            batch: int) -> list[VectorField]:
-    cells = [field_cells(m) for m in mazes]
-    states = [MouseStates(m) for m in mazes]
-    jobs = [(i, c) for i, maze_cells in enumerate(cells) for c in maze_cells]
-    probs = np.empty((len(jobs), len(MOVE_NAMES)), dtype=np.float32)
-    with inference(policy), policy.hooks(*interventions):
-        for start in range(0, len(jobs), batch):
-            chunk = jobs[start : start + batch]
-            obs = observer.observe_states([states[i].at(c) for i, c in chunk],
-                                          [mazes[i].mode for i, _ in chunk])
-            probs[start : start + len(chunk)] = move_probs(policy(preprocess(obs))[0]).numpy()
-    out, offset = [], 0
-    for maze, maze_cells in zip(mazes, cells, strict=True):
-        out.append(VectorField(maze, maze_cells, probs[offset : offset + len(maze_cells)]))
-        offset += len(maze_cells)
-    return out
+@dataclass(frozen=True)
+class FieldRows:
+    """The rows of the vector fields of several mazes: `cells[i]` are maze i's cells
+    (default `field_cells`: every free cell but the cheese's), `owner[r]` the maze
+    of row r; rows run maze by maze in cell order."""
+
+    cells: list[list[Cell]]
+    owner: np.ndarray
+
+    @classmethod
+    def of(cls, mazes: Sequence[Maze], cells: Sequence[Sequence[Cell]] | None = None
+           ) -> FieldRows:
+        cells = [field_cells(m) for m in mazes] if cells is None else [list(c) for c in cells]
+        owner = np.repeat(np.arange(len(cells)), [len(c) for c in cells])
+        return cls(cells, owner)
+
+    def pairs(self, mazes: Sequence[Maze]) -> list[tuple[Maze, Cell]]:
+        """(maze, cell) of every row, for `render`."""
+        return [(maze, cell) for maze, cells in zip(mazes, self.cells, strict=True)
+                for cell in cells]
+
+    def split(self, values: np.ndarray) -> list[np.ndarray]:
+        """Per-row values -> one array per maze."""
+        bounds = np.cumsum([len(c) for c in self.cells])[:-1]
+        return np.split(values, bounds)
 
 
 def first_move(maze: Maze, cell: Cell, target: Cell) -> str:

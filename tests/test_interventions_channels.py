@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.env import render
+from behavstats.forward import activations
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions import channel_scores, run_channels
-from behavstats.interventions.forward import activations, render
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese
 from behavstats.maze.levels import LevelGenerator

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.env import render
+from behavstats.forward import activations, probs
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions import MaskedReplace, run_resample
-from behavstats.interventions.forward import FieldRows, activations, probs, render
 from behavstats.interventions.resample import find_source
 from behavstats.maze.levels import LevelGenerator
+from behavstats.vfield import FieldRows
 
 DEAF = 7  # a channel of the vector layer that nothing downstream reads
 

@@ -33,16 +33,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer
+from behavstats.env import Observer, render
+from behavstats.forward import BATCH, activations
 from behavstats.hooks import VECTOR_LAYER
-from behavstats.interventions.forward import (
-    BATCH,
-    NoUsableLevelsError,
-    activations,
-    as_mazes,
-    level_id,
-    render,
-)
+from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, level_id
 from behavstats.interventions.output import write_outputs
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell

@@ -26,7 +26,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer
+from behavstats.env import Observer, render
+from behavstats.forward import BATCH, probs
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
@@ -37,8 +38,6 @@ from behavstats.interventions.effects import (
     tv_distance,
 )
 from behavstats.interventions.forward import (
-    BATCH,
-    FIELD_GROUP,
     DecisionSquares,
     FieldExample,
     NoUsableLevelsError,
@@ -46,8 +45,6 @@ from behavstats.interventions.forward import (
     as_mazes,
     field_groups,
     level_id,
-    probs,
-    render,
 )
 from behavstats.interventions.geometry import decision_point, world_chebyshev
 from behavstats.interventions.output import write_outputs
@@ -56,7 +53,7 @@ from behavstats.maze import Maze
 from behavstats.maze.edits import remove_cheese
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
-from behavstats.vfield import VectorField
+from behavstats.vfield import FIELD_GROUP, VectorField
 
 DEFAULT_COEFFS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 DECISION_COLUMNS = ("level", "coeff", "p_cheese_original", "p_cheese_patched",

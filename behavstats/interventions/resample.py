@@ -31,12 +31,11 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
+from behavstats.forward import BATCH
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.channels import published_share, run_channels, top_channels
 from behavstats.interventions.effects import N_BOOT, mean_ci, published_change, tv_distance
 from behavstats.interventions.forward import (
-    BATCH,
-    FIELD_GROUP,
     NoUsableLevelsError,
     as_mazes,
     check_channels,
@@ -51,6 +50,7 @@ from behavstats.maze.coords import world_to_maze
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
+from behavstats.vfield import FIELD_GROUP
 
 LOCATIONS = ("same", "different")
 DEFAULT_SOURCE_LEVELS = range(10_000, 11_000)

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer
 from behavstats.features import maze_graph
+from behavstats.forward import BATCH
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.channels import (
     published_share,
@@ -46,13 +47,7 @@ from behavstats.interventions.channels import (
     tracked_channels,
 )
 from behavstats.interventions.effects import N_BOOT, mean_ci
-from behavstats.interventions.forward import (
-    BATCH,
-    NoUsableLevelsError,
-    as_mazes,
-    check_channels,
-    level_id,
-)
+from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, check_channels, level_id
 from behavstats.interventions.geometry import steps_to_path
 from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import start_activations

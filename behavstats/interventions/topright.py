@@ -24,7 +24,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer
+from behavstats.env import Observer, render
+from behavstats.forward import BATCH
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
@@ -35,8 +36,6 @@ from behavstats.interventions.effects import (
     tv_distance,
 )
 from behavstats.interventions.forward import (
-    BATCH,
-    FIELD_GROUP,
     DecisionSquares,
     FieldExample,
     NoUsableLevelsError,
@@ -44,7 +43,6 @@ from behavstats.interventions.forward import (
     as_mazes,
     field_groups,
     level_id,
-    render,
 )
 from behavstats.interventions.geometry import decision_point, moves_towards
 from behavstats.interventions.output import write_outputs
@@ -56,7 +54,7 @@ from behavstats.interventions.vectors import (
 from behavstats.maze import Maze
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
-from behavstats.vfield import VectorField
+from behavstats.vfield import FIELD_GROUP, VectorField
 
 DEFAULT_COEFFS = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 CONDITIONS = ("none", "cheese", "top_right", "both")

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from behavstats.env import Observer
+from behavstats.env import Observer, render
+from behavstats.forward import activations
 from behavstats.hooks import VECTOR_LAYER
-from behavstats.interventions.forward import activations, render
 from behavstats.maze import Maze
 from behavstats.maze.edits import carve_top_right_corridor, move_mouse, remove_cheese
 from behavstats.policy import Policy

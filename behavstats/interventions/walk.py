@@ -17,14 +17,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from behavstats.env import Observer
-from behavstats.interventions.forward import (
-    BATCH,
-    LayerCache,
-    RowInterventions,
-    probs,
-    render,
-)
+from behavstats.env import Observer, render
+from behavstats.forward import BATCH, LayerCache, RowInterventions, probs
 from behavstats.interventions.geometry import move_between
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.policy import MOVE_NAMES, Policy

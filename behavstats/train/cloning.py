@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
+from behavstats.forward import probs
 from behavstats.maze import MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import LevelGenerator
@@ -27,9 +28,6 @@ from behavstats.policy import (
     MOVE_ACTION,
     MOVE_NAMES,
     Policy,
-    inference,
-    logits_of,
-    move_probs,
     preprocess,
     save_policy,
     warn_if_bf16_is_emulated,
@@ -98,7 +96,7 @@ def accuracy_by_size(policy: Policy, obs: np.ndarray, actions: np.ndarray,
     """Share of cells where the argmax move equals the expert's, overall and by
     maze-size band (3-9, 11-17, 19-25)."""
     move_of_action = {MOVE_ACTION[name]: i for i, name in enumerate(MOVE_NAMES)}
-    predicted = move_probs(logits_of(policy, obs)).argmax(1).numpy()
+    predicted = probs(policy, obs).argmax(1)
     correct = predicted == np.vectorize(move_of_action.get)(actions)
     bands = {"all": np.ones_like(sizes, bool), "3-9": sizes <= 9,
              "11-17": (sizes >= 11) & (sizes <= 17), "19-25": sizes >= 19}
@@ -168,8 +166,7 @@ def train_cloning(config: CloningConfig, run_dir: Path, *, progress: bool = True
                 losses.append(loss.item())
                 bar.update(len(idx))
         bar.close()
-        with inference(policy):
-            acc = accuracy_by_size(policy, *val)
+        acc = accuracy_by_size(policy, *val)
         state["chunk"] = chunk + 1
         state["seconds"] += time.time() - started
         row = {"chunk": chunk + 1, "samples": state["samples"], "seconds": round(state["seconds"]),

@@ -1,0 +1,146 @@
+"""The one batched forward engine: every module that runs the policy on many inputs
+(vector fields, rollouts, interventions, evaluation, cloning's validation) calls it.
+
+`forward` runs rows of inputs through the policy in batches, from the images or from
+the cached output of any stage (`Policy.forward_from`), up to the logits or any layer,
+under interventions that are the same for every row or given per batch of rows (a
+`RowInterventions` callable, e.g. `AddVector` with a (rows, C, H, W) vector), so a
+sweep over levels x coefficients is one batched pass. Edits at the layer a pass
+starts from are applied to its inputs; later ones by hooks; earlier ones cannot
+apply and raise. `LayerCache` keeps the activations of fixed observations before an
+edited layer (about two thirds of the work at the vector layer) and continues every
+edited pass from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from behavstats.hooks import hook_module
+from behavstats.policy import MOVE_NAMES, NUM_ACTIONS, Policy, inference, move_probs, preprocess
+
+BATCH = 64
+"""Rows per forward batch (32-64 are fastest on a CPU)."""
+RowInterventions = Callable[[np.ndarray], Sequence]
+"""Given the row numbers of one forward batch, the interventions for exactly those rows
+(per-sample tensors are indexed by these rows)."""
+Interventions = Sequence | RowInterventions
+
+
+def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
+            interventions: Interventions = (), *, start: str | None = None,
+            stop: str | None = None, index: np.ndarray | None = None, batch: int = BATCH,
+            bf16: bool = False) -> torch.Tensor:
+    """Outputs of layer `stop` (default: the 15 policy logits), float32, one row per
+    input row.
+
+    inputs: uint8 observations (N, 64, 64, 3) when `start` is None, else activations
+        (N, C, H, W) at the output of layer `start`, from which the network continues.
+    index: row r is `inputs[index[r]]` (default: every input once, in order).
+    interventions: the same for every row, or a `RowInterventions` callable.
+    bf16: bfloat16 autocast (see `inference`).
+    """
+    index = np.arange(len(inputs)) if index is None else np.asarray(index)
+    if start is not None:
+        inputs = torch.as_tensor(inputs)
+    parts = []
+    with inference(policy, bf16):
+        for begin in range(0, len(index), batch):
+            rows = np.arange(begin, min(begin + batch, len(index)))
+            edits = interventions(rows) if callable(interventions) else interventions
+            x = inputs[index[rows]] if start is None else inputs[torch.as_tensor(index[rows])]
+            x = preprocess(x) if start is None else x.contiguous(memory_format=torch.channels_last)
+            parts.append(_one_pass(policy, x, edits, start, stop).float())
+    if parts:
+        return torch.cat(parts)
+    return torch.empty(0, NUM_ACTIONS) if stop is None else torch.empty(0)
+
+
+def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | None,
+              stop: str | None) -> torch.Tensor:
+    """One batch from the output of `start` to the output of `stop`, edited."""
+    begin = -1 if start is None else stage_index(policy, start)
+    later = []
+    for edit in edits:
+        at = stage_index(policy, edit.layer)
+        if start is not None and policy.stage_of(edit.layer) == policy.stage_of(start):
+            edited = edit(x)
+            x = x if edited is None else edited
+        elif at <= begin:
+            raise ValueError(f"an edit at {edit.layer} cannot apply to a pass that starts "
+                             f"from the activations of {start}")
+        else:
+            later.append(edit)
+    recorded: list[torch.Tensor] = []
+    target = None if stop is None else policy.stage_of(stop)
+    with policy.hooks(*later):
+        if stop is None or target is not None:
+            return policy.forward_from(start, x, stop)
+        handle = hook_module(policy, stop).register_forward_hook(
+            lambda _m, _i, output: recorded.append(output))
+        try:
+            policy.forward_from(start, x, policy.stage_names[stage_index(policy, stop)])
+        finally:
+            handle.remove()
+    return recorded[0]
+
+
+def stage_index(policy: Policy, layer: str) -> int:
+    """Position in `policy.stage_names` of the stage whose output is `layer`, or that
+    contains it (a residual block's conv1 lies in the block's stage)."""
+    stage = policy.stage_of(layer)
+    if stage is not None:
+        return policy.stage_names.index(stage)
+    for i, name in enumerate(policy.stage_names):
+        if layer.startswith(f"{name}."):
+            return i
+    raise ValueError(f"{layer} is not on the path to the policy logits")
+
+
+def probs(policy: Policy, inputs: np.ndarray | torch.Tensor, interventions: Interventions = (),
+          *, start: str | None = None, index: np.ndarray | None = None, batch: int = BATCH,
+          bf16: bool = False) -> np.ndarray:
+    """Move probabilities (rows, 5), columns `MOVE_NAMES`, of `forward`'s rows."""
+    logits = forward(policy, inputs, interventions, start=start, index=index, batch=batch,
+                     bf16=bf16)
+    return move_probs(logits).numpy() if len(logits) else np.empty((0, len(MOVE_NAMES)),
+                                                                    np.float32)
+
+
+def activations(policy: Policy, obs: np.ndarray, layer: str, *, batch: int = BATCH
+                ) -> torch.Tensor:
+    """Output of `layer` (N, ...) , float32, for uint8 observations."""
+    return forward(policy, obs, stop=layer, batch=batch)
+
+
+class LayerCache:
+    """Move probabilities of fixed observations under many edits at `layer` (and
+    after it).
+
+    The activations at the last stage output at or before `layer` (`start`) are
+    computed once; each edited pass continues from them, so only the rest of the
+    network runs. For a layer inside a stage (e.g. a residual block's conv1) that is
+    the stage before, and the edit applies by a hook.
+    """
+
+    def __init__(self, policy: Policy, obs: np.ndarray, layer: str, *, batch: int = BATCH):
+        self.policy, self.layer, self.batch = policy, layer, batch
+        at = stage_index(policy, layer)
+        if policy.stage_of(layer) is None:
+            at -= 1
+        self.start = policy.stage_names[at] if at >= 0 else None
+        self.acts = obs if self.start is None else activations(policy, obs, self.start,
+                                                                batch=batch)
+
+    def __len__(self) -> int:
+        return len(self.acts)
+
+    def probs(self, interventions: Interventions = (), *, index: np.ndarray | None = None
+              ) -> np.ndarray:
+        """As `probs(policy, obs, interventions, index=index)`; an edit before the
+        cache's layer raises ValueError."""
+        return probs(self.policy, self.acts, interventions, start=self.start, index=index,
+                     batch=self.batch)
