@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from behavstats.env import Observer
+from behavstats.errors import UserError
 from behavstats.hooks import AddVector, run_with_cache
 from behavstats.interventions.geometry import DecisionPoint
 from behavstats.maze import Cell, Maze, MouseStates
@@ -40,12 +41,12 @@ RowInterventions = Callable[[np.ndarray], Sequence]
 (per-sample tensors are indexed by these rows)."""
 
 
-class NoUsableLevelsError(ValueError):
+class NoUsableLevelsError(UserError):
     """None of the given levels can be used by an experiment (e.g. none has a decision
     square): pass more or other levels."""
 
 
-class ChannelError(ValueError):
+class ChannelError(UserError):
     """Channel indices that are not channels of the layer."""
 
 
