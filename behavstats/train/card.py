@@ -60,7 +60,7 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
     lines += [
         "## Evaluation",
         "",
-        f"Levels {evaluation['levels'][0]}-{evaluation['levels'][1] - 1} (held out), one episode "
+        f"Levels `{evaluation['levels']}` (held out), one episode "
         f"each, sampling from the policy, {evaluation['max_steps']}-step limit, seed "
         f"{evaluation['seed']} (`behavstats evaluate`). Share of episodes that reached the "
         "cheese, by maze size:",
