@@ -125,3 +125,18 @@ def test_the_cli_spells_the_library_constants():
 
     assert set(get_args(MODES)) == set(WORLD_DIMS) and PROCGEN_STEP_LIMIT == LIMIT
 
+
+def test_the_report_reproduces_every_option_of_the_study(tmp_path):
+    from behavstats.io import write_json
+    from behavstats.report import _reproduce, reproduce_command
+    from behavstats.study import StudyConfig, quick_config
+
+    config = json.loads(json.dumps(quick_config(3, "easy").as_dict()))
+    command = reproduce_command(tmp_path / "my study", config, "my policy.pt")
+    assert command == ("behavstats study --policy 'my policy.pt' --out 'my study' --seed 3 "
+                       "--mode easy --quick")
+    custom = {**json.loads(json.dumps(StudyConfig().as_dict())), "max_steps": 100}
+    assert reproduce_command(tmp_path, custom, "p.pt") is None
+    write_json({"policy": "p.pt", "policy_fingerprint": "f", "config": config,
+                "versions": {}, "policy_metadata": {}}, tmp_path / "study.json")
+    assert "--seed 3 --mode easy --quick</code>" in _reproduce(tmp_path)
