@@ -2,51 +2,130 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from typer.core import TyperGroup
+
+from behavstats.errors import UserError
+from behavstats.levelspec import MAX_SEED, parse_levels
+
+MODES = Literal["easy", "hard"]
+"""The keys of `maze.model.WORLD_DIMS`, spelled out so that the command line starts
+without numpy."""
+PROCGEN_STEP_LIMIT = 500
+"""`rollout.PROCGEN_STEP_LIMIT`, spelled out for the same reason."""
+_click = importlib.import_module(typer.BadParameter.__module__)
+"""click's exceptions, wherever this typer takes click from (its own copy since 0.2x)."""
+
+
+def _fail(message: str) -> None:
+    """Print `error: message` as one line on stderr and exit with status 2."""
+    typer.secho(f"error: {' '.join(message.split())}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """A bad option (click's usage error) or a UserError of the package -> `_fail`."""
+    try:
+        yield
+    except getattr(_click, "NoArgsIsHelpError", ()):  # shows the help; not in old click
+        raise
+    except _click.UsageError as exc:
+        hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+        _fail(exc.format_message() + hint)
+    except UserError as exc:
+        _fail(str(exc))
+
+
+class _Commands(TyperGroup):
+    """The root command, where every user error of every subcommand ends as one line
+    (not click's boxed usage message, nor a traceback)."""
+
+    def make_context(self, *args, **kwargs) -> typer.Context:
+        with _one_line_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context):
+        with _one_line_errors():
+            return super().invoke(ctx)
+
 
 app = typer.Typer(help="Statistical behavioural analysis of maze-solving policy networks.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  cls=_Commands, no_args_is_help=True, pretty_exceptions_enable=False)
 maze_app = typer.Typer(help="Look at single mazes.", no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
 
-Mode = Annotated[str, typer.Option(help="procgen distribution mode: hard (25x25 world, the "
-                                        "published agents') or easy (15x15).")]
+
+def _levels(spec: str) -> list[int]:
+    """`parse_levels` for an option, so that its error names the option."""
+    try:
+        return parse_levels(spec)
+    except UserError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _levels_option(help: str):
+    return typer.Option(parser=_levels, metavar="LEVELS", help=f"{help} Spec: 0:1000 (1000 "
+                        "excluded), 7 or 1,5,9.")
+
+
+def _finite(value: float | None) -> float | None:
+    """NaN and infinities are no value of any numeric option."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
+def _output(*suffixes: str):
+    """A callback for an output path, refusing before any work one that cannot be
+    written: inside a file, or not ending in one of `suffixes` (when given)."""
+    def check(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if suffixes and path.suffix not in suffixes:
+            raise typer.BadParameter(f"must end in {' or '.join(suffixes)}, got {path}")
+        folder = next(p for p in path.absolute().parents if p.exists())
+        if not folder.is_dir():
+            raise typer.BadParameter(f"{folder} is a file, not a folder")
+        return path
+    return check
+
+
+Mode = Annotated[MODES, typer.Option(help="procgen distribution mode: hard (25x25 world, the "
+                                         "published agents') or easy (15x15).")]
 PolicyOption = Annotated[str, typer.Option(
     "--policy", help="Policy file (published Langosco checkpoint or ours), or the name of a "
                      "shipped policy: default, region1, region15.")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
-Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
-Workers = Annotated[int, typer.Option(help="Parallel processes.")]
+Seed = Annotated[int, typer.Option(min=0, help="Seed of every random choice.")]
+SamplingSeed = Annotated[int, typer.Option(min=0, help="Seed of the action sampling.")]
+Workers = Annotated[int, typer.Option(min=1, help="Parallel processes.")]
+Level = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Level seed.")]
+MaxSteps = Annotated[int, typer.Option(min=1, max=PROCGEN_STEP_LIMIT,
+                                       help="Step limit per episode.")]
 
 
-def parse_levels(spec: str) -> list[int]:
-    """'A:B' (B excluded), 'N', or 'A,B,C' -> level seeds."""
-    try:
-        if ":" in spec:
-            start, stop = (int(p) for p in spec.split(":"))
-            return list(range(start, stop))
-        return [int(p) for p in spec.split(",")]
-    except ValueError as exc:
-        raise typer.BadParameter(f"levels must look like 0:1000, 7 or 1,5,9 (got {spec!r})") \
-            from exc
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(2)
+def _folder(help: str):
+    """An output folder option: a file of that name, or a path inside a file, is refused
+    before any work."""
+    return typer.Option(file_okay=False, callback=_output(), help=help)
 
 
 @app.command()
 def features(
-    levels: Annotated[str, typer.Option(help="Level seeds, e.g. 0:1000.")] = "0:1000",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds.")] = "0:1000",
     mode: Mode = "hard",
-    out: Annotated[Path, typer.Option(help="Parquet file to write.")] = Path("features.parquet"),
+    out: Annotated[Path, typer.Option(dir_okay=False, callback=_output(),
+                                      help="Parquet file to write.")] =
+    Path("features.parquet"),
     workers: Workers = 1,
     quiet: Quiet = False,
 ) -> None:
@@ -54,9 +133,8 @@ def features(
     from behavstats.features import level_features
     from behavstats.io import write_parquet
 
-    seeds = parse_levels(levels)
     with _executor(workers) as executor:
-        table = level_features(seeds, mode, progress=not quiet, executor=executor)
+        table = level_features(levels, mode, progress=not quiet, executor=executor)
     write_parquet(table, out)
     typer.echo(f"{len(table)} levels -> {out} ({int(table.has_dsq.sum())} with a decision "
                "square)")
@@ -64,9 +142,10 @@ def features(
 
 @maze_app.command("show")
 def maze_show(
-    level: Annotated[int, typer.Option(help="Level seed.")],
+    level: Level,
     mode: Mode = "hard",
-    out: Annotated[Path, typer.Option(help="Image file to write.")] = Path("maze.png"),
+    out: Annotated[Path, typer.Option(dir_okay=False, callback=_output(".png", ".pdf", ".svg"),
+                                      help="Image file to write.")] = Path("maze.png"),
 ) -> None:
     """Picture of a level with cheese, start, top-right cell, both paths and the
     decision square marked."""
@@ -83,39 +162,38 @@ def maze_show(
 
 @app.command()
 def regress(
-    table: Annotated[Path, typer.Argument(help="Parquet table with reached_cheese and "
-                                               "feature columns.")],
-    out: Annotated[Path, typer.Option(help="Output folder.")],
+    table: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Parquet table "
+                                          "with reached_cheese and feature columns.")],
+    out: Annotated[Path, _folder("Output folder.")],
     features: Annotated[str | None, typer.Option(
         help="Comma-separated feature columns (default: the 16 published metrics).")] = None,
-    splits: Annotated[int, typer.Option(help="Repeated train/validation splits.")] = 50,
+    splits: Annotated[int, typer.Option(min=1, help="Repeated train/validation splits.")] = 50,
     seed: Seed = 0,
 ) -> None:
     """Which maze features predict that the agent reaches the cheese (L1 logistic
     study, VIF, selection, sign stability, inference)."""
     import pandas as pd
 
-    from behavstats.stats import StudyDataError, run_study, write_study
+    from behavstats.stats import run_study, write_study
 
-    if not table.is_file():
-        _fail(f"{table} does not exist")
-    data = pd.read_parquet(table)
-    names = features.split(",") if features else None
     try:
-        result = run_study(data, names, n_splits=splits, seed=seed, progress=True)
-    except StudyDataError as exc:
-        _fail(str(exc))
+        data = pd.read_parquet(table)
+    except ValueError as exc:  # pyarrow's ArrowInvalid: not a parquet file
+        _fail(f"{table} is not a parquet table ({exc})")
+    names = features.split(",") if features else None
+    result = run_study(data, names, n_splits=splits, seed=seed, progress=True)
     write_study(result, out)
     typer.echo(json.dumps(result.accuracy, indent=2, default=str))
 
 
 @app.command()
 def vfield(
-    level: Annotated[int, typer.Option(help="Level seed.")],
+    level: Level,
     policy: PolicyOption = "default",
     mode: Mode = "hard",
-    out: Annotated[Path, typer.Option(help=".parquet (one row per cell: x, y, p_left, "
-                                           "p_down, p_noop, p_up, p_right) or .png")] =
+    out: Annotated[Path, typer.Option(dir_okay=False, callback=_output(".parquet", ".png"),
+                                      help=".parquet (one row per cell: x, y, p_left, p_down, "
+                                           "p_noop, p_up, p_right) or .png")] =
     Path("field.parquet"),
 ) -> None:
     """The policy's move probabilities at every free cell of a level."""
@@ -133,20 +211,15 @@ def vfield(
 
         ax = plot_vector_field(field, observation=observe([maze])[0])
         save_figure(ax.figure, out)
-    elif out.suffix == ".parquet":
-        write_parquet(field.to_frame(), out)
     else:
-        _fail(f"--out must end in .parquet or .png, got {out}")
+        write_parquet(field.to_frame(), out)
     typer.echo(f"level {level}: {len(field.cells)} cells -> {out}")
 
 
 def _load(policy: str):
-    from behavstats.policy import CheckpointError, load_policy
+    from behavstats.policy import load_policy
 
-    try:
-        return load_policy(policy)
-    except CheckpointError as exc:
-        _fail(str(exc))
+    return load_policy(policy)
 
 
 @contextmanager
@@ -163,13 +236,13 @@ def _executor(workers: int) -> Iterator:
 
 @app.command()
 def gather(
-    out: Annotated[Path, typer.Option(help="Output folder of parquet shards.")],
+    out: Annotated[Path, _folder("Output folder of parquet shards.")],
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds, e.g. 0:10000.")] = "0:10000",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds.")] = "0:10000",
     mode: Mode = "hard",
-    seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
+    seed: SamplingSeed = 0,
     workers: Workers = 1,
-    max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
+    max_steps: MaxSteps = PROCGEN_STEP_LIMIT,
     argmax: Annotated[bool, typer.Option(help="Take the most probable move instead of "
                                               "sampling.")] = False,
     paths: Annotated[bool, typer.Option(help="Record each episode's path.")] = False,
@@ -177,18 +250,15 @@ def gather(
 ) -> None:
     """Run one episode per level and write the episodes table (joined with the maze
     features) as parquet shards; re-running resumes."""
-    from behavstats.rollout import GatherMismatchError, RolloutConfig
+    from behavstats.rollout import RolloutConfig
     from behavstats.rollout import gather as gather_episodes
 
     net = _load(policy)
     config = RolloutConfig(seed=seed, mode=mode, sample=not argmax, max_steps=max_steps,
                            record_path=paths)
-    try:
-        with _executor(workers) as executor:
-            table = gather_episodes(net, parse_levels(levels), out, config, executor=executor,
-                                    progress=not quiet)
-    except GatherMismatchError as exc:
-        _fail(str(exc))
+    with _executor(workers) as executor:
+        table = gather_episodes(net, levels, out, config, executor=executor,
+                                progress=not quiet)
     chosen = table[table.has_dsq & ~table.cheese_in_tr5]
     typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table.reached_cheese.mean():.1%}"
                f"; with a decision square and cheese outside the top-right 5x5: {len(chosen)} "
@@ -198,21 +268,23 @@ def gather(
 @app.command()
 def evaluate(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Held-out level seeds.")] = "0:1000",
+    levels: Annotated[Sequence[int], _levels_option("Held-out level seeds.")] = "0:1000",
     region: Annotated[int | None, typer.Option(
-        help="Training region size n (cheese in the top-right n x n); default: the "
-             "policy's own, else 5.")] = None,
+        min=1, help="Training region size n (cheese in the top-right n x n); default: the "
+                    "policy's own, else 5.")] = None,
     mode: Mode = "hard",
-    seed: Annotated[int, typer.Option(help="Seed of the action sampling.")] = 0,
-    max_steps: Annotated[int, typer.Option(help="Step limit per episode.")] = 500,
+    seed: SamplingSeed = 0,
+    max_steps: MaxSteps = PROCGEN_STEP_LIMIT,
     workers: Workers = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    card: Annotated[Path | None, typer.Option(help="Also write the policy's model card "
-                                                   "(Markdown) with this evaluation.")] = None,
+    card: Annotated[Path | None, typer.Option(
+        dir_okay=False, callback=_output(), help="Also write the policy's model card "
+                                                 "(Markdown) with this evaluation.")] = None,
     card_notes: Annotated[str, typer.Option(help="Notes section of the model card.")] = "",
     card_curve: Annotated[list[Path] | None, typer.Option(
-        help="Training run directory of a cloning stage of this policy (repeat, first stage "
-             "first): the card shows their curves end to end.")] = None,
+        exists=True, file_okay=False, help="Training run directory of a cloning stage of "
+                                           "this policy (repeat, first stage first): the card "
+                                           "shows their curves end to end.")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Success on the training distribution and vanilla levels by maze size, and where
@@ -221,15 +293,15 @@ def evaluate(
 
     from behavstats.evaluate import evaluate as run_evaluation
     from behavstats.evaluate import evaluation_table
+    from behavstats.train.card import cloning_logs, write_model_card
 
+    cloning_logs(card_curve or [])  # before the evaluation, not after it
     net = _load(policy)
     with _executor(workers) as executor, tempfile.TemporaryDirectory() as tmp:
-        result = run_evaluation(net, parse_levels(levels), region=region, seed=seed, mode=mode,
+        result = run_evaluation(net, levels, region=region, seed=seed, mode=mode,
                                 max_steps=max_steps, progress=not quiet, executor=executor,
                                 out_dir=tmp if executor else None)
     if card:
-        from behavstats.train.card import write_model_card
-
         write_model_card(net, result, card, name=f"{Path(policy).stem} policy", notes=card_notes,
                          stage_runs=card_curve or [])
     if as_json:
@@ -246,16 +318,18 @@ def evaluate(
 
 @app.command()
 def train(
-    out: Annotated[Path, typer.Option(help="Run folder (resumed if it has a checkpoint).")],
-    config: Annotated[Path | None, typer.Option(help="JSON file of overrides: {\"ppo\": "
-                                                     "{...}, \"cloning\": {...}}.")] = None,
-    n_region: Annotated[int, typer.Option(help="Cheese drawn into the top-right n x n "
-                                               "region.")] = 5,
-    scale: Annotated[int, typer.Option(help="IMPALA width multiplier.")] = 1,
-    steps: Annotated[int | None, typer.Option(help="PPO environment steps.")] = None,
+    out: Annotated[Path, _folder("Run folder (resumed if it has a checkpoint).")],
+    config: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="JSON file of overrides: {\"ppo\": {...}, "
+                                          "\"cloning\": {...}}.")] = None,
+    n_region: Annotated[int, typer.Option(min=1, help="Cheese drawn into the top-right n x n "
+                                                      "region.")] = 5,
+    scale: Annotated[int, typer.Option(min=1, help="IMPALA width multiplier.")] = 1,
+    steps: Annotated[int | None, typer.Option(min=0, help="PPO environment steps (0: only "
+                                                          "the warm start).")] = None,
     warm_start: Annotated[bool, typer.Option(help="Clone a shortest-path expert first.")] =
     False,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
     """Train a maze agent with PPO (optionally from a cloning warm start)."""
@@ -264,9 +338,12 @@ def train(
     from behavstats.train.run import load_config_file
     from behavstats.train.run import train as run_training
 
+    if steps == 0 and not warm_start:
+        _fail("--steps 0 trains nothing without --warm-start")
     ppo_overrides, cloning_overrides = load_config_file(config) if config else ({}, {})
     common = {"region": n_region, "scale": scale, "seed": seed}
-    ppo = PPOConfig(**{**common, **({"total_steps": steps} if steps else {}), **ppo_overrides})
+    budget = {} if steps is None else {"total_steps": steps}
+    ppo = PPOConfig(**{**common, **budget, **ppo_overrides})
     cloning = CloningConfig(**{**common, **cloning_overrides}) if warm_start else None
     run_training(out, ppo, cloning, progress=not quiet)
     typer.echo(f"policy -> {out / 'policy.pt'}")
@@ -277,39 +354,44 @@ def train(
 VECTOR_LAYER_NAME = "embedder.block2.res1.resadd"
 """`hooks.VECTOR_LAYER`, spelled out so that the command line starts without torch."""
 Layer = Annotated[str, typer.Option(help="Layer (module name) to edit.")]
-Out = Annotated[Path, typer.Option(help="Output folder (CSV tables, summary.json, figures).")]
+Out = Annotated[Path, _folder("Output folder (CSV tables, summary.json, figures).")]
 
 
-def _floats(spec: str, what: str) -> list[float]:
+def _floats(spec: str) -> list[float]:
+    """'-1,0.5' -> [-1.0, 0.5]: finite numbers, at least one."""
     try:
-        return [float(p) for p in spec.split(",")]
+        values = [float(p) for p in spec.split(",")]
     except ValueError as exc:
-        raise typer.BadParameter(f"{what} must be comma-separated numbers (got {spec!r})") \
-            from exc
+        raise typer.BadParameter(f"must be comma-separated numbers, got {spec!r}") from exc
+    return [_finite(v) for v in values]
 
 
-def _channel_list(spec: str | None) -> list[int] | None:
-    if spec is None:
-        return None
+def _channels(spec: str) -> list[int]:
+    """'55,42' -> [55, 42]; whether they are channels of the layer is checked with it."""
     try:
         return [int(p) for p in spec.split(",")]
     except ValueError as exc:
         raise typer.BadParameter(f"channels must look like 55,42 (got {spec!r})") from exc
 
 
-def _experiment(run, policy: str, levels: str, out: Path, *, quiet: bool, **kwargs):
-    """`run(policy, levels, out, progress=not quiet, **kwargs)`, an intervention
-    experiment, with the policy file loaded and the level seeds parsed; input errors
-    become CLI errors."""
-    from behavstats.hooks import UnknownLayerError
-    from behavstats.interventions import ChannelError, NoUsableLevelsError
-    from behavstats.maze import MazeStateError
+def _numbers_option(help: str):
+    return typer.Option(parser=_floats, metavar="NUMBERS", help=help)
 
-    net, seeds = _load(policy), parse_levels(levels)
-    try:
-        return run(net, seeds, out, progress=not quiet, **kwargs)
-    except (NoUsableLevelsError, ChannelError, UnknownLayerError, MazeStateError) as exc:
-        _fail(str(exc))
+
+def _channels_option(help: str):
+    return typer.Option(parser=_channels, metavar="CHANNELS", help=help)
+
+
+def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bool, layer: str,
+                **kwargs):
+    """`run(policy, levels, out, progress=not quiet, layer=layer, **kwargs)`, an
+    intervention experiment, with the policy file loaded and the layer checked before
+    any work."""
+    from behavstats.hooks import get_module
+
+    net = _load(policy)
+    get_module(net, layer)
+    return run(net, levels, out, progress=not quiet, layer=layer, **kwargs)
 
 
 def _ci(entry: dict, key: str = "mean") -> str:
@@ -319,14 +401,14 @@ def _ci(entry: dict, key: str = "mean") -> str:
 @app.command("cheese-vector")
 def cheese_vector_command(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds (those with a decision square "
-                                             "are used).")] = "0:100",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds (those with a decision "
+                                                    "square are used).")] = "0:100",
     out: Out = Path("cheese-vector"),
-    coeffs: Annotated[str, typer.Option(help="Coefficients, comma-separated: activation + "
-                                             "coeff * vector (-1 = published).")] =
+    coeffs: Annotated[Sequence[float], _numbers_option(
+        "Coefficients, comma-separated: activation + coeff * vector (-1 = published).")] =
     "-2,-1,-0.5,0.5,1,2",
     layer: Layer = VECTOR_LAYER_NAME,
-    near: Annotated[int, typer.Option(help="Transfer: 'near' = cheeses at most this many "
+    near: Annotated[int, typer.Option(min=0, help="Transfer: 'near' = cheeses at most this many "
                                            "cells apart (Chebyshev).")] = 2,
     mode: Mode = "hard",
     seed: Seed = 0,
@@ -337,7 +419,7 @@ def cheese_vector_command(
     from behavstats.interventions import run_cheese_vector
 
     result = _experiment(run_cheese_vector, policy, levels, out, quiet=quiet,
-                         coeffs=_floats(coeffs, "coeffs"), layer=layer, near=near, mode=mode,
+                         coeffs=coeffs, layer=layer, near=near, mode=mode,
                          seed=seed)
     s = result.summary
     typer.echo(f"{s['n_used']} of {s['n_levels']} levels have a decision square")
@@ -355,11 +437,11 @@ def cheese_vector_command(
 @app.command("top-right-vector")
 def top_right_vector_command(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds (those with a decision square and "
-                                             "a maze smaller than the world are used).")] =
-    "0:100",
+    levels: Annotated[Sequence[int], _levels_option(
+        "Level seeds (those with a decision square and a maze smaller than the world are "
+        "used).")] = "0:100",
     out: Out = Path("top-right-vector"),
-    coeffs: Annotated[str, typer.Option(help="Coefficients, comma-separated.")] =
+    coeffs: Annotated[Sequence[float], _numbers_option("Coefficients, comma-separated.")] =
     "-1,0.5,1,2,5,10",
     layer: Layer = VECTOR_LAYER_NAME,
     mode: Mode = "hard",
@@ -372,7 +454,7 @@ def top_right_vector_command(
     from behavstats.interventions import run_top_right_vector
 
     result = _experiment(run_top_right_vector, policy, levels, out, quiet=quiet,
-                         coeffs=_floats(coeffs, "coeffs"), layer=layer, mode=mode, seed=seed)
+                         coeffs=coeffs, layer=layer, mode=mode, seed=seed)
     s = result.summary
     typer.echo(f"{s['n_used']} of {s['n_levels']} levels used ({s['n_corridor_empty']} fill "
                "the world: no corridor, skipped)")
@@ -390,9 +472,9 @@ def top_right_vector_command(
 @app.command("channels")
 def channels_command(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds.")] = "0:200",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds.")] = "0:200",
     out: Out = Path("channels"),
-    placements: Annotated[int, typer.Option(help="Random cheese cells per maze.")] = 4,
+    placements: Annotated[int, typer.Option(min=1, help="Random cheese cells per maze.")] = 4,
     layer: Layer = VECTOR_LAYER_NAME,
     mode: Mode = "hard",
     seed: Seed = 0,
@@ -414,23 +496,27 @@ def channels_command(
 @app.command("retarget")
 def retarget_command(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds (cheese removed).")] = "0:10",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds (cheese removed).")] =
+    "0:10",
     out: Out = Path("retarget"),
-    channels: Annotated[str | None, typer.Option(help="Channels to clamp, e.g. 55,42 (default: "
-                                                      "top-1, top-k and tracked channels of a "
-                                                      "discovery run).")] = None,
-    value: Annotated[float | None, typer.Option(help="Clamp value for every channel (default: "
-                                                     "value-scale x the channel's max at the "
-                                                     "cheese).")] = None,
-    value_scale: Annotated[float, typer.Option(help="Multiple of the channel's max activation "
-                                                    "at the cheese.")] = 5.0,
-    fill: Annotated[float | None, typer.Option(help="Set the rest of the clamped channels to "
-                                                    "this value.")] = None,
-    rollouts: Annotated[int, typer.Option(help="Sampled episodes per target square.")] = 4,
-    step_budget: Annotated[float, typer.Option(help="An episode reaches the target if within "
-                                                    "this many times its path length.")] = 2.0,
-    discovery_levels: Annotated[str, typer.Option(help="Levels of the channel discovery.")] =
-    "1000:1100",
+    channels: Annotated[Sequence[int] | None, _channels_option(
+        "Channels to clamp, e.g. 55,42 (default: top-1, top-k and tracked channels of a "
+        "discovery run).")] = None,
+    value: Annotated[float | None, typer.Option(
+        callback=_finite, help="Clamp value for every channel (default: value-scale x the "
+                               "channel's max at the cheese).")] = None,
+    value_scale: Annotated[float, typer.Option(
+        callback=_finite, help="Multiple of the channel's max activation at the cheese.")] =
+    5.0,
+    fill: Annotated[float | None, typer.Option(
+        callback=_finite, help="Set the rest of the clamped channels to this value.")] = None,
+    rollouts: Annotated[int, typer.Option(min=1, help="Sampled episodes per target square.")] =
+    4,
+    step_budget: Annotated[float, typer.Option(
+        min=1.0, callback=_finite, help="An episode reaches the target if within this many "
+                                        "times its path length.")] = 2.0,
+    discovery_levels: Annotated[Sequence[int], _levels_option(
+        "Levels of the channel discovery.")] = "1000:1100",
     layer: Layer = VECTOR_LAYER_NAME,
     mode: Mode = "hard",
     seed: Seed = 0,
@@ -441,12 +527,11 @@ def retarget_command(
     the top-right cell."""
     from behavstats.interventions import run_retarget
 
-    chosen = _channel_list(channels)
     result = _experiment(run_retarget, policy, levels, out, quiet=quiet,
-                         channel_sets=None if chosen is None else {"given": chosen},
+                         channel_sets=None if channels is None else {"given": channels},
                          layer=layer, value=value, value_scale=value_scale, fill=fill,
                          n_rollouts=rollouts, step_budget=step_budget,
-                         discovery_levels=parse_levels(discovery_levels), mode=mode,
+                         discovery_levels=discovery_levels, mode=mode,
                          seed=seed)
     for name, entry in result.summary["by_set"].items():
         typer.echo(f"{name} {result.channel_sets[name]}: P(path) {_ci(entry['p_path'])}, "
@@ -458,14 +543,15 @@ def retarget_command(
 @app.command("resample")
 def resample_command(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds (>= 30 recommended).")] = "0:40",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds (>= 30 recommended).")] =
+    "0:40",
     out: Out = Path("resample"),
-    channels: Annotated[str | None, typer.Option(help="Cheese channels, best first (default: "
-                                                      "from a discovery run).")] = None,
-    source_levels: Annotated[str, typer.Option(help="Pool of levels to draw sources from.")] =
-    "10000:11000",
-    discovery_levels: Annotated[str, typer.Option(help="Levels of the channel discovery.")] =
-    "1000:1100",
+    channels: Annotated[Sequence[int] | None, _channels_option(
+        "Cheese channels, best first (default: from a discovery run).")] = None,
+    source_levels: Annotated[Sequence[int], _levels_option(
+        "Pool of levels to draw sources from.")] = "10000:11000",
+    discovery_levels: Annotated[Sequence[int], _levels_option(
+        "Levels of the channel discovery.")] = "1000:1100",
     layer: Layer = VECTOR_LAYER_NAME,
     mode: Mode = "hard",
     seed: Seed = 0,
@@ -477,9 +563,8 @@ def resample_command(
     from behavstats.interventions import run_resample
 
     result = _experiment(run_resample, policy, levels, out, quiet=quiet,
-                         channels=_channel_list(channels), layer=layer,
-                         source_levels=parse_levels(source_levels),
-                         discovery_levels=parse_levels(discovery_levels), mode=mode,
+                         channels=channels, layer=layer, source_levels=source_levels,
+                         discovery_levels=discovery_levels, mode=mode,
                          seed=seed)
     typer.echo(f"channels {result.summary['channels']}")
     for key, entry in result.summary["effects"].items():
@@ -490,11 +575,11 @@ def resample_command(
 
 @app.command()
 def study(
-    out: Annotated[Path, typer.Option(help="Study folder (re-running reuses finished parts).")],
+    out: Annotated[Path, _folder("Study folder (re-running reuses finished parts).")],
     policy: PolicyOption = "default",
     quick: Annotated[bool, typer.Option(help="Shrink every size: a ~2-minute smoke run.")] =
     False,
-    workers: Annotated[int, typer.Option(help="Parallel processes for episodes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel processes for episodes.")] = 1,
     seed: Seed = 0,
     mode: Mode = "hard",
     quiet: Quiet = False,

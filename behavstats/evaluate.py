@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from behavstats.levelspec import format_levels
 from behavstats.policy import Policy
 from behavstats.rollout import RolloutConfig, gather, level_episodes
 
@@ -69,7 +70,7 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None
         else:
             tables[name] = gather(policy, levels, f"{out_dir}/{name}", config,
                                   executor=executor, progress=progress)
-    return {"levels": [min(levels), max(levels) + 1], "region": region, "seed": seed,
+    return {"levels": format_levels(levels), "region": region, "seed": seed,
             "max_steps": max_steps,
             "training": success_by_band(tables["training"]),
             "vanilla": success_by_band(tables["vanilla"]),

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from behavstats.errors import UserError
+
 VECTOR_LAYER = "embedder.block2.res1.resadd"
 """The layer of the published cheese and top-right vectors."""
 
 
-class UnknownLayerError(KeyError):
+class UnknownLayerError(UserError, KeyError):
     """A layer name that is not a module of the policy."""
 
     def __str__(self) -> str:

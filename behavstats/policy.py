@@ -11,6 +11,7 @@ procgen's uint8 (N, 64, 64, 3).
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from behavstats.errors import UserError
 from behavstats.io import write_atomic
 
 NUM_ACTIONS = 15
@@ -42,7 +44,7 @@ DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / 
 """The shipped default agent (in the source checkout that `pip install -e .` uses)."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A policy file that cannot be loaded: not a checkpoint, or wrong contents."""
 
 
@@ -308,6 +310,25 @@ def resolve_policy_path(path: str | Path | None) -> Path:
     return path
 
 
+ACCEPTED = ("a policy file is a torch checkpoint dict with 'model_state_dict' of an IMPALA "
+            "maze policy, loaded with weights_only=True")
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    """What a file that torch.load(weights_only=True) refused is, in a few words
+    (torch's own message advises weights_only=False, which would run the file's code)."""
+    unsupported = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+    if unsupported:
+        return f"a torch file holding objects other than tensors ({unsupported[1]})"
+    with path.open("rb") as file:
+        head = file.read(2)
+    if not head:
+        return "an empty file"
+    if head in (b"PK", b"\x80\x02"):  # torch's zip format, its legacy pickle format
+        return "a truncated or damaged torch file"
+    return "not a torch file"
+
+
 def load_policy(path: str | Path | None = "default") -> Policy:
     """Load a published Langosco checkpoint or a behavstats policy file.
 
@@ -324,10 +345,10 @@ def load_policy(path: str | Path | None = "default") -> Policy:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path} is not a readable torch checkpoint: {exc}") from exc
-    if not isinstance(payload, dict) or "model_state_dict" not in payload:
+        raise CheckpointError(f"{path} is {_unreadable(path, exc)}; {ACCEPTED}") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("model_state_dict"), dict):
         keys = list(payload)[:5] if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"{path} holds no 'model_state_dict' (found {keys})")
+        raise CheckpointError(f"{path} holds no 'model_state_dict' (found {keys}); {ACCEPTED}")
     state = payload["model_state_dict"]
     metadata = payload.get(METADATA_KEY) or {}
     policy = Policy(_infer_scale(state), metadata=metadata)

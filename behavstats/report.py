@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -173,17 +174,35 @@ def _experiment(study: Path, name: str, reference_key: str, extra: str = "") -> 
         _part_note(study, name)
 
 
+def reproduce_command(study: Path, config: dict, policy: str) -> str | None:
+    """The `behavstats study` command that recomputes a study of `config` (as saved in
+    study.json): every option that changes a result (policy, seed, mode, --quick),
+    quoted for a POSIX shell; None when its sizes are no preset of the command (set
+    through `run_full_study`)."""
+    from behavstats.study import StudyConfig, quick_config
+
+    preset = (quick_config if config["quick"] else StudyConfig)(seed=config["seed"],
+                                                                mode=config["mode"])
+    if json.loads(json.dumps(preset.as_dict())) != config:
+        return None
+    return shlex.join(["behavstats", "study", "--policy", policy, "--out", study.name,
+                       "--seed", str(config["seed"]), "--mode", config["mode"]] +
+                      ["--quick"] * config["quick"])
+
+
 def _reproduce(study: Path) -> str:
     info = read_json(study / "study.json")
     if not info:
         return ""
-    command = f"behavstats study --policy {info['policy']} --out {study.name} --seed " \
-              f"{info['config']['seed']}" + (" --quick" if info["config"]["quick"] else "")
-    return (f"<p>Re-run with <code>{html.escape(command)}</code> (finished parts are reused "
-            "when their settings are unchanged).</p>" + _key_values({
-                "policy": info["policy"], "policy fingerprint": info["policy_fingerprint"],
-                "config": info["config"], "versions": info["versions"],
-                "policy training": info["policy_metadata"].get("training", {})}))
+    command = reproduce_command(study, info["config"], info["policy"])
+    how = (f"<p>Re-run with <code>{html.escape(command)}</code> (finished parts are reused "
+           "when their settings are unchanged).</p>" if command else
+           "<p>Re-run with <code>run_full_study</code> and the config below (its sizes are "
+           "no preset of <code>behavstats study</code>).</p>")
+    return how + _key_values({
+        "policy": info["policy"], "policy fingerprint": info["policy_fingerprint"],
+        "config": info["config"], "versions": info["versions"],
+        "policy training": info["policy_metadata"].get("training", {})})
 
 
 def render_report(study: str | Path) -> str:

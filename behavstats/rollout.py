@@ -31,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
+from behavstats.errors import UserError
 from behavstats.features import features_table
 from behavstats.forward import forward
 from behavstats.io import write_json, write_parquet
@@ -212,7 +213,7 @@ def policy_fingerprint(policy: Policy) -> str:
     return digest.hexdigest()[:16]
 
 
-class GatherMismatchError(ValueError):
+class GatherMismatchError(UserError):
     """An output folder holding episodes of another policy, config or level list."""
 
 

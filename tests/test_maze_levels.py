@@ -7,9 +7,9 @@ from collections import deque
 import numpy as np
 import pytest
 
+from behavstats.levelspec import MAX_SEED
 from behavstats.maze.codec import parse, parse_state
 from behavstats.maze.levels import (
-    MAX_SEED,
     LevelGenerator,
     check_mode,
     make_env,

@@ -66,7 +66,7 @@ def test_bad_files_raise_clear_errors(tmp_path):
         load_policy(tmp_path / "missing.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a torch file")
-    with pytest.raises(CheckpointError, match="not a readable torch checkpoint"):
+    with pytest.raises(CheckpointError, match="is not a torch file"):
         load_policy(junk)
     no_key = tmp_path / "nokey.pt"
     torch.save({"weights": {}}, no_key)

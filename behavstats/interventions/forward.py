@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from behavstats.env import Observer, render
+from behavstats.errors import UserError
 from behavstats.forward import BATCH, LayerCache, RowInterventions
 from behavstats.hooks import AddVector
 from behavstats.interventions.geometry import DecisionPoint
@@ -26,12 +27,12 @@ from behavstats.policy import Policy
 from behavstats.vfield import FIELD_GROUP, FieldRows, VectorField
 
 
-class NoUsableLevelsError(ValueError):
+class NoUsableLevelsError(UserError):
     """None of the given levels can be used by an experiment (e.g. none has a decision
     square): pass more or other levels."""
 
 
-class ChannelError(ValueError):
+class ChannelError(UserError):
     """Channel indices that are not channels of the layer."""
 
 

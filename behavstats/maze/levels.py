@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from tqdm.auto import tqdm
 
+from behavstats.errors import UserError
+from behavstats.levelspec import check_seeds
 from behavstats.maze.codec import ParsedState, parse, parse_state
 from behavstats.maze.model import WORLD_DIMS, Maze
 
@@ -27,13 +29,12 @@ with contextlib.redirect_stderr(io.StringIO()):
 
 NOOP = 4
 BATCH = 64
-MAX_SEED = 2**31 - 2
 _MAX_STATE = 2**20
 
 
 def check_mode(mode: str) -> str:
     if mode not in WORLD_DIMS:
-        raise ValueError(f"mode must be one of {sorted(WORLD_DIMS)}, got {mode!r}")
+        raise UserError(f"mode must be one of {sorted(WORLD_DIMS)}, got {mode!r}")
     return mode
 
 
@@ -92,10 +93,7 @@ class LevelGenerator:
     def states(self, seeds: Iterable[int]) -> Iterator[bytes]:
         """Start-of-episode state bytes of each level seed, in order."""
         env = self._environment()
-        seeds = [int(s) for s in seeds]
-        bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
-        if bad:
-            raise ValueError(f"level seeds must lie in [0, {MAX_SEED}], got {bad[:5]}")
+        seeds = check_seeds(seeds)
         template = get_state(env, 0)
         parsed = parse_state(template)
         for start in range(0, len(seeds), self.batch):

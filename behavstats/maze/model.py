@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from behavstats.errors import UserError
 from behavstats.maze.coords import margin, maze_to_world
 
 WALL, EMPTY, CHEESE = 51, 100, 2
@@ -24,7 +25,7 @@ MOVES: dict[str, Cell] = {"LEFT": (-1, 0), "DOWN": (0, -1), "UP": (0, 1), "RIGHT
 WORLD_DIMS = {"hard": 25, "easy": 15}
 
 
-class MazeStateError(ValueError):
+class MazeStateError(UserError):
     """State bytes or a maze that procgen must not be given (it would abort the process)."""
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from behavstats.errors import UserError
 from behavstats.evaluate import evaluation_table
 from behavstats.io import write_atomic
 from behavstats.policy import Policy, parameter_count
@@ -59,7 +60,7 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
     lines += [
         "## Evaluation",
         "",
-        f"Levels {evaluation['levels'][0]}-{evaluation['levels'][1] - 1} (held out), one episode "
+        f"Levels `{evaluation['levels']}` (held out), one episode "
         f"each, sampling from the policy, {evaluation['max_steps']}-step limit, seed "
         f"{evaluation['seed']} (`behavstats evaluate`). Share of episodes that reached the "
         "cheese, by maze size:",
@@ -124,19 +125,23 @@ def write_model_card(policy: Policy, evaluation: dict, path: Path, *,
     return write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
+def cloning_logs(stage_runs: list[Path]) -> list[Path]:
+    """The cloning log of each training run, or UserError naming a run without one."""
+    logs = [Path(run) / "cloning" / "cloning_log.csv" for run in stage_runs]
+    for run, log in zip(stage_runs, logs, strict=True):
+        if not log.is_file():
+            raise UserError(f"{run} has no cloning log ({log}); pass the `behavstats train "
+                            "--out` directories of the stages")
+    return logs
+
+
 def write_stage_curve(stage_runs: list[Path], path: Path) -> Path:
     """The cloning logs of several training runs that continue each other, drawn end to
-    end (clear error if a run has no cloning log)."""
+    end."""
     import pandas as pd
 
     from behavstats.plots import save_figure
     from behavstats.plots.training import plot_cloning_curve
 
-    logs = []
-    for run in stage_runs:
-        log = Path(run) / "cloning" / "cloning_log.csv"
-        if not log.is_file():
-            raise FileNotFoundError(f"{run} has no cloning log ({log}); pass the "
-                                    "`behavstats train --out` directories of the stages")
-        logs.append(pd.read_csv(log))
+    logs = [pd.read_csv(log) for log in cloning_logs(stage_runs)]
     return save_figure(plot_cloning_curve(logs).figure, path)

@@ -21,8 +21,9 @@ import torch
 from torch.distributions import Categorical
 
 from behavstats.env import MazeVecEnv, maze_stream
+from behavstats.levelspec import MAX_SEED
 from behavstats.maze import Maze
-from behavstats.maze.levels import MAX_SEED, get_state, set_state
+from behavstats.maze.levels import get_state, set_state
 from behavstats.policy import Policy, preprocess, save_policy, warn_if_bf16_is_emulated
 from behavstats.train.checkpoint import (
     append_log,

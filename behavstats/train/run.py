@@ -14,26 +14,37 @@ from pathlib import Path
 
 import pandas as pd
 
+from behavstats.errors import UserError
 from behavstats.io import write_atomic
 from behavstats.policy import Policy, load_policy
 from behavstats.train.cloning import CloningConfig, train_cloning
 from behavstats.train.ppo import PPOConfig, train_ppo
 
 
+class ConfigFileError(UserError):
+    """A training config file that is not JSON of the documented shape."""
+
+
 def load_config_file(path: Path) -> tuple[dict, dict]:
-    """A JSON file {"ppo": {...}, "cloning": {...}} of field overrides; unknown
-    names raise ValueError listing the valid ones."""
-    data = json.loads(Path(path).read_text())
+    """A JSON file {"ppo": {...}, "cloning": {...}} of field overrides; malformed JSON,
+    another shape or unknown names raise ConfigFileError (listing the valid names)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ConfigFileError(f"{path} is not valid JSON: {exc}") from exc
+    shape = '{"ppo": {...}, "cloning": {...}}'
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigFileError(f"{path} must hold a JSON object {shape}")
     unknown_sections = set(data) - {"ppo", "cloning"}
     if unknown_sections:
-        raise ValueError(f"{path}: unknown sections {sorted(unknown_sections)} (use ppo, "
-                         "cloning)")
+        raise ConfigFileError(f"{path}: unknown sections {sorted(unknown_sections)} (use ppo, "
+                              "cloning)")
     for section, cls in (("ppo", PPOConfig), ("cloning", CloningConfig)):
         names = {f.name for f in dataclasses.fields(cls)}
         bad = set(data.get(section, {})) - names
         if bad:
-            raise ValueError(f"{path}: unknown {section} settings {sorted(bad)}; valid: "
-                             f"{sorted(names)}")
+            raise ConfigFileError(f"{path}: unknown {section} settings {sorted(bad)}; valid: "
+                                  f"{sorted(names)}")
     return data.get("ppo", {}), data.get("cloning", {})
 
 
