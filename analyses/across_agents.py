@@ -7,10 +7,7 @@ regions): success rates, where misses go, and the cheese vector's effect, side b
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
-from behavstats.evaluate import evaluate
-from behavstats.interventions import NoUsableLevelsError, run_cheese_vector
+from behavstats.across import across_agents
 from behavstats.io import write_csv
 from behavstats.policy import load_policy
 
@@ -23,35 +20,11 @@ parser.add_argument("--vector-levels", type=int, default=100, help="cheese-vecto
 parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
-
-def cheese_vector_columns(policy, out: Path) -> dict:
-    """P(cheese) at the decision square before and after subtracting the cheese vector
-    (coefficient -1, the published edit), and its transfer to near / far mazes."""
-    try:
-        summary = run_cheese_vector(policy, range(args.vector_levels), out, coeffs=(-1.0,),
-                                    seed=args.seed, progress=True).summary
-    except NoUsableLevelsError as exc:
-        return {"cheese_vector_error": str(exc)}
-    (entry,) = summary["by_coeff"]
-    p = entry["p_cheese"]
-    return {"cheese_vector_levels": p["n"], "p_cheese_median_before": p["median_before"],
-            "p_cheese_median_after": p["median_after"], "p_cheese_mean_change": p["mean_change"],
-            "p_cheese_change_ci": f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]",
-            "share_decreased": p["share_decreased"],
-            **{f"transfer_{group}_change": summary["transfer"].get(group, {}).get("mean")
-               for group in ("near", "far")}}
-
-
-rows = []
-for spec in args.policies:
-    policy = load_policy(spec)
-    name = Path(spec).stem
-    evaluation = evaluate(policy, range(args.levels), seed=args.seed, progress=True)
-    rows.append({"policy": spec, "region": evaluation["region"],
-                 "success_training": evaluation["training"]["all"],
-                 "success_vanilla": evaluation["vanilla"]["all"],
-                 **{f"decision_{k}": v for k, v in evaluation["decision"].items()},
-                 **cheese_vector_columns(policy, args.out / name)})
-table = pd.DataFrame(rows)
+policies = {Path(spec).stem: load_policy(spec) for spec in args.policies}
+result = across_agents(policies, range(args.levels), range(args.vector_levels),
+                       seed=args.seed, out_dir=args.out, progress=True)
+result.save(args.out)
+table = result.wide()
 write_csv(table, args.out / "across_agents.csv")
-print(table.T.to_string())
+print(result.agents.to_string(index=False))
+print(table.to_string(index=False))

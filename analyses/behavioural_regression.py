@@ -5,11 +5,11 @@ VIF, feature selection, sign stability and Logit inference."""
 from _common import levels, parse, policy
 
 from behavstats.rollout import RolloutConfig, gather
-from behavstats.stats import run_study, write_study
+from behavstats.stats import run_study
 
 args = parse(__doc__, "analyses_out/regression", "0:10000")
 episodes = gather(policy(args.policy), levels(args.levels), args.out / "episodes",
                   RolloutConfig(seed=args.seed), progress=True)
 result = run_study(episodes, seed=args.seed, progress=True)
-write_study(result, args.out)
-print(result.accuracy)
+result.write(args.out)
+print(result.summary().to_string(index=False))

@@ -9,4 +9,4 @@ from behavstats.interventions import run_cheese_vector
 args = parse(__doc__, "analyses_out/cheese_vector", "0:100")
 result = run_cheese_vector(policy(args.policy), levels(args.levels), args.out, seed=args.seed,
                            progress=True)
-print(result.summary)
+print(result.summary().to_string(index=False))

@@ -8,4 +8,4 @@ from behavstats.interventions import run_resample
 args = parse(__doc__, "analyses_out/resampling", "0:30")
 result = run_resample(policy(args.policy), levels(args.levels), args.out, seed=args.seed,
                       progress=True)
-print(result.summary)
+print(result.summary().to_string(index=False))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -174,7 +173,7 @@ def regress(
     study, VIF, selection, sign stability, inference)."""
     import pandas as pd
 
-    from behavstats.stats import run_study, write_study
+    from behavstats.stats import run_study
 
     try:
         data = pd.read_parquet(table)
@@ -182,8 +181,9 @@ def regress(
         _fail(f"{table} is not a parquet table ({exc})")
     names = features.split(",") if features else None
     result = run_study(data, names, n_splits=splits, seed=seed, progress=True)
-    write_study(result, out)
-    typer.echo(json.dumps(result.accuracy, indent=2, default=str))
+    result.write(out)
+    _echo_summary(result, ("accuracy", "baseline"))
+    typer.echo(f"selected features: {', '.join(result.params['selected'])}\n-> {out}")
 
 
 @app.command()
@@ -292,7 +292,6 @@ def evaluate(
     import tempfile
 
     from behavstats.evaluate import evaluate as run_evaluation
-    from behavstats.evaluate import evaluation_table
     from behavstats.train.card import cloning_logs, write_model_card
 
     cloning_logs(card_curve or [])  # before the evaluation, not after it
@@ -305,15 +304,13 @@ def evaluate(
         write_model_card(net, result, card, name=f"{Path(policy).stem} policy", notes=card_notes,
                          stage_runs=card_curve or [])
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(result.to_json())
         return
-    typer.echo(evaluation_table(result).to_string(float_format=lambda v: f"{v:.3f}"))
-    d = result["decision"]
-    typer.echo(f"\nvanilla, decision square and cheese outside the top-right 5x5 (n={d['n']}): "
-               f"cheese {d['reached_cheese']:.1%}, top-right cell {d['reached_top_right']:.1%}, "
-               f"top-right 5x5 {d['reached_tr5']:.1%}; of the {d['misses']} misses, "
-               f"{d['misses_reached_top_right']:.1%} reached the top-right cell and "
-               f"{d['misses_reached_tr5']:.1%} the top-right 5x5")
+    typer.echo(result.table().to_string(float_format=lambda v: f"{v:.3f}"))
+    typer.echo("\nvanilla mazes with a decision square and the cheese outside the top-right "
+               "5x5 (decision mazes), and their misses:")
+    _echo_summary(result, ("decision_share", "reached_cheese", "reached_top_right",
+                           "reached_tr5"))
 
 
 @app.command()
@@ -354,7 +351,7 @@ def train(
 VECTOR_LAYER_NAME = "embedder.block2.res1.resadd"
 """`hooks.VECTOR_LAYER`, spelled out so that the command line starts without torch."""
 Layer = Annotated[str, typer.Option(help="Layer (module name) to edit.")]
-Out = Annotated[Path, _folder("Output folder (CSV tables, summary.json, figures).")]
+Out = Annotated[Path, _folder("Output folder (parquet tables, params.json, figures).")]
 
 
 def _floats(spec: str) -> list[float]:
@@ -394,8 +391,23 @@ def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bo
     return run(net, levels, out, progress=not quiet, layer=layer, **kwargs)
 
 
-def _ci(entry: dict, key: str = "mean") -> str:
-    return f"{entry[key]:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
+def _echo_summary(result, quantities: tuple[str, ...]) -> None:
+    """Print the result's summary rows of `quantities`, one line each: condition,
+    label, estimate [95% interval] (n), and the published figure where one exists."""
+    import math
+
+    from behavstats.quantities import label
+
+    table = result.summary()
+    for row in table[table["quantity"].isin(quantities)].to_dict("records"):
+        text = f"{row['condition']}: {label(row['quantity'])} {row['estimate']:.3f}"
+        if not math.isnan(row["ci_low"]):
+            text += f" [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+        if not math.isnan(row["n"]):
+            text += f" (n={row['n']:.0f})"
+        if not math.isnan(row.get("published", math.nan)):
+            text += f"; published {row['published']:.3g}"
+        typer.echo(text)
 
 
 @app.command("cheese-vector")
@@ -421,16 +433,10 @@ def cheese_vector_command(
     result = _experiment(run_cheese_vector, policy, levels, out, quiet=quiet,
                          coeffs=coeffs, layer=layer, near=near, mode=mode,
                          seed=seed)
-    s = result.summary
-    typer.echo(f"{s['n_used']} of {s['n_levels']} levels have a decision square")
-    for entry in s["by_coeff"]:
-        p = entry["p_cheese"]
-        typer.echo(f"coeff {entry['coeff']:+g}: median P(cheese) {p['median_before']:.3f} -> "
-                   f"{p['median_after']:.3f}, fell in {p['share_decreased']:.0%} of levels, "
-                   f"mean change {_ci(p, 'mean_change')}; random vector "
-                   f"{_ci(entry['p_cheese_random'], 'mean_change')}")
-    for name, t in s["transfer"].items():
-        typer.echo(f"transfer, {name} cheese: mean change {_ci(t)} ({t['n']} target levels)")
+    typer.echo(f"{result.params['n_used']} of {result.params['n_levels']} levels have a "
+               "decision square")
+    _echo_summary(result, ("p_cheese_median_before", "p_cheese_median_after",
+                           "p_cheese_share_decreased", "p_cheese_change"))
     typer.echo(f"-> {out}")
 
 
@@ -455,17 +461,12 @@ def top_right_vector_command(
 
     result = _experiment(run_top_right_vector, policy, levels, out, quiet=quiet,
                          coeffs=coeffs, layer=layer, mode=mode, seed=seed)
-    s = result.summary
-    typer.echo(f"{s['n_used']} of {s['n_levels']} levels used ({s['n_corridor_empty']} fill "
+    p = result.params
+    typer.echo(f"{p['n_used']} of {p['n_levels']} levels used ({p['n_corridor_empty']} fill "
                "the world: no corridor, skipped)")
-    for entry in s["by_coeff"]:
-        p = entry["p_topright"]
-        typer.echo(f"coeff {entry['coeff']:+g}: median P(top-right) {p['median_before']:.3f} "
-                   f"-> {p['median_after']:.3f}, mean change {_ci(p, 'mean_change')}; field "
-                   f"P(towards top-right) {_ci(entry['field_toward_tr_change'])}")
-    typer.echo(f"transfer: mean change {_ci(s['transfer']['all'])}; interaction "
-               f"(both - cheese - top_right + none) on P(top-right) "
-               f"{_ci(s['interaction']['p_topright'])}")
+    _echo_summary(result, ("p_topright_median_before", "p_topright_median_after",
+                           "p_topright_change", "field_toward_tr_change",
+                           "p_topright_interaction"))
     typer.echo(f"-> {out}")
 
 
@@ -488,9 +489,9 @@ def channels_command(
     columns = ["channel", "score", "argmax_corr", "mass_corr", "argmax_hit", "cheese_max"]
     typer.echo(result.table[columns].head(12).to_string(index=False,
                                                        float_format=lambda v: f"{v:.3f}"))
-    typer.echo(f"tracked (score >= {result.summary['track_threshold']}): "
-               f"{result.summary['tracked']}; chance hit rate "
-               f"{result.summary['chance_hit']:.3f}\n-> {out}")
+    typer.echo(f"tracked: {result.tracked}")
+    _echo_summary(result, ("tracked_channels", "chance_hit"))
+    typer.echo(f"-> {out}")
 
 
 @app.command("retarget")
@@ -533,10 +534,9 @@ def retarget_command(
                          n_rollouts=rollouts, step_budget=step_budget,
                          discovery_levels=discovery_levels, mode=mode,
                          seed=seed)
-    for name, entry in result.summary["by_set"].items():
-        typer.echo(f"{name} {result.channel_sets[name]}: P(path) {_ci(entry['p_path'])}, "
-                   f"reached {_ci(entry['reach'])}, lift over no clamp "
-                   f"{_ci(entry['p_path_lift'])}")
+    for name, channels in result.channel_sets.items():
+        typer.echo(f"clamp {name}: channels {channels}")
+    _echo_summary(result, ("p_path", "reach", "p_path_lift"))
     typer.echo(f"-> {out}")
 
 
@@ -566,10 +566,8 @@ def resample_command(
                          channels=channels, layer=layer, source_levels=source_levels,
                          discovery_levels=discovery_levels, mode=mode,
                          seed=seed)
-    typer.echo(f"channels {result.summary['channels']}")
-    for key, entry in result.summary["effects"].items():
-        typer.echo(f"{key}: TV {_ci(entry['tv'])}, published {_ci(entry['published'])} "
-                   f"(n={entry['tv']['n']})")
+    typer.echo(f"channels {result.params['channels']}")
+    _echo_summary(result, ("tv", "published_change"))
     typer.echo(f"-> {out}")
 
 

@@ -11,49 +11,95 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from behavstats.levelspec import format_levels
 from behavstats.policy import Policy
+from behavstats.results import Result, quantity_row
 from behavstats.rollout import RolloutConfig, gather, level_episodes
 
 SIZE_BANDS = {"3-9": (3, 9), "11-17": (11, 17), "19-25": (19, 25)}
+REACHED = ("reached_cheese", "reached_top_right", "reached_tr5")
 
 
 def size_band(maze_dim: int) -> str:
     return next(name for name, (low, high) in SIZE_BANDS.items() if low <= maze_dim <= high)
 
 
-def success_by_band(episodes: pd.DataFrame) -> dict[str, float]:
-    """Share of episodes that reached the cheese, overall and per maze-size band."""
+def success_by_band(episodes: pd.DataFrame, distribution: str) -> pd.DataFrame:
+    """Share of episodes that reached the cheese, overall ("all") and per maze-size
+    band: distribution, band, n, success."""
     bands = episodes["maze_dim"].map(size_band)
-    out = {"all": float(episodes["reached_cheese"].mean())}
-    out.update({b: float(episodes.loc[bands == b, "reached_cheese"].mean())
-                for b in SIZE_BANDS if (bands == b).any()})
-    out["n"] = len(episodes)
-    return out
+    rows = [{"band": "all", "n": len(episodes),
+             "success": float(episodes["reached_cheese"].mean())}]
+    rows += [{"band": b, "n": int((bands == b).sum()),
+              "success": float(episodes.loc[bands == b, "reached_cheese"].mean())}
+             for b in SIZE_BANDS if (bands == b).any()]
+    return pd.DataFrame(rows).assign(distribution=distribution)[
+        ["distribution", "band", "n", "success"]]
 
 
-def decision_behaviour(episodes: pd.DataFrame) -> dict[str, float]:
-    """On vanilla mazes with a decision square and the cheese outside the top-right 5x5:
-    shares reaching the cheese, the top-right cell, the top-right 5x5; and among
-    the misses, the shares reaching the top-right cell / 5x5."""
+def decision_behaviour(episodes: pd.DataFrame) -> pd.DataFrame:
+    """On vanilla mazes with a decision square and the cheese outside the top-right 5x5
+    ("decision mazes"), and among their misses: n and the shares reaching the cheese,
+    the top-right cell, the top-right 5x5 (columns group, n, `REACHED`)."""
     chosen = episodes[episodes["has_dsq"] & ~episodes["cheese_in_tr5"]]
     misses = chosen[~chosen["reached_cheese"]]
-    return {"n": len(chosen),
-            "reached_cheese": float(chosen["reached_cheese"].mean()),
-            "reached_top_right": float(chosen["reached_top_right"].mean()),
-            "reached_tr5": float(chosen["reached_tr5"].mean()),
-            "misses": len(misses),
-            "misses_reached_top_right": float(misses["reached_top_right"].mean()),
-            "misses_reached_tr5": float(misses["reached_tr5"].mean())}
+    return pd.DataFrame([{"group": group, "n": len(rows),
+                          **{k: float(rows[k].mean()) for k in REACHED}}
+                         for group, rows in (("decision mazes", chosen), ("misses", misses))])
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult(Result):
+    """What `evaluate` measured.
+
+    success: one row per distribution (training, vanilla) and band (all, then the
+        `SIZE_BANDS` present): distribution, band, n, success (share that reached the
+        cheese).
+    decision: `decision_behaviour` of the vanilla episodes: group (decision mazes,
+        misses), n, reached_cheese, reached_top_right, reached_tr5.
+    params: levels ([first, last + 1]), region, seed, max_steps.
+    """
+
+    success: pd.DataFrame
+    decision: pd.DataFrame
+    params: dict
+    topic = "evaluation"
+
+    def _rows(self) -> list[dict]:
+        rows = [quantity_row("success", _condition(r.distribution, r.band), r.success, n=r.n)
+                for r in self.success.itertuples()]
+        vanilla = self.success.query("distribution == 'vanilla' and band == 'all'")["n"]
+        decision = self.decision.set_index("group")
+        rows.append(quantity_row("decision_share", "vanilla",
+                                 decision.loc["decision mazes", "n"] / vanilla.iloc[0],
+                                 n=vanilla.iloc[0]))
+        rows += [quantity_row(k, group, r[k], n=r["n"]) for group, r in decision.iterrows()
+                 for k in REACHED]
+        return rows
+
+    def table(self) -> pd.DataFrame:
+        """Success as a wide table: one row per distribution, columns all + bands + n."""
+        region = self.params["region"]
+        wide = self.success.pivot(index="distribution", columns="band", values="success")
+        wide = wide[[b for b in ("all", *SIZE_BANDS) if b in wide.columns]]
+        wide["n"] = self.success.query("band == 'all'").set_index("distribution")["n"]
+        wide.columns.name = wide.index.name = None
+        names = {"training": f"training (cheese in top-right {region}x{region})",
+                 "vanilla": "vanilla"}
+        return wide.loc[["training", "vanilla"]].rename(index=names).astype({"n": int})
+
+
+def _condition(distribution: str, band: str) -> str:
+    return distribution if band == "all" else f"{distribution}, maze {band}"
 
 
 def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None, seed: int = 0,
              mode: str = "hard", max_steps: int = 500, progress: bool = False,
-             executor: Executor | None = None, out_dir=None) -> dict:
+             executor: Executor | None = None, out_dir=None) -> EvaluationResult:
     """Success on the training distribution and on vanilla levels, and the decision
     behaviour on vanilla levels. With `out_dir`, episodes are gathered there
     (resumable, parallel through `executor`). The training distribution draws the
@@ -70,16 +116,8 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None
         else:
             tables[name] = gather(policy, levels, f"{out_dir}/{name}", config,
                                   executor=executor, progress=progress)
-    return {"levels": format_levels(levels), "region": region, "seed": seed,
-            "max_steps": max_steps,
-            "training": success_by_band(tables["training"]),
-            "vanilla": success_by_band(tables["vanilla"]),
-            "decision": decision_behaviour(tables["vanilla"])}
-
-
-def evaluation_table(result: dict) -> pd.DataFrame:
-    """The evaluation as a table: one row per distribution, columns all + bands + n."""
-    n = result["region"]
-    rows = {f"training (cheese in top-right {n}x{n})": result["training"],
-            "vanilla": result["vanilla"]}
-    return pd.DataFrame(rows).T.astype({"n": int})
+    success = pd.concat([success_by_band(t, name) for name, t in tables.items()],
+                        ignore_index=True)
+    return EvaluationResult(success, decision_behaviour(tables["vanilla"]),
+                            {"levels": format_levels(levels), "region": region,
+                             "seed": seed, "max_steps": max_steps})

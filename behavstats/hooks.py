@@ -79,22 +79,27 @@ class AddVector:
 
 @dataclass(frozen=True)
 class SetCell:
-    """Set activation[:, c, row, col] = value for each channel c; with `fill`, set every
-    other cell of those channels to `fill` (the retargeting clamp)."""
+    """Set activation[r, c, row, col] = value for each channel c; with `fill`, first set
+    every other cell of those channels to `fill` (the retargeting clamp). row and col
+    are ints (every sample) or (N,) integer tensors (one cell per sample); value a
+    float or a (len(channels),) tensor (one per channel)."""
 
     layer: str
     channels: Sequence[int]
-    row: int
-    col: int
-    value: float
+    row: int | torch.Tensor
+    col: int | torch.Tensor
+    value: float | torch.Tensor
     fill: float | None = None
 
     def __call__(self, activation: torch.Tensor) -> torch.Tensor:
         out = activation.clone()
-        channels = list(self.channels)
+        channels = torch.as_tensor(list(self.channels), dtype=torch.long)
         if self.fill is not None:
             out[:, channels] = self.fill
-        out[:, channels, self.row, self.col] = self.value
+        n = out.shape[0]
+        rows, cols = (torch.as_tensor(v).expand(n)[:, None] for v in (self.row, self.col))
+        values = torch.as_tensor(self.value).to(out.dtype).expand(len(channels))
+        out[torch.arange(n)[:, None], channels[None, :], rows, cols] = values[None, :]
         return out
 
 
@@ -102,14 +107,20 @@ class SetCell:
 class ReplaceChannels:
     """Replace `channels` with activations taken elsewhere (e.g. from another maze:
     resampling); `source` is (C', H, W) / (N, C', H, W) over the chosen channels,
-    or the full (C, H, W) / (N, C, H, W) activation of which they are taken."""
+    or the full (C, H, W) / (N, C, H, W) activation of which they are taken.
+    `channels` may also be an (N, C) bool mask choosing each sample's own channels
+    (then `source` is the full (N, C, H, W))."""
 
     layer: str
-    channels: Sequence[int]
+    channels: Sequence[int] | torch.Tensor
     source: torch.Tensor
 
     def __call__(self, activation: torch.Tensor) -> torch.Tensor:
-        out = activation.clone()
+        out = activation.clone()  # keeps the memory layout the next layer expects
+        if isinstance(self.channels, torch.Tensor) and self.channels.dtype == torch.bool:
+            mask = self.channels[:, :, None, None]
+            out.copy_(torch.where(mask, self.source.to(activation.dtype), activation))
+            return out
         channels = list(self.channels)
         source = self.source
         channel_dim = source.ndim - 3

@@ -1,9 +1,11 @@
 """Assemble a study directory into one self-contained HTML report.
 
-Reads only files (the parts' JSON, CSV and PNG outputs), so a finished study can be
-re-rendered without recomputing anything. Figures are embedded as base64 PNGs and
-there are no external links to load: the report opens offline. Every section shows
-the published figures for Langosco et al.'s agent beside ours.
+Reads only files: each part's typed result (`ResultType.load(part_dir)`), rendered
+from its `summary()` (the published figures joined beside ours) and its tables, plus
+the PNG figures, so a finished study can be re-rendered without recomputing anything.
+Figures are embedded as base64 PNGs and there are no external links to load: the
+report opens offline. Every section shows what was published for Langosco et al.'s
+agent beside ours.
 """
 
 from __future__ import annotations
@@ -16,9 +18,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from behavstats.evaluate import decision_behaviour, evaluation_table
+from behavstats.evaluate import EvaluationResult, decision_behaviour
+from behavstats.interventions import (
+    ChannelResult,
+    CheeseVectorResult,
+    ResampleResult,
+    RetargetResult,
+    TopRightResult,
+)
 from behavstats.io import read_json, write_atomic
-from behavstats.reference import reference_results
+from behavstats.quantities import label
+from behavstats.reference import published_notes, reference_results
+from behavstats.results import PARAMS, Result
+from behavstats.stats import StudyResult
 
 SECTIONS = (
     ("behaviour", "How often does the agent get the cheese, and where does it go instead?"),
@@ -62,36 +74,29 @@ def _table(frame: pd.DataFrame, max_rows: int = 30) -> str:
     return text
 
 
-def _csv(path: Path, max_rows: int = 30) -> str:
-    if not path.exists():
-        return ""
-    return f"<h4>{html.escape(path.name)}</h4>" + _table(pd.read_csv(path), max_rows)
+def _summary(summary: pd.DataFrame, max_rows: int = 60) -> str:
+    """A result's summary rows, each quantity with its label."""
+    return _table(summary.assign(quantity=summary["quantity"].map(label)), max_rows)
 
 
-def _flatten(data, prefix: str = "") -> list[tuple[str, str]]:
-    rows = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            rows += _flatten(value, f"{prefix}{key}." if not isinstance(value, dict) or value
-                             else f"{prefix}{key}")
-        return [(k.rstrip("."), v) for k, v in rows]
-    if isinstance(data, float):
-        return [(prefix, f"{data:.4g}")]
-    return [(prefix, str(data))]
-
-
-def _key_values(data: dict, skip: tuple[str, ...] = ("published",)) -> str:
-    rows = _flatten({k: v for k, v in data.items() if k not in skip})
-    body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                   for k, v in rows)
+def _key_values(data: dict) -> str:
+    body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>"
+                   f"{html.escape(v if isinstance(v, str) else json.dumps(v, default=str))}"
+                   "</td></tr>" for k, v in data.items())
     return f"<table>{body}</table>"
 
 
-def _published(data) -> str:
+def _published(topic: str) -> str:
+    """What was published about `topic` in prose (figures are joined into summaries)."""
     source = html.escape(reference_results()["source"])
-    body = _key_values(data, ()) if isinstance(data, dict) else html.escape(str(data))
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in published_notes(topic))
     return ('<div class="published"><h4>Published (Langosco et al.\'s rand_region = 5 '
-            f'agent, scale 4)</h4>{body}<p class="note">{source}</p></div>')
+            f'agent, scale 4)</h4><ul>{notes}</ul><p class="note">Published figures stand '
+            f'in the summaries\' "published" column. {source}</p></div>')
+
+
+def _load(kind: type[Result], part: Path) -> Result | None:
+    return kind.load(part) if (part / PARAMS).exists() else None
 
 
 def _part_note(study: Path, name: str) -> str:
@@ -106,70 +111,55 @@ def _part_note(study: Path, name: str) -> str:
 
 
 def _behaviour(study: Path) -> str:
-    ref = reference_results()["behaviour"]
-    evaluation = read_json(study / "evaluation" / "evaluation.json")
+    evaluation = _load(EvaluationResult, study / "evaluation")
     ours = ""
     if evaluation:
         ours += "<h4>Success rate (reached the cheese) by maze size</h4>" + \
-            _table(evaluation_table(evaluation).reset_index(names="levels"))
-        ours += "<h4>Vanilla mazes with a decision square, cheese outside the top-right 5x5" \
-                "</h4>" + _key_values(evaluation["decision"])
+            _table(evaluation.table().reset_index(names="levels")) + _summary(
+                evaluation.summary())
     episodes = study / "episodes" / "episodes.parquet"
     if episodes.exists():
         table = pd.read_parquet(episodes)
         ours += "<h4>Episodes gathered for the regression (decision mazes, cheese outside the " \
                 "top-right 5x5)</h4>" + _key_values({
-                    "episodes": len(table), "mean steps": float(table["steps"].mean()),
-                    **decision_behaviour(table)})
-    published = _published({"episodes": ref["episodes"], "decision mazes": ref["decision_mazes"],
-                            "reached the cheese": ref["reached_cheese_share"]})
-    return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
+                    "episodes": len(table), "mean steps": f"{table['steps'].mean():.4g}"}) + \
+            _table(decision_behaviour(table))
+    return f'<div class="cols"><div>{ours}</div><div>{_published("evaluation")}</div></div>' + \
         _part_note(study, "evaluation") + _part_note(study, "episodes")
 
 
 def _regression(study: Path) -> str:
-    part, ref = study / "regression", reference_results()["behaviour"]
-    accuracy = read_json(part / "accuracy.json")
-    ours = "<h4>Held-out accuracy (all features)</h4>" + \
-        _key_values(accuracy, ("published_model",)) if accuracy else ""
-    ours += _published_model(part, (accuracy or {}).get("published_model"),
-                             ref["coefficients"])
-    published = _published({k: ref[k] for k in ("accuracy_first_post", "accuracy_later_post",
-                                                 "baseline", "coefficients",
-                                                 "single_feature_accuracies_predictive",
-                                                 "corr_steps_euc_cheese_dsq",
-                                                 "vif_key_features", "sign_stability")})
-    tables = "".join(_csv(part / f"{n}.csv") for n in (
-        "coefficients", "logit", "single_feature", "vif", "selection", "sign_stability"))
-    return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
-        _figures(part) + tables + _part_note(study, "regression")
+    part = study / "regression"
+    result = _load(StudyResult, part)
+    ours = ""
+    if result:
+        summary = result.summary()
+        mine = summary["condition"].str.startswith(("published model", "key features"))
+        ours = "<h4>Summary</h4>" + _summary(summary[~mine])
+        if result.published_model is not None:
+            ours += ("<h4>The published four-feature model, refitted on these episodes</h4>" +
+                     _summary(summary[summary["condition"].str.startswith("published model")])
+                     + "<h4>VIF of its three key features</h4>" +
+                     _summary(summary[summary["condition"].str.startswith("key features")]))
+    tables = "".join(_tables(result, ("coefficients", "logit", "single_feature", "vif",
+                                      "selection", "sign_stability"))) if result else ""
+    return f'<div class="cols"><div>{ours}</div><div>{_published("regression")}</div></div>' \
+        + _figures(part) + tables + _part_note(study, "regression")
 
 
-def _published_model(part: Path, fit: dict | None,
-                     published_coefficients: dict[str, float]) -> str:
-    """The published four-feature model refitted on our episodes (`fit`: its accuracy
-    entry), its coefficients beside the published ones, and the VIFs of its three key
-    features."""
-    if not fit or not (part / "published_model.csv").exists():
-        return ""
-    coefficients = pd.read_csv(part / "published_model.csv")[
-        ["feature", "coef_mean", "ci_low", "ci_high", "zero_rate"]]
-    coefficients["published"] = coefficients["feature"].map(published_coefficients)
-    vif = pd.read_csv(part / "key_vif.csv")[["feature", "vif"]]
-    return ("<h4>The published four-feature model, refitted on these episodes</h4>" +
-            _key_values({k: fit[k] for k in ("accuracy_mean", "accuracy_ci_low",
-                                             "accuracy_ci_high", "baseline", "C",
-                                             "reference_accuracy_mean")}) +
-            _table(coefficients) + "<h4>VIF of its three key features</h4>" + _table(vif))
+def _tables(result: Result, names: tuple[str, ...] | None = None, max_rows: int = 30
+            ) -> list[str]:
+    return [f"<h4>{html.escape(name)}</h4>" + _table(table, max_rows)
+            for name, table in result.tables().items()
+            if table is not None and not table.empty and (names is None or name in names)]
 
 
-def _experiment(study: Path, name: str, reference_key: str, extra: str = "") -> str:
+def _experiment(study: Path, name: str, kind: type[Result], extra: str = "") -> str:
     part = study / name
-    summary = read_json(part / "summary.json")
-    ours = "<h4>Summary</h4>" + _key_values(summary) if summary else ""
-    published = _published(reference_results()[reference_key])
-    tables = "".join(_csv(p, 20) for p in sorted(part.glob("*.csv")))
-    return f'<div class="cols"><div>{ours}</div><div>{published}</div></div>' + \
+    result = _load(kind, part)
+    ours = "<h4>Summary</h4>" + _summary(result.summary()) if result else ""
+    tables = "".join(_tables(result, max_rows=20)) if result else ""
+    return f'<div class="cols"><div>{ours}</div><div>{_published(kind.topic)}</div></div>' + \
         _figures(part) + extra + f"<details><summary>tables</summary>{tables}</details>" + \
         _part_note(study, name)
 
@@ -213,12 +203,12 @@ def render_report(study: str | Path) -> str:
         "behaviour": _behaviour(study),
         "regression": _regression(study),
         "fields": _figures(study / "fields") + _part_note(study, "fields"),
-        "cheese_vector": _experiment(study, "cheese_vector", "cheese_vector"),
-        "top_right_vector": _experiment(study, "top_right_vector", "top_right_vector"),
-        "channels": _experiment(study, "channels", "retargeting",
+        "cheese_vector": _experiment(study, "cheese_vector", CheeseVectorResult),
+        "top_right_vector": _experiment(study, "top_right_vector", TopRightResult),
+        "channels": _experiment(study, "channels", ChannelResult,
                                 "<h3>Retargeting</h3>" + _experiment(study, "retarget",
-                                                                      "retargeting")),
-        "resample": _experiment(study, "resample", "resampling"),
+                                                                      RetargetResult)),
+        "resample": _experiment(study, "resample", ResampleResult),
         "reproduce": _reproduce(study),
     }
     title = f"behavstats study of {html.escape(str(info.get('policy', study.name)))}"

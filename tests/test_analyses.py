@@ -9,15 +9,16 @@ import pytest
 
 ANALYSES = Path(__file__).resolve().parent.parent / "analyses"
 RUNS = {
-    "behavioural_regression.py": (["--levels", "0:400"], ["coefficients.csv",
-                                                         "published_model.csv"]),
-    "cheese_vector.py": (["--levels", "0:12"], ["decision_probs.csv"]),
-    "top_right_vector.py": (["--levels", "0:8"], ["decision_probs.csv", "composition.csv"]),
-    "retargeting.py": (["--levels", "305:306"], ["channels/channels.csv",
-                                                 "retarget/targets.csv"]),
-    "resampling.py": (["--levels", "310:314"], ["effects.csv"]),
+    "behavioural_regression.py": (["--levels", "0:400"], ["coefficients.parquet",
+                                                         "published_model.parquet"]),
+    "cheese_vector.py": (["--levels", "0:12"], ["decision.parquet"]),
+    "top_right_vector.py": (["--levels", "0:8"], ["decision.parquet", "composition.parquet"]),
+    "retargeting.py": (["--levels", "305:306"], ["channels/table.parquet",
+                                                 "retarget/targets.parquet"]),
+    "resampling.py": (["--levels", "310:314"], ["effects.parquet"]),
     "across_agents.py": (["--policies", "default", "--levels", "12", "--vector-levels", "12"],
-                         ["across_agents.csv"]),
+                         ["across_agents.csv", "summaries.parquet",
+                          "default/decision.parquet"]),
 }
 
 

@@ -77,7 +77,10 @@ def test_evaluate_json_and_model_card(policy_file, tmp_path):
                                  "--card-notes", "a test agent"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output[result.output.index("{"):])
-    assert set(data) >= {"training", "vanilla", "decision"} and data["levels"] == "0:4"
+    assert set(data) == {"params", "summary"} and data["params"]["max_steps"] == 20
+    assert data["params"]["levels"] == "0:4"
+    conditions = {row["condition"] for row in data["summary"]}
+    assert conditions >= {"training", "vanilla", "decision mazes", "misses"}
     text = card.read_text()
     assert "## Evaluation" in text and "a test agent" in text
     assert json.dumps(data, indent=2) in text

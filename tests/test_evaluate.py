@@ -21,4 +21,4 @@ def test_evaluation_is_reproducible_from_its_seed(tmp_path):
     pd.testing.assert_frame_equal(_episodes(tmp_path / "a"), _episodes(tmp_path / "b"))
     # another seed samples other actions: some episode takes another number of steps
     assert not _episodes(tmp_path / "a")["steps"].equals(_episodes(tmp_path / "other")["steps"])
-    assert runs["a"]["region"] == policy.training_region == 5
+    assert runs["a"].params["region"] == policy.training_region == 5

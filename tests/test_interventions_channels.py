@@ -89,7 +89,7 @@ def test_discovery_ranks_the_cheese_detector_first(detector, easy_mazes):
     assert table.iloc[0]["channel"] == K
     assert table.iloc[0]["score"] > 0.9 and table.iloc[0]["argmax_hit"] > 0.9
     assert table.iloc[1]["score"] < 0.6
-    assert result.summary["tracked"][0] == K
+    assert result.tracked[0] == K
     assert len(result.samples) == sum(min(6, len(m.free_cells()) - 1) for m in easy_mazes)
     assert all(not m._forward_hooks for m in detector.modules())
 

@@ -2,14 +2,13 @@
 API and the env, and its outputs."""
 
 import copy
-import json
 
 import numpy as np
 import pytest
 import torch
 
 from behavstats.hooks import VECTOR_LAYER, AddVector
-from behavstats.interventions import NoUsableLevelsError, run_cheese_vector
+from behavstats.interventions import CheeseVectorResult, NoUsableLevelsError, run_cheese_vector
 from behavstats.interventions.cheese import DECISION_COLUMNS
 from behavstats.interventions.effects import tv_distance
 from behavstats.interventions.vectors import cheese_vectors, random_like
@@ -118,13 +117,17 @@ def test_transfer_applies_one_mazes_vector_in_another(run, policy, mazes, probs_
 
 def test_outputs_are_written(run):
     result, out, _ = run
-    for name in ("decision_probs.csv", "controls.csv", "absent.csv", "transfer.csv",
-                 "levels.csv", "summary.csv", "summary.json", "p_cheese_histograms.png",
+    for name in ("decision.parquet", "controls.parquet", "absent.parquet", "transfer.parquet",
+                 "levels.parquet", "params.json", "p_cheese_histograms.png",
                  "change_by_coeff.png", "transfer.png", "field_level3.png"):
         assert (out / name).stat().st_size > 0, name
-    summary = json.loads((out / "summary.json").read_text())
-    assert [e["coeff"] for e in summary["by_coeff"]] == [-1.0, 2.0]
-    assert summary["n_used"] == 3 and summary["published"]["median_p_cheese_after"] == 0.03
+    saved = CheeseVectorResult.load(out)
+    assert saved == result and saved.params["coeffs"] == [-1.0, 2.0]
+    summary = saved.summary().set_index(["quantity", "condition"])
+    for coeff in ("-1", "2"):
+        assert summary.loc[("p_cheese_change", f"cheese vector x {coeff}"), "n"] == 3
+    assert saved.params["n_used"] == 3
+    assert summary.loc[("p_cheese_median_after", "cheese vector x -1"), "published"] == 0.03
     assert result.levels.set_index("level").loc[1, "has_dsq"] == False  # noqa: E712
 
 

@@ -1,10 +1,11 @@
 """The five intervention commands, end to end on tiny inputs."""
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from behavstats.cli import app
+from behavstats.interventions import ResampleResult, RetargetResult
+from behavstats.interventions.cheese import CheeseVectorResult
 from behavstats.policy import save_policy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -24,8 +25,8 @@ def _run(*args):
 def test_cheese_vector_command(policy_file, tmp_path):
     out = _run("cheese-vector", "--policy", policy_file, "--levels", "3,6",
                "--coeffs", "-1,1", "--out", str(tmp_path))
-    assert "coeff -1" in out and "coeff +1" in out
-    table = pd.read_csv(tmp_path / "decision_probs.csv")
+    assert "cheese vector x -1" in out and "cheese vector x 1:" in out
+    table = CheeseVectorResult.load(tmp_path).decision
     assert list(table.columns) == ["level", "coeff", "p_cheese_original", "p_cheese_patched",
                                    "p_topright_original", "p_topright_patched"]
     assert sorted(zip(table["level"], table["coeff"], strict=True)) == [
@@ -36,16 +37,16 @@ def test_cheese_vector_command(policy_file, tmp_path):
 def test_other_commands(policy_file, tmp_path):
     _run("top-right-vector", "--policy", policy_file, "--levels", "6,26", "--coeffs", "1",
          "--out", str(tmp_path / "tr"))
-    assert (tmp_path / "tr" / "composition.csv").exists()
+    assert (tmp_path / "tr" / "composition.parquet").exists()
     out = _run("channels", "--policy", policy_file, "--levels", "0:3", "--placements", "2",
                "--out", str(tmp_path / "ch"))
-    assert "tracked" in out and (tmp_path / "ch" / "channels.csv").exists()
+    assert "tracked" in out and (tmp_path / "ch" / "table.parquet").exists()
     _run("retarget", "--policy", policy_file, "--levels", "3", "--channels", "1,2",
          "--value", "3", "--rollouts", "1", "--out", str(tmp_path / "rt"))
-    assert set(pd.read_csv(tmp_path / "rt" / "targets.csv")["channel_set"]) == {"given"}
+    assert set(RetargetResult.load(tmp_path / "rt").targets["channel_set"]) == {"given"}
     _run("resample", "--policy", policy_file, "--levels", "3,6", "--channels", "1,2",
          "--source-levels", "100:140", "--out", str(tmp_path / "rs"))
-    assert (tmp_path / "rs" / "effects.csv").exists()
+    assert not ResampleResult.load(tmp_path / "rs").effects.empty
 
 
 def test_unusable_levels_are_reported(policy_file, tmp_path):

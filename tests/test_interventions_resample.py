@@ -9,8 +9,8 @@ import torch
 
 from behavstats.env import render
 from behavstats.forward import activations, probs
-from behavstats.hooks import VECTOR_LAYER
-from behavstats.interventions import MaskedReplace, run_resample
+from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
+from behavstats.interventions import ResampleResult, run_resample
 from behavstats.interventions.resample import find_source
 from behavstats.maze.levels import LevelGenerator
 from behavstats.vfield import FieldRows
@@ -49,11 +49,11 @@ def test_replacing_with_identical_activations_changes_nothing(policy, mazes, obs
     own = activations(policy, obs, VECTOR_LAYER)
     mask = torch.ones(len(obs), own.shape[1], dtype=torch.bool)
     before = probs(policy, obs)
-    after = probs(policy, obs, lambda r: [MaskedReplace(VECTOR_LAYER, own[r], mask[r])])
+    after = probs(policy, obs, lambda r: [ReplaceChannels(VECTOR_LAYER, mask[r], own[r])])
     np.testing.assert_allclose(after, before, atol=1e-6)
     garbage = torch.randn_like(own) * 100
-    untouched = probs(policy, obs, lambda r: [MaskedReplace(VECTOR_LAYER, garbage[r],
-                                                            ~mask[r])])
+    untouched = probs(policy, obs, lambda r: [ReplaceChannels(VECTOR_LAYER, ~mask[r],
+                                                              garbage[r])])
     np.testing.assert_array_equal(untouched, before)
 
 
@@ -85,8 +85,10 @@ def test_unread_channel_has_zero_effect_and_read_channels_do_not(policy, mazes, 
     assert (others["tv"] > 0).all()
     randoms = effects[effects["channel_set"] == "random"]
     assert all(str(DEAF) not in c.split() for c in randoms["channels"])
-    assert (tmp_path / "effects.csv").exists() and (tmp_path / "resample.png").exists()
-    assert "cheese / different - same" in result.summary["paired_tv"]
+    assert (tmp_path / "effects.parquet").exists() and (tmp_path / "resample.png").exists()
+    assert ResampleResult.load(tmp_path) == result
+    paired = result.summary().query("quantity == 'tv_difference'")["condition"]
+    assert "cheese, different - same location" in set(paired)
     assert all(not m._forward_hooks for m in policy.modules())
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():

@@ -9,7 +9,7 @@ import torch
 
 from behavstats.features import shortest_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
-from behavstats.interventions import ClampCells, run_retarget
+from behavstats.interventions import RetargetResult, run_retarget
 from behavstats.interventions.geometry import move_between
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
 from behavstats.maze import parse, serialize
@@ -42,14 +42,14 @@ def table(mazes, observer):
 def test_clamp_sets_each_samples_own_cell():
     activation = torch.randn(3, 4, 5, 5)
     rows, cols = torch.tensor([0, 2, 4]), torch.tensor([1, 1, 0])
-    clamp = ClampCells("x", [1, 3], rows, cols, torch.tensor([7.0, 8.0]))
+    clamp = SetCell("x", [1, 3], rows, cols, torch.tensor([7.0, 8.0]))
     out = clamp(activation)
     for r in range(3):
         assert out[r, 1, rows[r], cols[r]] == 7.0 and out[r, 3, rows[r], cols[r]] == 8.0
     changed = (out != activation).nonzero().tolist()
     assert sorted(changed) == sorted([[r, c, int(rows[r]), int(cols[r])] for r in range(3)
                                       for c in (1, 3)])
-    filled = ClampCells("x", [1, 3], rows, cols, torch.tensor([7.0, 8.0]), fill=-0.2)(activation)
+    filled = SetCell("x", [1, 3], rows, cols, torch.tensor([7.0, 8.0]), fill=-0.2)(activation)
     assert (filled[0, 1] == -0.2).sum() == 24 and filled[0, 1, 0, 1] == 7.0
     torch.testing.assert_close(filled[:, [0, 2]], activation[:, [0, 2]])
 
@@ -70,11 +70,11 @@ def test_path_probability_matches_walking_the_real_env(policy, mazes, table, obs
     targets, (row, col) = _targets_sharing_a_cell(maze)
     paths = [shortest_path(maze, maze.start, t) for t in targets]
     n = len(targets)
-    clamp = ClampCells(VECTOR_LAYER, CHANNELS, torch.full((n,), row), torch.full((n,), col),
-                       torch.full((len(CHANNELS),), VALUE))
+    clamp = SetCell(VECTOR_LAYER, CHANNELS, torch.full((n,), row), torch.full((n,), col),
+                    torch.full((len(CHANNELS),), VALUE))
     got = path_probability(policy, table, paths,
-                           lambda idx: [ClampCells(VECTOR_LAYER, CHANNELS, clamp.rows[idx],
-                                                   clamp.cols[idx], clamp.values)])
+                           lambda idx: [SetCell(VECTOR_LAYER, CHANNELS, clamp.row[idx],
+                                                clamp.col[idx], clamp.value)])
     env = make_env(1, "hard")
     for path, value in zip(paths, got, strict=True):
         set_state(env, 0, serialize(maze))
@@ -96,8 +96,8 @@ def test_path_probability_matches_walking_the_real_env(policy, mazes, table, obs
     # continuing from activations cached at the layer gives the same
     cached = ObservationTable(maze, observer, policy=policy, layer=VECTOR_LAYER)
     again = path_probability(policy, cached, paths,
-                             lambda idx: [ClampCells(VECTOR_LAYER, CHANNELS, clamp.rows[idx],
-                                                     clamp.cols[idx], clamp.values)])
+                             lambda idx: [SetCell(VECTOR_LAYER, CHANNELS, clamp.row[idx],
+                                                  clamp.col[idx], clamp.value)])
     np.testing.assert_allclose(again, got, rtol=1e-5)
 
 
@@ -137,9 +137,11 @@ def test_run_retarget_table_and_outputs(policy, mazes, tmp_path):
         assert (row.act_row, row.act_col) == maze_to_activation_cell(
             row.x, row.y, maze.maze_dim, maze.world_dim, 16)
     assert set(result.by_distance["channel_set"]) == {"one", "two"}
-    for name in ("targets.csv", "by_distance.csv", "summary.json", "heatmap_p_path.png",
-                 "heatmap_reach.png", "success_by_distance.png"):
+    for name in ("targets.parquet", "by_distance.parquet", "clamps.parquet", "params.json",
+                 "heatmap_p_path.png", "heatmap_reach.png", "success_by_distance.png"):
         assert (tmp_path / name).stat().st_size > 0
+    assert RetargetResult.load(tmp_path) == result
+    assert result.channel_sets == {"one": [1], "two": [1, 2]}
     assert all(not m._forward_hooks for m in policy.modules())
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():

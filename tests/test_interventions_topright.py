@@ -41,7 +41,7 @@ def test_the_world_filling_maze_is_flagged_and_skipped(run):
     assert levels.loc[17, "corridor_empty"] and not levels.loc[17, "used"]
     assert levels.loc[6, "used"] and levels.loc[26, "used"]
     assert set(result.decision["level"]) == {6, 26}
-    assert result.summary["n_corridor_empty"] == 1
+    assert result.params["n_corridor_empty"] == 1
 
 
 def test_sweep_and_composition_match_direct_computations(run, policy, mazes, probs_at, towards):
@@ -88,8 +88,14 @@ def test_field_metrics_match_whole_fields(run, policy, mazes, observer):
 def test_transfer_and_summary(run):
     result, _ = run
     assert len(result.transfer) == 2
-    assert set(result.summary["composition"]) == {"none", "cheese", "top_right", "both"}
-    assert [e["coeff"] for e in result.summary["by_coeff"]] == [-1.0, 2.0]
+    summary = result.summary()
+    composition = summary[summary["condition"].str.startswith("composition: ")]
+    assert set(composition["condition"].str.removeprefix("composition: ")) == {
+        "none", "cheese", "top_right", "both"}
+    changes = summary[summary["quantity"] == "p_topright_change"]["condition"]
+    assert [c for c in changes if c.startswith("top-right vector")] == [
+        "top-right vector x -1", "top-right vector x 2"]
+    assert result.params["coeffs"] == [-1.0, 2.0]
 
 
 def test_policy_is_left_unmodified(run, policy):

@@ -1,26 +1,26 @@
-"""run_study + write_study end to end, as `behavstats regress` calls them."""
+"""run_study + StudyResult.write end to end, as `behavstats regress` calls them."""
 
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from behavstats.features import PUBLISHED_FEATURES
-from behavstats.stats import StudyDataError, run_study, select_decision_mazes, write_study
+from behavstats.stats import StudyDataError, StudyResult, run_study, select_decision_mazes
 from behavstats.stats.synthetic import PUBLISHED_COEFFICIENTS, synthetic_episodes
 
-FILES = {"accuracy.json", "coefficients.csv", "single_feature.csv", "vif.csv",
-         "selection.csv", "sign_stability.csv", "logit.csv", "published_model.csv",
-         "key_vif.csv", "coefficients.png", "correlation.png", "sign_stability.png"}
+FILES = {"params.json", "accuracy.parquet", "coefficients.parquet", "single_feature.parquet",
+         "correlation.parquet", "vif.parquet", "selection.parquet", "sign_stability.parquet",
+         "logit.parquet", "published_model.parquet", "key_vif.parquet", "coefficients.png",
+         "correlation.png", "sign_stability.png"}
 REQUIRED_COLUMNS = {
-    "coefficients.csv": ["feature", "coef_mean", "ci_low", "ci_high"],
-    "single_feature.csv": ["feature", "accuracy_mean", "ci_low", "ci_high", "baseline"],
-    "vif.csv": ["feature", "vif", "collinear", "note"],
-    "selection.csv": ["step", "feature", "accuracy_mean", "delta_mean", "decision"],
-    "sign_stability.csv": ["feature", "n_included", "n_pos", "n_neg", "n_zero"],
-    "logit.csv": ["term", "coef", "std_err", "p_value", "ci_low", "ci_high",
-                  "boot_ci_low", "boot_ci_high"],
+    "coefficients": ["feature", "coef_mean", "ci_low", "ci_high"],
+    "single_feature": ["feature", "accuracy_mean", "ci_low", "ci_high", "baseline"],
+    "vif": ["feature", "vif", "collinear", "note"],
+    "selection": ["step", "feature", "accuracy_mean", "delta_mean", "decision"],
+    "sign_stability": ["feature", "n_included", "n_pos", "n_neg", "n_zero"],
+    "logit": ["term", "coef", "std_err", "p_value", "ci_low", "ci_high",
+              "boot_ci_low", "boot_ci_high"],
 }
 SMALL = {"n_splits": 4, "n_subsets": 30, "n_bootstrap": 30}
 
@@ -35,40 +35,45 @@ def result(episodes):
     return run_study(episodes, **SMALL, seed=1, progress=True)
 
 
+def _fit(result, model: str = "all features") -> pd.Series:
+    return result.accuracy.set_index("model").loc[model]
+
+
 def test_study_on_an_episodes_table_applies_the_published_filter(result, episodes):
-    accuracy = result.accuracy
-    assert accuracy["n"] == len(select_decision_mazes(episodes)) < accuracy["n_table"] == 1500
-    assert accuracy["filters"] == {"require_dsq": True, "exclude_cheese_in_tr5": True}
-    assert accuracy["features"] == list(PUBLISHED_FEATURES)
+    accuracy, params = _fit(result), result.params
+    assert accuracy["n"] == len(select_decision_mazes(episodes)) < params["n_table"] == 1500
+    assert params["require_dsq"] is True and params["exclude_cheese_in_tr5"] is True
+    assert params["features"] == list(PUBLISHED_FEATURES)
     assert accuracy["accuracy_ci_low"] > accuracy["baseline"]
-    assert accuracy["collinear_relations"] == [
+    assert params["collinear_relations"] == [
         "steps_cheese_tr = 1*steps_cheese_dsq + 1*steps_dsq_tr"]
-    assert list(result.logit["term"]) == ["const", *accuracy["selected"]]
+    assert list(result.logit["term"]) == ["const", *params["selected"]]
     assert len(result.coefficients) == len(result.vif) == len(result.sign_stability) == 16
 
 
 def test_write_study_writes_exactly_the_promised_files(result, tmp_path):
     out = tmp_path / "nested" / "study"
-    write_study(result, out)
+    result.write(out)
     assert {p.name for p in out.iterdir()} == FILES  # no temporary files left behind
-    accuracy = json.loads((out / "accuracy.json").read_text())
+    saved = StudyResult.load(out)
+    assert saved == result
     for key in ("baseline", "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", "C", "n"):
-        assert accuracy[key] == pytest.approx(result.accuracy[key])
+        assert _fit(saved)[key] == pytest.approx(_fit(result)[key])
     for name, columns in REQUIRED_COLUMNS.items():
-        table = pd.read_csv(out / name)
+        table = getattr(saved, name)
         assert set(columns) <= set(table.columns)
-        assert len(table) == len(getattr(result, name.removesuffix(".csv")))
-    coefficients = pd.read_csv(out / "coefficients.csv")
+        assert len(table) == len(getattr(result, name))
+    coefficients = saved.coefficients
     assert list(coefficients.columns[:4]) == ["feature", "coef_mean", "ci_low", "ci_high"]
-    signs = pd.read_csv(out / "sign_stability.csv")
+    signs = saved.sign_stability
     assert list(signs.columns[:5]) == ["feature", "n_included", "n_pos", "n_neg", "n_zero"]
-    vif = pd.read_csv(out / "vif.csv").set_index("feature")
+    vif = saved.vif.set_index("feature")
     assert vif.loc["steps_cheese_tr", "collinear"] and np.isinf(vif.loc["steps_cheese_tr",
                                                                          "vif"])
     for name in ("coefficients.png", "correlation.png", "sign_stability.png"):
         data = (out / name).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
-    write_study(result, out)  # overwriting an existing study works
+    result.write(out)  # overwriting an existing study works
     assert {p.name for p in out.iterdir()} == FILES
 
 
@@ -76,13 +81,13 @@ def test_prefiltered_table_with_chosen_features_and_true_model(tmp_path):
     table = select_decision_mazes(synthetic_episodes(2500, seed=8))
     table = table[[*PUBLISHED_COEFFICIENTS, "reached_cheese"]]
     result = run_study(table, list(PUBLISHED_COEFFICIENTS), **SMALL)
-    assert result.accuracy["filters"] == {"require_dsq": False,
-                                          "exclude_cheese_in_tr5": False}
-    assert result.accuracy["n"] == len(table)
+    assert result.params["require_dsq"] is False
+    assert result.params["exclude_cheese_in_tr5"] is False
+    assert _fit(result)["n"] == len(table)
     coefficients = result.coefficients.set_index("feature")["coef_mean"]
     signs = np.sign([PUBLISHED_COEFFICIENTS[f] for f in coefficients.index])
     assert (np.sign(coefficients) == signs).all()
-    write_study(result, tmp_path)
+    result.write(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == FILES
 
 
@@ -99,20 +104,22 @@ def test_published_model_recovers_the_coefficients_it_was_drawn_from(tmp_path):
     assert list(fitted.index) == list(PUBLISHED_MODEL)
     for feature, true in PUBLISHED_COEFFICIENTS.items():
         assert fitted[feature] == pytest.approx(true, abs=0.35), feature
-    published = result.accuracy["published_model"]
-    assert published["n_features"] == 4 and published["n"] == result.accuracy["n"]
+    published = _fit(result, "published model")
+    assert published["n_features"] == 4 and published["n"] == _fit(result)["n"]
     assert published["accuracy_ci_low"] > published["baseline"]
     X = select_decision_mazes(episodes)[list(KEY_FEATURES)]
     expected = Collinearity().fit(X).vif_
     pd.testing.assert_frame_equal(result.key_vif, expected)
     # without one of the four features there is no published model, and no stale file
-    write_study(result, tmp_path)
+    result.write(tmp_path)
     others = [f for f in PUBLISHED_FEATURES if f != "euc_dsq_tr5"]
     partial = run_study(episodes, others, **SMALL)
-    assert partial.published_model is None and "published_model" not in partial.accuracy
-    write_study(partial, tmp_path)
-    assert not (tmp_path / "published_model.csv").exists()
-    assert not (tmp_path / "key_vif.csv").exists()
+    assert partial.published_model is None
+    assert list(partial.accuracy["model"]) == ["all features"]
+    partial.write(tmp_path)
+    assert not (tmp_path / "published_model.parquet").exists()
+    assert not (tmp_path / "key_vif.parquet").exists()
+    assert StudyResult.load(tmp_path) == partial
 
 
 def _tiny(n: int, label) -> pd.DataFrame:

@@ -76,8 +76,8 @@ def test_report_shows_published_numbers_and_how_to_reproduce(study):
     record = json.loads((out / "study.json").read_text())
     assert record["policy"] == "default" and record["config"]["quick"] is True
     assert record["versions"]["torch"] in text and record["policy_fingerprint"] in text
-    for table in ("evaluation/evaluation.json", "episodes/episodes.parquet",
-                  "cheese_vector/decision_probs.csv"):
+    for table in ("evaluation/success.parquet", "episodes/episodes.parquet",
+                  "cheese_vector/decision.parquet"):
         assert (out / table).stat().st_size > 0
 
 

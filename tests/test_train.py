@@ -81,7 +81,7 @@ def test_cloning_continues_from_an_init_policy_without_ppo(tmp_path):
     # the second stage moved the cheese into the top-right 1x1: evaluation and card
     # take the policy's own training region
     evaluation = evaluate(second, [0, 1], max_steps=5)
-    assert evaluation["region"] == 1
+    assert evaluation.params["region"] == 1
     card = model_card(second, evaluation, name="stage 2")
     assert "top-right 1 x 1 region at every reset" in card
     assert "training (cheese in top-right 1x1)" in card

@@ -2,10 +2,11 @@
 vector, the top-right vector, channel discovery, retargeting by clamping channels,
 and resampling channels from other mazes.
 
-Each experiment is `run_*(policy, levels, out_dir=None, ..., seed=0) -> *Result` (tidy
-DataFrames plus a summary dict with bootstrap intervals), `summarise_*` rebuilds the
-summary from the per-level rows, and `write_*` writes CSVs and figures. Every forward
-pass runs under `policy.hooks(...)`, so the policy is never left modified.
+Each experiment is `run_*(policy, levels, out_dir=None, ..., seed=0) -> *Result`, a
+typed result (`behavstats.results`): tidy DataFrames, `summary()` with bootstrap
+intervals and the published figures, `save` / `load`, and `write` (save plus
+figures), which `out_dir` calls. Every forward pass runs under `policy.hooks(...)`,
+so the policy is never left modified.
 """
 
 from behavstats.interventions.channels import (
@@ -14,14 +15,8 @@ from behavstats.interventions.channels import (
     run_channels,
     top_channels,
     tracked_channels,
-    write_channels,
 )
-from behavstats.interventions.cheese import (
-    CheeseVectorResult,
-    run_cheese_vector,
-    summarise_cheese_vector,
-    write_cheese_vector,
-)
+from behavstats.interventions.cheese import CheeseVectorResult, run_cheese_vector
 from behavstats.interventions.effects import (
     bootstrap_ci,
     change_summary,
@@ -30,26 +25,9 @@ from behavstats.interventions.effects import (
     tv_distance,
 )
 from behavstats.interventions.forward import ChannelError, NoUsableLevelsError
-from behavstats.interventions.resample import (
-    MaskedReplace,
-    ResampleResult,
-    run_resample,
-    summarise_resample,
-    write_resample,
-)
-from behavstats.interventions.retarget import (
-    ClampCells,
-    RetargetResult,
-    run_retarget,
-    summarise_retarget,
-    write_retarget,
-)
-from behavstats.interventions.topright import (
-    TopRightResult,
-    run_top_right_vector,
-    summarise_top_right,
-    write_top_right,
-)
+from behavstats.interventions.resample import ResampleResult, run_resample
+from behavstats.interventions.retarget import RetargetResult, run_retarget
+from behavstats.interventions.topright import TopRightResult, run_top_right_vector
 from behavstats.interventions.vectors import (
     cheese_vectors,
     corridor_is_empty,
@@ -62,8 +40,6 @@ __all__ = [
     "ChannelError",
     "ChannelResult",
     "CheeseVectorResult",
-    "ClampCells",
-    "MaskedReplace",
     "NoUsableLevelsError",
     "ResampleResult",
     "RetargetResult",
@@ -82,17 +58,8 @@ __all__ = [
     "run_retarget",
     "run_top_right_vector",
     "start_activations",
-    "summarise_cheese_vector",
-    "summarise_resample",
-    "summarise_retarget",
-    "summarise_top_right",
     "top_channels",
     "top_right_vectors",
     "tracked_channels",
     "tv_distance",
-    "write_channels",
-    "write_cheese_vector",
-    "write_resample",
-    "write_retarget",
-    "write_top_right",
 ]

@@ -24,9 +24,10 @@ on each policy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,12 +38,11 @@ from behavstats.env import Observer, render
 from behavstats.forward import BATCH, activations
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, level_id
-from behavstats.interventions.output import write_outputs
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
-from behavstats.reference import reference_results
+from behavstats.results import Result, figure_only, quantity_row
 
 TRACK_THRESHOLD = 0.5
 TABLE_COLUMNS = ("channel", "rank", "score", "argmax_corr", "mass_corr", "argmax_hit",
@@ -50,24 +50,60 @@ TABLE_COLUMNS = ("channel", "rank", "score", "argmax_corr", "mass_corr", "argmax
 N_EXAMPLE_MAPS = 3
 
 
-@dataclass
-class ChannelResult:
+@dataclass(frozen=True, eq=False)
+class ChannelResult(Result):
     """What `run_channels` measured.
 
     table: one row per channel, `TABLE_COLUMNS` (see the module docstring), best first.
     samples: one row per maze sample: level, cheese_x, cheese_y (maze frame), row, col
         (the cheese's activation cell).
-    summary: run parameters, chance hit rate, the top channels, tracked channels
-        (score >= `TRACK_THRESHOLD`), the published channels.
-    example_maps: (samples, channels, H, W) maps of the first samples for the best
-        channels (for the figure), with example_channels.
+    params: layer, n_samples, placements, radius, seed, n_channels, map_cells (H x W
+        of a map), track_threshold.
+    example_maps: figure material, (samples, channels, H, W) maps of the first samples
+        for `example_channels`; not saved.
     """
 
     table: pd.DataFrame
     samples: pd.DataFrame
-    summary: dict
-    example_maps: np.ndarray
-    example_channels: list[int]
+    params: dict
+    example_maps: np.ndarray | None = figure_only(None)
+    topic = "channels"
+
+    @property
+    def tracked(self) -> list[int]:
+        """Channels whose score reaches the threshold, best first."""
+        return tracked_channels(self.table, self.params["track_threshold"])
+
+    @property
+    def example_channels(self) -> list[int]:
+        """The best channels (up to 4), those of `example_maps`."""
+        return top_channels(self.table, min(4, self.params["n_channels"]))
+
+    def _rows(self) -> list[dict]:
+        """The chance hit rate, how many channels are tracked, and the score and hit
+        rate of the ten best channels."""
+        p = self.params
+        chance = min(1.0, (2 * p["radius"] + 1) ** 2 / p["map_cells"])
+        rows = [quantity_row("chance_hit", f"radius {p['radius']}", chance),
+                quantity_row("tracked_channels", f"score >= {p['track_threshold']:g}",
+                             len(self.tracked), n=p["n_channels"])]
+        for r in self.table.head(10).itertuples():
+            rows += [quantity_row("channel_score", f"channel {r.channel}", r.score,
+                                  n=p["n_samples"]),
+                     quantity_row("argmax_hit", f"channel {r.channel}", r.argmax_hit,
+                                  n=p["n_samples"])]
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Channel scores, and the best channels' maps with the cheese cell marked."""
+        from behavstats.plots import interventions as plots
+
+        figures = {"channel_scores": lambda: plots.plot_channel_scores(self.table)}
+        if self.example_maps is not None:
+            cells = self.samples[["row", "col"]].to_numpy()[: len(self.example_maps)]
+            figures["channel_maps"] = lambda: plots.plot_channel_maps(
+                self.example_maps, cells, self.example_channels)
+        return figures
 
 
 def cheese_placements(mazes: Sequence[Maze], placements: int, seed: int = 0) -> list[Maze]:
@@ -182,7 +218,7 @@ def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                  progress: bool = False, batch: int = BATCH) -> ChannelResult:
     """Rank the channels of `layer` by how well they track the cheese over the levels
     (seeds or mazes), each with `placements` random cheese cells; with `out_dir`, also
-    write the result (`write_channels`)."""
+    write the result (`Result.write`)."""
     samples = cheese_placements(as_mazes(levels, mode), placements, seed)
     if not samples:
         raise NoUsableLevelsError("no maze to place the cheese in: pass some levels")
@@ -206,29 +242,13 @@ def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     table = _score(_Reductions.concat([r for r, _ in parts]), cells,
                    maps_head.shape[2] * maps_head.shape[3], radius)
     n_channels = maps_head.shape[1]
+    params = {"layer": layer, "n_samples": len(samples), "placements": placements,
+              "radius": radius, "seed": seed, "n_channels": n_channels,
+              "map_cells": maps_head.shape[2] * maps_head.shape[3],
+              "track_threshold": TRACK_THRESHOLD}
     shown = top_channels(table, min(4, n_channels))
-    summary = {"layer": layer, "n_samples": len(samples), "placements": placements,
-               "radius": radius, "seed": seed, "n_channels": n_channels,
-               "chance_hit": min(1.0, (2 * radius + 1) ** 2 / (maps_head.shape[2]
-                                                               * maps_head.shape[3])),
-               "top": table.head(10)[["channel", "score", "argmax_hit"]].to_dict("records"),
-               "tracked": tracked_channels(table), "track_threshold": TRACK_THRESHOLD,
-               "published": reference_results()["retargeting"]}
-    result = ChannelResult(table, pd.DataFrame(sample_rows), summary,
-                           maps_head[:, shown].numpy(), shown)
+    result = ChannelResult(table, pd.DataFrame(sample_rows), params,
+                           maps_head[:, shown].numpy())
     if out_dir is not None:
-        write_channels(result, out_dir)
+        result.write(out_dir)
     return result
-
-
-def write_channels(result: ChannelResult, out_dir: str | Path) -> list[Path]:
-    """channels.csv, samples.csv, summary.json, and the figures channel_scores.png and
-    channel_maps.png (best channels' maps with the cheese cell marked)."""
-    from behavstats.plots import interventions as plots
-
-    cells = result.samples[["row", "col"]].to_numpy()[: len(result.example_maps)]
-    figures = {"channel_scores": lambda: plots.plot_channel_scores(result.table),
-               "channel_maps": lambda: plots.plot_channel_maps(
-                   result.example_maps, cells, result.example_channels)}
-    return write_outputs(out_dir, {"channels": result.table, "samples": result.samples},
-                         result.summary, figures)

@@ -17,9 +17,10 @@ two cheeses appear in the observation).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from behavstats.forward import BATCH, probs
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
-    change_summary,
+    change_rows,
     mean_ci,
     published_change,
     transfer_change,
@@ -40,26 +41,27 @@ from behavstats.interventions.effects import (
 from behavstats.interventions.forward import (
     DecisionSquares,
     FieldExample,
-    NoUsableLevelsError,
     added,
-    as_mazes,
     field_groups,
-    level_id,
 )
-from behavstats.interventions.geometry import decision_point, world_chebyshev
-from behavstats.interventions.output import write_outputs
+from behavstats.interventions.geometry import world_chebyshev
+from behavstats.interventions.vector_levels import DECISION_COLUMNS, VectorLevels
 from behavstats.interventions.vectors import cheese_vectors, random_like
 from behavstats.maze import Maze
 from behavstats.maze.edits import remove_cheese
 from behavstats.policy import Policy
-from behavstats.reference import reference_results
+from behavstats.quantities import edited
+from behavstats.results import Result, figure_only, interval_row
 from behavstats.vfield import FIELD_GROUP, VectorField
 
 DEFAULT_COEFFS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
-DECISION_COLUMNS = ("level", "coeff", "p_cheese_original", "p_cheese_patched",
-                    "p_topright_original", "p_topright_patched")
-@dataclass
-class CheeseVectorResult:
+PAIRS = (("patched", "original"), ("patched", "absent"), ("original", "absent"),
+         ("random", "original"))
+"""The pairs of whole-field conditions compared in `CheeseVectorResult.absent`."""
+
+
+@dataclass(frozen=True, eq=False)
+class CheeseVectorResult(Result):
     """What `run_cheese_vector` measured.
 
     decision: one row per level and coefficient, `DECISION_COLUMNS`: probabilities at
@@ -67,20 +69,20 @@ class CheeseVectorResult:
         (original) and with `coeff * cheese vector` added (patched).
     controls: the same with the random vector: level, coeff, p_cheese_original,
         p_cheese_random, p_topright_original, p_topright_random.
-    absent: one row per level, whole fields at coefficient `field_coeff`: n_cells;
-        tv_<a>_<b> = mean over cells of the total-variation distance between the move
-        distributions of conditions a and b, pub_<a>_<b> the published statistic
-        (`effects.published_change`), for (patched, original), (patched, absent),
-        (original, absent), (random, original); and at the dsq p_cheese_original,
-        p_cheese_patched, p_cheese_absent (absent: cheese removed, no edit; "towards
-        the cheese" = towards where it was).
+    absent: one row per level, whole fields at coefficient `field_coeff`: level,
+        n_cells; tv_<a>_<b> = mean over cells of the total-variation distance between
+        the move distributions of conditions a and b, pub_<a>_<b> the published
+        statistic (`effects.published_change`), for the `PAIRS`; and at the dsq
+        p_cheese_original, p_cheese_patched, p_cheese_absent (absent: cheese removed,
+        no edit; "towards the cheese" = towards where it was).
     transfer: one row per ordered pair of distinct levels: level_a (vector's maze),
-        level_b (applied in), cheese_distance (Chebyshev, world cells), near
-        (cheese_distance <= near), p_cheese_original and p_cheese_patched at B's dsq.
-    levels: one row per level given: level, maze_dim, has_dsq, cheese_x, cheese_y,
-        dsq_x, dsq_y, vector_norm (L2 norm of its cheese vector; NaN if unused).
-    summary: `summarise_cheese_vector` plus the run's parameters and the published
-        figures.
+        level_b (applied in), p_cheese_original, p_cheese_patched, p_topright_original,
+        p_topright_patched at B's dsq (coefficient `transfer_coeff`), cheese_distance
+        (Chebyshev, world cells), near (cheese_distance <= near).
+    levels: one row per level given (`VectorLevels.levels_table`).
+    params: layer, coeffs, field_coeff, transfer_coeff, near, seed, n_boot, n_levels,
+        n_used.
+    examples: figure material (`FieldExample`s), not saved.
     """
 
     decision: pd.DataFrame
@@ -88,8 +90,63 @@ class CheeseVectorResult:
     absent: pd.DataFrame
     transfer: pd.DataFrame
     levels: pd.DataFrame
-    summary: dict
-    examples: list[FieldExample] = field(default_factory=list)
+    params: dict
+    examples: tuple[FieldExample, ...] = figure_only()
+    topic = "cheese_vector"
+
+    def _rows(self) -> list[dict]:
+        """Per coefficient, `effects.change_rows` of P(cheese) and P(top-right) for the
+        cheese vector and of P(cheese) for the random vector; the cheese-absent
+        comparison (mean TV distances and published statistics with intervals, and the
+        share of the cheese's own effect on the field that the edit removes); transfer
+        near / far (per target level, the mean change over its source levels, then the
+        bootstrap over target levels, since pairs sharing a level are not independent)."""
+        common = {"seed": self.params["seed"], "n_boot": self.params["n_boot"]}
+        rows = []
+        for coeff, dec in self.decision.groupby("coeff", sort=True):
+            random = self.controls[self.controls["coeff"] == coeff]
+            for target in ("p_cheese", "p_topright"):
+                rows += change_rows(target, edited("cheese vector", coeff),
+                                    dec[f"{target}_original"], dec[f"{target}_patched"],
+                                    **common)
+            rows += change_rows("p_cheese", edited("random vector", coeff),
+                                random["p_cheese_original"], random["p_cheese_random"],
+                                **common)
+        absent, field = self.absent, edited("cheese vector", self.params["field_coeff"])
+        for a, b in PAIRS:
+            for quantity, prefix in (("field_tv", "tv"), ("field_published_change", "pub")):
+                rows.append(interval_row(quantity, f"{a} vs {b}, {field}",
+                                         mean_ci(absent[f"{prefix}_{a}_{b}"], **common)))
+        removed = 1 - absent["tv_patched_absent"] / absent["tv_original_absent"]
+        rows.append(interval_row("share_of_cheese_effect_removed", field,
+                                 mean_ci(removed.replace([np.inf, -np.inf], np.nan),
+                                         **common)))
+        rows.append(interval_row("p_cheese_patched_minus_absent", field,
+                                 mean_ci(absent["p_cheese_patched"]
+                                         - absent["p_cheese_absent"], **common)))
+        for near, pairs in self.transfer.groupby("near"):
+            condition = edited(f"transfer {'near' if near else 'far'}",
+                               self.params["transfer_coeff"])
+            rows.append(interval_row("p_cheese_change", condition, transfer_change(
+                pairs, "p_cheese_original", "p_cheese_patched", **common)))
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """P(cheese) histograms before / after, mean change by coefficient, transfer by
+        cheese distance, one vector-field panel per example level (original, patched,
+        difference, cheese absent)."""
+        from behavstats.plots import interventions as plots
+
+        figures = {"p_cheese_histograms": lambda: plots.plot_probability_histograms(
+                       self.decision, "p_cheese"),
+                   "change_by_coeff": lambda: plots.plot_change_by_coeff(
+                       self.summary(), self.params["coeffs"]),
+                   "transfer": lambda: plots.plot_transfer(self.transfer)}
+        for example in self.examples:
+            figures[f"field_level{example.level}"] = (
+                lambda e=example: plots.plot_cheese_fields(e.fields, e.observations,
+                                                           title=f"level {e.level}"))
+        return figures
 
 
 def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
@@ -100,82 +157,42 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                       mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
                       progress: bool = False, batch: int = BATCH) -> CheeseVectorResult:
     """Run the cheese-vector experiment on the levels (seeds or mazes) that have a
-    decision square; with `out_dir`, also write it (`write_cheese_vector`).
+    decision square; with `out_dir`, also write it (`Result.write`).
 
     transfer_levels: transfer is measured between the first this many usable levels
     (all ordered pairs; None = all). Raises NoUsableLevelsError without any dsq.
     """
-    mazes = as_mazes(levels, mode)
-    points = [decision_point(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None]
-    if not chosen:
-        raise NoUsableLevelsError("none of the levels has a decision square; pass more levels "
-                                  "(about 60% of hard-mode levels have one)")
-    n, coeffs = len(chosen), np.asarray(coeffs, dtype=float)
-    observer = Observer(batch=batch)
-    steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="cheese vector", disable=not progress)
-
-    dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, observer, batch=batch)
-    vectors = cheese_vectors(policy, dsq.mazes, layer, observer)
+    lv = VectorLevels.of(policy, levels, mode=mode, layer=layer, batch=batch,
+                         usable=lambda maze: True,
+                         refusal="none of the levels has a decision square; pass more levels "
+                                 "(about 60% of hard-mode levels have one)")
+    dsq, coeffs = lv.dsq, np.asarray(coeffs, dtype=float)
+    steps = tqdm(total=3 + -(-len(lv.chosen) // FIELD_GROUP), desc="cheese vector",
+                 disable=not progress)
+    vectors = cheese_vectors(policy, dsq.mazes, layer, lv.observer)
     randoms = torch.stack([random_like(v, [seed, level]) for v, level in zip(vectors, dsq.ids,
                                                                                 strict=True)])
-    owner, cf, patched = dsq.sweep(vectors, coeffs)
-    _, _, random = dsq.sweep(randoms, coeffs)
+    decision = lv.sweep(vectors, coeffs)[list(DECISION_COLUMNS)]
+    controls = lv.sweep(randoms, coeffs, "random")
     steps.update()
-    original, to_cheese, to_tr = dsq.original, dsq.to_cheese, dsq.to_top_right
-    rows = np.arange(len(owner))
-
-    def pick(p: np.ndarray, moves: np.ndarray) -> np.ndarray:
-        return p[rows, moves[owner]]
-
-    base = {"level": np.array(dsq.ids)[owner], "coeff": cf,
-            "p_cheese_original": original[owner, to_cheese[owner]],
-            "p_topright_original": original[owner, to_tr[owner]]}
-    decision = pd.DataFrame({**base, "p_cheese_patched": pick(patched, to_cheese),
-                             "p_topright_patched": pick(patched, to_tr)})[list(DECISION_COLUMNS)]
-    controls = pd.DataFrame({**base, "p_cheese_random": pick(random, to_cheese),
-                             "p_topright_random": pick(random, to_tr)})
-
-    transfer = _transfer(dsq, vectors, transfer_coeff, near, transfer_levels)
+    transfer, a, b = lv.transfer(vectors, transfer_coeff, transfer_levels)
+    used = dsq.mazes
+    distance = np.array([world_chebyshev(used[i], used[i].cheese, used[j], used[j].cheese)
+                         for i, j in zip(a, b, strict=True)], dtype=int)
+    transfer = transfer.assign(cheese_distance=distance, near=distance <= near)
     steps.update()
     absent, examples = _absent(policy, dsq, vectors, randoms, field_coeff, n_examples,
-                               observer, batch, steps)
-    norms = dict(zip(chosen, vectors.flatten(1).norm(dim=1).tolist(), strict=True))
-    level_rows = []
-    for i, (maze, point) in enumerate(zip(mazes, points, strict=True)):
-        level_rows.append({"level": level_id(maze, i), "maze_dim": maze.maze_dim,
-                           "has_dsq": point is not None,
-                           "cheese_x": maze.cheese[0] if maze.cheese else np.nan,
-                           "cheese_y": maze.cheese[1] if maze.cheese else np.nan,
-                           "dsq_x": point.cell[0] if point else np.nan,
-                           "dsq_y": point.cell[1] if point else np.nan,
-                           "vector_norm": norms.get(i, np.nan)})
-    summary = {"layer": layer, "coeffs": coeffs.tolist(), "field_coeff": field_coeff,
-               "transfer_coeff": transfer_coeff, "near": near, "seed": seed,
-               "n_levels": len(mazes), "n_used": n,
-               **summarise_cheese_vector(decision, controls, absent, transfer, seed=seed,
-                                         n_boot=n_boot),
-               "published": reference_results()["cheese_vector"]}
+                               lv.observer, batch, steps)
+    params = {"layer": layer, "coeffs": coeffs.tolist(), "field_coeff": field_coeff,
+              "transfer_coeff": transfer_coeff, "near": near, "seed": seed, "n_boot": n_boot,
+              "n_levels": len(lv.mazes), "n_used": len(lv.chosen)}
     result = CheeseVectorResult(decision, controls, absent, transfer,
-                                pd.DataFrame(level_rows), summary, examples)
+                                lv.levels_table(vectors), params, tuple(examples))
     if out_dir is not None:
-        write_cheese_vector(result, out_dir)
+        result.write(out_dir)
     steps.update()
     steps.close()
     return result
-
-
-def _transfer(dsq: DecisionSquares, vectors: torch.Tensor, coeff: float, near: int,
-              transfer_levels: int | None) -> pd.DataFrame:
-    """Vector of level a applied at level b's dsq, for every ordered pair a != b."""
-    a, b, patched = dsq.transfer(vectors, coeff, transfer_levels)
-    used, ids, to_cheese = dsq.mazes, np.array(dsq.ids, dtype=int), dsq.to_cheese
-    distance = np.array([world_chebyshev(used[i], used[i].cheese, used[j], used[j].cheese)
-                         for i, j in zip(a, b, strict=True)], dtype=int)
-    return pd.DataFrame({"level_a": ids[a], "level_b": ids[b],
-                         "cheese_distance": distance, "near": distance <= near,
-                         "p_cheese_original": dsq.original[b, to_cheese[b]],
-                         "p_cheese_patched": patched[np.arange(len(b)), to_cheese[b]]})
 
 
 def _absent(policy: Policy, dsq: DecisionSquares, vectors: torch.Tensor, randoms: torch.Tensor,
@@ -197,8 +214,7 @@ def _absent(policy: Policy, dsq: DecisionSquares, vectors: torch.Tensor, randoms
             p = {k: v[j] for k, v in split.items()}
             at_dsq = field_rows.cells[j].index(pts[i].cell)
             row = {"level": ids[i], "n_cells": len(field_rows.cells[j])}
-            for a, b in (("patched", "original"), ("patched", "absent"),
-                         ("original", "absent"), ("random", "original")):
+            for a, b in PAIRS:
                 row[f"tv_{a}_{b}"] = float(tv_distance(p[a], p[b]).mean())
                 row[f"pub_{a}_{b}"] = published_change(p[a], p[b])
             for k in ("original", "patched", "absent"):
@@ -214,72 +230,3 @@ def _absent(policy: Policy, dsq: DecisionSquares, vectors: torch.Tensor, randoms
                                              {"maze": views[0], "absent": views[1]}))
         bar.update()
     return pd.DataFrame(rows), examples
-
-
-def summarise_cheese_vector(decision: pd.DataFrame, controls: pd.DataFrame,
-                            absent: pd.DataFrame, transfer: pd.DataFrame, *, seed: int = 0,
-                            n_boot: int = N_BOOT) -> dict:
-    """The summary: per coefficient, `effects.change_summary` of P(cheese) and of
-    P(top-right) for the cheese vector and of P(cheese) for the random vector; the
-    cheese-absent comparison (mean TV distances with intervals, and the share of the
-    cheese's own effect on the field that the edit removes); transfer near / far
-    (per target level, the mean change over its source levels, then the bootstrap
-    over target levels, since pairs sharing a level are not independent)."""
-    by_coeff = []
-    for coeff, rows in decision.groupby("coeff", sort=True):
-        random = controls[controls["coeff"] == coeff]
-        by_coeff.append({
-            "coeff": float(coeff),
-            "p_cheese": change_summary(rows["p_cheese_original"], rows["p_cheese_patched"],
-                                       seed=seed, n_boot=n_boot),
-            "p_topright": change_summary(rows["p_topright_original"],
-                                         rows["p_topright_patched"], seed=seed, n_boot=n_boot),
-            "p_cheese_random": change_summary(random["p_cheese_original"],
-                                              random["p_cheese_random"], seed=seed,
-                                              n_boot=n_boot)})
-    tv = {c: mean_ci(absent[c], seed=seed, n_boot=n_boot)
-          for c in absent.columns if c.startswith(("tv_", "pub_"))}
-    removed = 1 - absent["tv_patched_absent"] / absent["tv_original_absent"]
-    absent_summary = {
-        **tv,
-        "share_of_cheese_effect_removed": mean_ci(removed.replace([np.inf, -np.inf], np.nan),
-                                                  seed=seed, n_boot=n_boot),
-        "p_cheese_patched_minus_absent": mean_ci(absent["p_cheese_patched"]
-                                                 - absent["p_cheese_absent"], seed=seed,
-                                                 n_boot=n_boot)}
-    transfer_summary = {
-        "near" if name else "far": transfer_change(rows, "p_cheese_original",
-                                                   "p_cheese_patched", seed=seed, n_boot=n_boot)
-        for name, rows in transfer.groupby("near")}
-    return {"by_coeff": by_coeff, "absent": absent_summary, "transfer": transfer_summary}
-
-
-def summary_table(result: CheeseVectorResult) -> pd.DataFrame:
-    """One row per coefficient and vector (cheese / random): the P(cheese) change
-    summary, flat for a CSV."""
-    rows = []
-    for entry in result.summary["by_coeff"]:
-        for vector, key in (("cheese", "p_cheese"), ("random", "p_cheese_random")):
-            rows.append({"coeff": entry["coeff"], "vector": vector, **entry[key]})
-    return pd.DataFrame(rows)
-
-
-def write_cheese_vector(result: CheeseVectorResult, out_dir: str | Path) -> list[Path]:
-    """decision_probs.csv, controls.csv, absent.csv, transfer.csv, levels.csv,
-    summary.csv, summary.json and the figures: P(cheese) histograms before / after,
-    mean change by coefficient, transfer by cheese distance, and one vector-field
-    panel per example level (original, patched, difference, cheese absent)."""
-    from behavstats.plots import interventions as plots
-
-    figures = {"p_cheese_histograms": lambda: plots.plot_probability_histograms(
-                   result.decision, "p_cheese"),
-               "change_by_coeff": lambda: plots.plot_change_by_coeff(result.summary),
-               "transfer": lambda: plots.plot_transfer(result.transfer)}
-    for example in result.examples:
-        figures[f"field_level{example.level}"] = (
-            lambda e=example: plots.plot_cheese_fields(e.fields, e.observations,
-                                                       title=f"level {e.level}"))
-    tables = {"decision_probs": result.decision, "controls": result.controls,
-              "absent": result.absent, "transfer": result.transfer, "levels": result.levels,
-              "summary": summary_table(result)}
-    return write_outputs(out_dir, tables, result.summary, figures)

@@ -7,7 +7,7 @@
   p_right - p_left and p_up - p_down) of the n positions of a maze.
 - `bootstrap_ci`: percentile bootstrap interval of a statistic (default the mean)
   from a seeded numpy Generator; `mean_ci` / `change_summary` / `transfer_change`
-  package it into summary dicts.
+  package it into dicts, `change_rows` into summary rows (`behavstats.results`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from behavstats.policy import net_vector
+from behavstats.results import quantity_row
 
 N_BOOT = 2000
 LEVEL = 0.95
@@ -74,6 +75,22 @@ def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,
             "share_increased": float((change > 0).mean()),
             "max_increase": float(change.max()),
             "mean_change": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"]}
+
+
+CHANGE_STATS = ("median_before", "median_after", "share_decreased", "share_increased",
+                "max_increase")
+
+
+def change_rows(metric: str, condition: str, before: np.ndarray, after: np.ndarray, *,
+                seed: int = 0, n_boot: int = N_BOOT) -> list[dict]:
+    """`change_summary` as summary rows: <metric>_<stat> for `CHANGE_STATS` and
+    <metric>_change (the mean change with its interval); none without values."""
+    s = change_summary(before, after, seed=seed, n_boot=n_boot)
+    if not s["n"]:
+        return []
+    return [*(quantity_row(f"{metric}_{k}", condition, s[k], n=s["n"]) for k in CHANGE_STATS),
+            quantity_row(f"{metric}_change", condition, s["mean_change"], s["ci_low"],
+                         s["ci_high"], s["n"])]
 
 
 def transfer_change(transfer: pd.DataFrame, before: str, after: str, *, seed: int = 0,

@@ -21,9 +21,10 @@ Effect per level, side by side:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer
 from behavstats.forward import BATCH
-from behavstats.hooks import VECTOR_LAYER
+from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
 from behavstats.interventions.channels import published_share, run_channels, top_channels
 from behavstats.interventions.effects import N_BOOT, mean_ci, published_change, tv_distance
 from behavstats.interventions.forward import (
@@ -43,50 +44,86 @@ from behavstats.interventions.forward import (
     level_id,
 )
 from behavstats.interventions.geometry import world_chebyshev
-from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import start_activations
 from behavstats.maze import Maze
 from behavstats.maze.coords import world_to_maze
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
-from behavstats.reference import reference_results
+from behavstats.quantities import resampled
+from behavstats.results import Result, interval_row
 from behavstats.vfield import FIELD_GROUP
 
 LOCATIONS = ("same", "different")
 DEFAULT_SOURCE_LEVELS = range(10_000, 11_000)
 DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
-@dataclass(frozen=True)
-class MaskedReplace:
-    """Per-sample channel replacement: activation[r, c] = source[r, c] wherever
-    mask[r, c]; source (N, C, H, W), mask (N, C) bool."""
-
-    layer: str
-    source: torch.Tensor
-    mask: torch.Tensor
-
-    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
-        out = activation.clone()  # keeps the memory layout the next layer expects
-        out.copy_(torch.where(self.mask[:, :, None, None], self.source.to(activation.dtype),
-                              activation))
-        return out
 
 
-@dataclass
-class ResampleResult:
+class _Job(NamedTuple):
+    """One resampling: channels of a channel set replaced in target `targets[target]`
+    by those of `source` (cheese at the `location` asked)."""
+
+    target: int
+    channel_set: str
+    location: str
+    channels: list[int]
+    source: Maze
+
+
+@dataclass(frozen=True, eq=False)
+class ResampleResult(Result):
     """What `run_resample` measured.
 
     effects: one row per level, channel set and location: level, channel_set
         (cheese, random, cheese_single, random_single), location (same / different),
         channels (space-separated), source_level, source_cheese_x, source_cheese_y
         (maze frame of the source), n_cells, tv, published.
-    channel_sets: cheese and cheese_single channels; channels: discovery table (empty
-        if channels were given).
+    channels: the discovery table (empty if channels were given).
+    params: layer, channels (the cheese channels, best first), near, seed, n_boot,
+        n_levels.
     """
 
     effects: pd.DataFrame
-    channel_sets: dict[str, list[int]]
     channels: pd.DataFrame
-    summary: dict
+    params: dict
+    topic = "resample"
+
+    @property
+    def channel_sets(self) -> dict[str, list[int]]:
+        """The cheese channels and the best of them alone."""
+        return {"cheese": self.params["channels"], "cheese_single": self.params["channels"][:1]}
+
+    def _rows(self) -> list[dict]:
+        """Mean tv and published effect with bootstrap intervals for every channel set and
+        location; paired per-level differences of tv, cheese - random (per location, also
+        for the single channels) and different - same (per set)."""
+        effects = self.effects
+        common = {"seed": self.params["seed"], "n_boot": self.params["n_boot"]}
+        rows = [interval_row(quantity, resampled(name, location), mean_ci(r[column], **common))
+                for (name, location), r in effects.groupby(["channel_set", "location"])
+                for quantity, column in (("tv", "tv"), ("published_change", "published"))]
+        wide = effects.pivot_table(index="level", columns=["channel_set", "location"],
+                                   values="tv")
+
+        def paired(condition: str, a: tuple[str, str], b: tuple[str, str]) -> list[dict]:
+            if a not in wide or b not in wide:
+                return []
+            return [interval_row("tv_difference", condition,
+                                 mean_ci((wide[a] - wide[b]).to_numpy(), **common))]
+
+        for a, b in (("cheese", "random"), ("cheese_single", "random_single")):
+            for location in LOCATIONS:
+                rows += paired(resampled(f"{a} - {b}", location), (a, location), (b, location))
+        for name in effects["channel_set"].unique():
+            rows += paired(f"{name}, different - same location", (name, "different"),
+                           (name, "same"))
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Both statistics by channel set and location, with intervals."""
+        from behavstats.plots import interventions as plots
+
+        names = sorted(self.effects["channel_set"].unique())
+        return {"resample": lambda: plots.plot_resample(self.summary(), names)}
 
 
 def find_source(target: Maze, pool: Sequence[Maze], location: str, rng: np.random.Generator,
@@ -136,9 +173,8 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     n_channels = probe.shape[1]
     channels = check_channels(channels, n_channels, layer)
     others = np.setdiff1d(np.arange(n_channels), channels)
-    sets = {"cheese": channels, "cheese_single": channels[:1]}
 
-    jobs = []  # (target index, set name, location, channel list, source maze)
+    jobs: list[_Job] = []
     for i, target in enumerate(targets):
         rng = np.random.default_rng([seed, level_id(target, i)])
         chosen = {"cheese": channels,
@@ -152,10 +188,10 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
             source = find_source(target, pool, location, rng, near)
             if source is None:
                 continue
-            jobs += [(i, name, location, chs, source) for name, chs in chosen.items() if chs]
+            jobs += [_Job(i, name, location, chs, source) for name, chs in chosen.items() if chs]
     if not jobs:
         raise NoUsableLevelsError("no source maze fits any level: give more source levels")
-    unique = list(dict.fromkeys(job[4] for job in jobs))
+    unique = list(dict.fromkeys(job.source for job in jobs))
     source_acts = start_activations(policy, unique, layer, observer)
     source_index = {m: k for k, m in enumerate(unique)}
 
@@ -165,95 +201,40 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                                          desc="resample", disable=not progress):
         group = group.tolist()
         original = field_rows.split(cache.probs())
-        mine = [job for job in jobs if job[0] in group]
+        mine = [job for job in jobs if job.target in group]
         # One pass over every job of the group: job j covers rows of its target maze.
         local = {i: k for k, i in enumerate(group)}
-        counts = [len(field_rows.cells[local[job[0]]]) for job in mine]
+        counts = [len(field_rows.cells[local[job.target]]) for job in mine]
         offsets = np.concatenate([[0], np.cumsum([len(c) for c in field_rows.cells])])
-        index = np.concatenate([np.arange(offsets[local[job[0]]], offsets[local[job[0]] + 1])
-                                for job in mine])
+        index = np.concatenate([np.arange(offsets[local[job.target]],
+                                          offsets[local[job.target] + 1]) for job in mine])
         job_of_row = np.repeat(np.arange(len(mine)), counts)
         masks = torch.zeros(len(mine), n_channels, dtype=torch.bool)
         for j, job in enumerate(mine):
-            masks[j, job[3]] = True
-        sources = torch.as_tensor([source_index[job[4]] for job in mine])
+            masks[j, job.channels] = True
+        sources = torch.as_tensor([source_index[job.source] for job in mine])
 
         def edits(r: np.ndarray, masks=masks, sources=sources, job_of_row=job_of_row
-                  ) -> list[MaskedReplace]:
+                  ) -> list[ReplaceChannels]:
             j = torch.as_tensor(job_of_row[r])
-            return [MaskedReplace(layer, source_acts[sources[j]], masks[j])]
+            return [ReplaceChannels(layer, masks[j], source_acts[sources[j]])]
 
         resampled = cache.probs(edits, index=index)
         parts = np.split(resampled, np.cumsum(counts)[:-1])
         for job, p in zip(mine, parts, strict=True):
-            i, name, location, chs, source = job
+            i, source = job.target, job.source
             q = original[local[i]]
             rows.append({"level": level_id(targets[i], i),
-                         "channel_set": name, "location": location,
-                         "channels": " ".join(map(str, chs)), "source_level": source.level,
+                         "channel_set": job.channel_set, "location": job.location,
+                         "channels": " ".join(map(str, job.channels)),
+                         "source_level": source.level,
                          "source_cheese_x": source.cheese[0],
                          "source_cheese_y": source.cheese[1], "n_cells": len(q),
                          "tv": float(tv_distance(p, q).mean()),
                          "published": published_change(p, q)})
-    effects = pd.DataFrame(rows)
-    summary = {"layer": layer, "channels": channels, "near": near, "seed": seed,
-               "n_levels": len(targets), **summarise_resample(effects, seed=seed,
-                                                              n_boot=n_boot),
-               "published": reference_results()["resampling"]}
-    result = ResampleResult(effects, sets, table, summary)
+    params = {"layer": layer, "channels": channels, "near": near, "seed": seed,
+              "n_boot": n_boot, "n_levels": len(targets)}
+    result = ResampleResult(pd.DataFrame(rows), table, params)
     if out_dir is not None:
-        write_resample(result, out_dir)
+        result.write(out_dir)
     return result
-
-
-def summarise_resample(effects: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
-    """Mean tv and published effect with bootstrap intervals for every channel set and
-    location; paired per-level differences cheese - random (per location, also for
-    the single channels) and different - same (per set)."""
-    cells = {}
-    for (name, location), rows in effects.groupby(["channel_set", "location"]):
-        cells[f"{name}/{location}"] = {m: mean_ci(rows[m], seed=seed, n_boot=n_boot)
-                                       for m in ("tv", "published")}
-    wide = effects.pivot_table(index="level", columns=["channel_set", "location"],
-                               values="tv")
-    paired = {}
-    for a, b in (("cheese", "random"), ("cheese_single", "random_single")):
-        for location in LOCATIONS:
-            if (a, location) in wide and (b, location) in wide:
-                paired[f"{a} - {b} / {location}"] = mean_ci(
-                    (wide[(a, location)] - wide[(b, location)]).to_numpy(), seed=seed,
-                    n_boot=n_boot)
-    for name in effects["channel_set"].unique():
-        if (name, "same") in wide and (name, "different") in wide:
-            paired[f"{name} / different - same"] = mean_ci(
-                (wide[(name, "different")] - wide[(name, "same")]).to_numpy(), seed=seed,
-                n_boot=n_boot)
-    return {"effects": cells, "paired_tv": paired}
-
-
-def summary_table(result: ResampleResult) -> pd.DataFrame:
-    """One row per channel set and location: n and mean / interval of both statistics
-    (tv and published, as fractions; the published table is in percent)."""
-    rows = []
-    for key, metrics in result.summary["effects"].items():
-        name, location = key.split("/")
-        row = {"channel_set": name, "location": location, "n": metrics["tv"]["n"]}
-        for m, s in metrics.items():
-            row.update({f"{m}_mean": s["mean"], f"{m}_ci_low": s["ci_low"],
-                        f"{m}_ci_high": s["ci_high"]})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def write_resample(result: ResampleResult, out_dir: str | Path) -> list[Path]:
-    """effects.csv, summary.csv, channels.csv (if discovered), summary.json and the
-    figure resample.png (both statistics by channel set and location, with
-    intervals)."""
-    from behavstats.plots import interventions as plots
-
-    table = summary_table(result)
-    tables = {"effects": result.effects, "summary": table}
-    if not result.channels.empty:
-        tables["channels"] = result.channels
-    figures = {"resample": lambda: plots.plot_resample(table)}
-    return write_outputs(out_dir, tables, result.summary, figures)

@@ -24,10 +24,10 @@ to the path start -> top-right cell.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from behavstats.env import Observer
 from behavstats.features import maze_graph
 from behavstats.forward import BATCH
-from behavstats.hooks import VECTOR_LAYER
+from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.interventions.channels import (
     published_share,
     run_channels,
@@ -49,66 +49,97 @@ from behavstats.interventions.channels import (
 from behavstats.interventions.effects import N_BOOT, mean_ci
 from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, check_channels, level_id
 from behavstats.interventions.geometry import steps_to_path
-from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import start_activations
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_mouse, remove_cheese
 from behavstats.policy import Policy
-from behavstats.reference import reference_results
+from behavstats.results import Result, figure_only, interval_row, quantity_row
 
 DISTANCE_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 10**6))
 DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
-@dataclass(frozen=True)
-class ClampCells:
-    """Per-sample clamp: activation[r, c, rows[r], cols[r]] = values[c] for each chosen
-    channel c; with `fill`, the chosen channels' other cells are set to `fill` first.
-    rows, cols: (N,) integer tensors; values: (len(channels),)."""
-
-    layer: str
-    channels: Sequence[int]
-    rows: torch.Tensor
-    cols: torch.Tensor
-    values: torch.Tensor
-    fill: float | None = None
-
-    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
-        out = activation.clone()
-        channels = torch.as_tensor(list(self.channels), dtype=torch.long)
-        if self.fill is not None:
-            out[:, channels] = self.fill
-        samples = torch.arange(out.shape[0])[:, None]
-        out[samples, channels[None, :], self.rows[:, None], self.cols[:, None]] = (
-            self.values.to(out.dtype)[None, :])
-        return out
 
 
-@dataclass
-class RetargetResult:
+@dataclass(frozen=True, eq=False)
+class RetargetResult(Result):
     """What `run_retarget` measured.
 
     targets: one row per level, channel set and target square: level, maze_dim,
-        channel_set, x, y (maze frame), act_row, act_col, steps (shortest path from the
-        start), dist_to_tr_path, region (top/bottom-left/right half of the maze, the
-        centre row and column counted bottom / left), p_path, p_path_base, reach,
-        reach_base.
+        x, y (maze frame), act_row, act_col, steps (shortest path from the start),
+        dist_to_tr_path, region (top/bottom-left/right half of the maze, the centre row
+        and column counted bottom / left), p_path_base, reach_base, channel_set,
+        p_path, reach.
     by_distance: one row per channel set and distance bin (`DISTANCE_BINS`):
         channel_set, distance_bin, n_targets, n_levels and for p_path, reach and their
         lifts over the baseline: mean, ci_low, ci_high (mean over levels of the
         per-level mean, bootstrapped over levels).
-    channel_sets: name -> channels; values: channel -> clamp value.
+    clamps: one row per channel set and channel: channel_set, channel, value (the clamp
+        value).
     channels: the discovery table (`channels.channel_scores`), empty if not run.
-    heatmap_mazes: the first levels' mazes (cheese removed), for the figures.
+    params: layer, fill, value_scale (None when one value was given), n_rollouts,
+        step_budget, seed, n_boot, n_levels.
+    heatmap_mazes: figure material, the first levels' mazes (cheese removed); not saved.
     """
 
     targets: pd.DataFrame
     by_distance: pd.DataFrame
-    channel_sets: dict[str, list[int]]
-    values: dict[int, float]
+    clamps: pd.DataFrame
     channels: pd.DataFrame
-    summary: dict
-    heatmap_mazes: list[Maze]
+    params: dict
+    heatmap_mazes: tuple[Maze, ...] = figure_only()
+    topic = "retarget"
+
+    @property
+    def channel_sets(self) -> dict[str, list[int]]:
+        """Channel set name -> its channels, in the order run."""
+        groups = self.clamps.groupby("channel_set", sort=False)["channel"]
+        return {name: [int(c) for c in channels] for name, channels in groups}
+
+    def _rows(self) -> list[dict]:
+        """Per channel set: mean p_path, reach and their lifts over the unclamped baseline
+        (level means, bootstrapped over levels), the Spearman correlation of p_path with
+        dist_to_tr_path, and means by region; paired differences between channel sets;
+        the unclamped baseline."""
+        targets, seed, n_boot = self.targets, self.params["seed"], self.params["n_boot"]
+        if targets.empty:
+            return []
+        rows = []
+        for name, t in targets.groupby("channel_set"):
+            condition = f"clamp {name}"
+            rows += [interval_row(metric, condition, _level_mean_ci(t, column, seed, n_boot))
+                     for metric, column in _metrics(t)]
+            rho = stats.spearmanr(t["dist_to_tr_path"], t["p_path"]).statistic
+            rows.append(quantity_row("spearman_p_path_vs_distance", condition, rho,
+                                     n=len(t)))
+            rows += [quantity_row(metric, f"{condition}, {region}", r[metric].mean(),
+                                  n=len(r))
+                     for region, r in t.groupby("region") for metric in ("p_path", "reach")]
+        wide = targets.pivot_table(index="level", columns="channel_set", values="p_path",
+                                   aggfunc="mean")
+        names = list(wide.columns)
+        rows += [interval_row("p_path_difference", f"clamp {a} - clamp {b}", mean_ci(
+                     (wide[a] - wide[b]).to_numpy(), seed=seed, n_boot=n_boot))
+                 for k, a in enumerate(names) for b in names[k + 1 :]]
+        base = targets.drop_duplicates(["level", "x", "y"])
+        rows += [interval_row(metric, "no clamp",
+                              _level_mean_ci(base, base[f"{metric}_base"], seed, n_boot))
+                 for metric in ("p_path", "reach")]
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Heat maps of p_path and reach over target squares (levels x channel sets) and
+        success against distance from the path to the top-right cell."""
+        from behavstats.plots import interventions as plots
+
+        if self.targets.empty:
+            return {}
+        figures = {f"heatmap_{metric}": (lambda m=metric: plots.plot_retarget_heatmaps(
+                       self.targets, self.heatmap_mazes, list(self.channel_sets), m))
+                   for metric in ("p_path", "reach")}
+        figures["success_by_distance"] = lambda: plots.plot_success_by_distance(
+            self.by_distance)
+        return figures
 
 
 def default_channel_sets(table: pd.DataFrame) -> dict[str, list[int]]:
@@ -175,17 +206,17 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                                sets, values, layer, probe.shape[-1], fill, n_rollouts,
                                step_budget, seed, observer, batch)
     targets = pd.DataFrame(rows)
-    by_distance = retarget_by_distance(targets, seed=seed, n_boot=n_boot)
-    summary = {"layer": layer, "channel_sets": sets, "values": values, "fill": fill,
-               "value_scale": None if value is not None else value_scale,
-               "n_rollouts": n_rollouts, "step_budget": step_budget, "seed": seed,
-               "n_levels": len(mazes),
-               **summarise_retarget(targets, seed=seed, n_boot=n_boot),
-               "published": reference_results()["retargeting"]}
-    result = RetargetResult(targets, by_distance, sets, values, table, summary,
-                            mazes[:n_heatmaps])
+    clamps = pd.DataFrame([{"channel_set": name, "channel": c, "value": values[c]}
+                           for name, channels in sets.items() for c in channels],
+                          columns=["channel_set", "channel", "value"])
+    params = {"layer": layer, "fill": fill,
+              "value_scale": None if value is not None else value_scale,
+              "n_rollouts": n_rollouts, "step_budget": step_budget, "seed": seed,
+              "n_boot": n_boot, "n_levels": len(mazes)}
+    result = RetargetResult(targets, retarget_by_distance(targets, seed=seed, n_boot=n_boot),
+                            clamps, table, params, tuple(mazes[:n_heatmaps]))
     if out_dir is not None:
-        write_retarget(result, out_dir)
+        result.write(out_dir)
     return result
 
 
@@ -227,9 +258,9 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
     for name, channels in sets.items():
         vals = torch.tensor([values[c] for c in channels], dtype=torch.float32)
 
-        def clamp(idx: np.ndarray, channels=channels, vals=vals) -> list[ClampCells]:
+        def clamp(idx: np.ndarray, channels=channels, vals=vals) -> list[SetCell]:
             idx = torch.as_tensor(idx)
-            return [ClampCells(layer, channels, act_rows[idx], act_cols[idx], vals, fill)]
+            return [SetCell(layer, channels, act_rows[idx], act_cols[idx], vals, fill)]
 
         p_path = path_probability(policy, table, target_paths, clamp, batch=batch)
         episodes = walk(policy, table, goals, limits[episode_target].tolist(), seeds,
@@ -251,6 +282,13 @@ def _level_mean_ci(rows: pd.DataFrame, column: pd.Series, seed: int, n_boot: int
     return mean_ci(per_level, seed=seed, n_boot=n_boot)
 
 
+def _metrics(rows: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """p_path, reach and their lifts over the unclamped baseline, per target row."""
+    return [("p_path", rows["p_path"]), ("reach", rows["reach"]),
+            ("p_path_lift", rows["p_path"] - rows["p_path_base"]),
+            ("reach_lift", rows["reach"] - rows["reach_base"])]
+
+
 def retarget_by_distance(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT
                          ) -> pd.DataFrame:
     """Success by channel set and distance bin (see `RetargetResult.by_distance`)."""
@@ -262,9 +300,7 @@ def retarget_by_distance(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = 
     for (name, label), rows in binned.groupby(["channel_set", "distance_bin"]):
         row = {"channel_set": name, "distance_bin": label, "n_targets": len(rows),
                "n_levels": rows["level"].nunique()}
-        for metric, column in (("p_path", rows["p_path"]), ("reach", rows["reach"]),
-                               ("p_path_lift", rows["p_path"] - rows["p_path_base"]),
-                               ("reach_lift", rows["reach"] - rows["reach_base"])):
+        for metric, column in _metrics(rows):
             stats_ = _level_mean_ci(rows, column, seed, n_boot)
             row.update({f"{metric}_mean": stats_["mean"], f"{metric}_ci_low": stats_["ci_low"],
                         f"{metric}_ci_high": stats_["ci_high"]})
@@ -272,53 +308,3 @@ def retarget_by_distance(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = 
     table = pd.DataFrame(out)
     return table.sort_values(["channel_set", "distance_bin"], key=lambda s: s.map(
         order) if s.name == "distance_bin" else s, ignore_index=True)
-
-
-def summarise_retarget(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
-    """Per channel set: mean p_path, reach and their lifts over the unclamped baseline
-    (level means, bootstrapped over levels), the Spearman correlation of p_path with
-    dist_to_tr_path, and means by region; paired differences between channel sets."""
-    if targets.empty:
-        return {"by_set": {}, "set_differences": {}}
-    by_set = {}
-    for name, rows in targets.groupby("channel_set"):
-        rho = stats.spearmanr(rows["dist_to_tr_path"], rows["p_path"]).statistic
-        by_set[name] = {
-            "n_targets": len(rows),
-            **{metric: _level_mean_ci(rows, column, seed, n_boot) for metric, column in (
-                ("p_path", rows["p_path"]), ("reach", rows["reach"]),
-                ("p_path_lift", rows["p_path"] - rows["p_path_base"]),
-                ("reach_lift", rows["reach"] - rows["reach_base"]))},
-            "spearman_p_path_vs_distance": float(rho) if not math.isnan(rho) else None,
-            "by_region": {region: {"n_targets": len(r), "p_path": float(r["p_path"].mean()),
-                                   "reach": float(r["reach"].mean())}
-                          for region, r in rows.groupby("region")}}
-    wide = targets.pivot_table(index="level", columns="channel_set", values="p_path",
-                               aggfunc="mean")
-    names = list(wide.columns)
-    differences = {f"{a} - {b}": mean_ci((wide[a] - wide[b]).to_numpy(), seed=seed,
-                                         n_boot=n_boot)
-                   for k, a in enumerate(names) for b in names[k + 1 :]}
-    base = targets.drop_duplicates(["level", "x", "y"])
-    return {"by_set": by_set, "set_differences": differences,
-            "baseline": {"p_path": _level_mean_ci(base, base["p_path_base"], seed, n_boot),
-                         "reach": _level_mean_ci(base, base["reach_base"], seed, n_boot)}}
-
-
-def write_retarget(result: RetargetResult, out_dir: str | Path) -> list[Path]:
-    """targets.csv, by_distance.csv, channels.csv (if discovered), summary.json and the
-    figures: heat maps of p_path and reach over target squares (levels x channel
-    sets) and success against distance from the path to the top-right cell."""
-    from behavstats.plots import interventions as plots
-
-    figures = {}
-    if not result.targets.empty:
-        for metric in ("p_path", "reach"):
-            figures[f"heatmap_{metric}"] = (lambda m=metric: plots.plot_retarget_heatmaps(
-                result.targets, result.heatmap_mazes, list(result.channel_sets), m))
-        figures["success_by_distance"] = lambda: plots.plot_success_by_distance(
-            result.by_distance)
-    tables = {"targets": result.targets, "by_distance": result.by_distance}
-    if not result.channels.empty:
-        tables["channels"] = result.channels
-    return write_outputs(out_dir, tables, result.summary, figures)

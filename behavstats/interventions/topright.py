@@ -15,9 +15,10 @@ an interaction (both - cheese - top_right + none) of zero.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,23 +30,19 @@ from behavstats.forward import BATCH
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
-    change_summary,
+    change_rows,
     mean_ci,
     published_change,
     transfer_change,
     tv_distance,
 )
 from behavstats.interventions.forward import (
-    DecisionSquares,
     FieldExample,
-    NoUsableLevelsError,
     added,
-    as_mazes,
     field_groups,
-    level_id,
 )
-from behavstats.interventions.geometry import decision_point, moves_towards
-from behavstats.interventions.output import write_outputs
+from behavstats.interventions.geometry import moves_towards
+from behavstats.interventions.vector_levels import DECISION_COLUMNS, VectorLevels
 from behavstats.interventions.vectors import (
     cheese_vectors,
     corridor_is_empty,
@@ -53,29 +50,35 @@ from behavstats.interventions.vectors import (
 )
 from behavstats.maze import Maze
 from behavstats.policy import Policy
-from behavstats.reference import reference_results
+from behavstats.quantities import edited
+from behavstats.results import Result, figure_only, interval_row
 from behavstats.vfield import FIELD_GROUP, VectorField
 
 DEFAULT_COEFFS = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 CONDITIONS = ("none", "cheese", "top_right", "both")
-@dataclass
-class TopRightResult:
+
+
+@dataclass(frozen=True, eq=False)
+class TopRightResult(Result):
     """What `run_top_right_vector` measured.
 
-    decision: one row per level and coefficient: level, coeff, p_topright_original,
-        p_topright_patched, p_cheese_original, p_cheese_patched (at the dsq).
+    decision: one row per level and coefficient, `DECISION_COLUMNS` (patched: with
+        coeff x the level's top-right vector), at the dsq.
     fields: one row per level and coefficient: level, coeff, n_cells, tv (mean per-cell
         total-variation distance patched vs original), pub (`published_change`),
         toward_tr_original, toward_tr_patched (mean over cells of P(move towards the
         top-right cell), the top-right cell itself left out).
     transfer: one row per ordered pair of distinct levels: level_a (vector's maze),
-        level_b (applied in), maze_dim_a, maze_dim_b, p_topright_original,
-        p_topright_patched (coefficient `top_right_coeff`, at B's dsq).
+        level_b (applied in), p_cheese_original, p_cheese_patched, p_topright_original,
+        p_topright_patched (coefficient `top_right_coeff`, at B's dsq), maze_dim_a,
+        maze_dim_b.
     composition: one row per level and condition (`CONDITIONS`): level, condition,
         p_cheese, p_topright at the dsq (cheese vector at `cheese_coeff`, top-right
         vector at `top_right_coeff`).
-    levels: one row per level given: level, maze_dim, has_dsq, corridor_empty, used,
-        vector_norm (NaN if unused).
+    levels: one row per level given (`VectorLevels.levels_table`) plus corridor_empty.
+    params: layer, coeffs, top_right_coeff, cheese_coeff, seed, n_boot, n_levels,
+        n_used, n_corridor_empty.
+    examples: figure material (`FieldExample`s), not saved.
     """
 
     decision: pd.DataFrame
@@ -83,8 +86,64 @@ class TopRightResult:
     transfer: pd.DataFrame
     composition: pd.DataFrame
     levels: pd.DataFrame
-    summary: dict
-    examples: list[FieldExample] = field(default_factory=list)
+    params: dict
+    examples: tuple[FieldExample, ...] = figure_only()
+    topic = "top_right_vector"
+
+    def _rows(self) -> list[dict]:
+        """Per coefficient: change rows of P(top-right) and P(cheese) at the dsq, mean
+        field TV and mean change of toward_tr with intervals; transfer (per target level
+        mean change, bootstrapped over target levels) overall and by whether the source
+        maze is at least as large; composition means per condition and the interaction
+        (both - cheese - top_right + none) per level with intervals."""
+        common = {"seed": self.params["seed"], "n_boot": self.params["n_boot"]}
+        rows = []
+        for coeff, dec in self.decision.groupby("coeff", sort=True):
+            f, condition = self.fields[self.fields["coeff"] == coeff], edited(
+                "top-right vector", coeff)
+            for target in ("p_topright", "p_cheese"):
+                rows += change_rows(target, condition, dec[f"{target}_original"],
+                                    dec[f"{target}_patched"], **common)
+            rows += [interval_row("field_tv", condition, mean_ci(f["tv"], **common)),
+                     interval_row("field_toward_tr_change", condition, mean_ci(
+                         f["toward_tr_patched"] - f["toward_tr_original"], **common))]
+        larger = self.transfer["maze_dim_a"] >= self.transfer["maze_dim_b"]
+        for name, pairs in (("transfer", self.transfer),
+                            ("transfer from at least as large", self.transfer[larger]),
+                            ("transfer from smaller", self.transfer[~larger])):
+            rows.append(interval_row("p_topright_change",
+                                     edited(name, self.params["top_right_coeff"]),
+                                     transfer_change(pairs, "p_topright_original",
+                                                     "p_topright_patched", **common)))
+        for condition, comp in self.composition.groupby("condition"):
+            rows += [interval_row(p, f"composition: {condition}", mean_ci(comp[p], **common))
+                     for p in ("p_cheese", "p_topright")]
+        wide = self.composition.pivot(index="level", columns="condition")
+        both = (f"cheese vector x {self.params['cheese_coeff']:g} + "
+                f"top-right vector x {self.params['top_right_coeff']:g}")
+        for p in ("p_cheese", "p_topright"):
+            w = wide[p]
+            rows.append(interval_row(f"{p}_interaction", both, mean_ci(
+                w["both"] - w["cheese"] - w["top_right"] + w["none"], **common)))
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """P(top-right) histograms, change by coefficient, composition, and one
+        vector-field triptych per example level."""
+        from behavstats.plots import interventions as plots
+
+        figures = {"p_topright_histograms": lambda: plots.plot_probability_histograms(
+                       self.decision, "p_topright"),
+                   "change_by_coeff": lambda: plots.plot_top_right_sweep(
+                       self.summary(), self.params["coeffs"]),
+                   "composition": lambda: plots.plot_composition(self.composition)}
+        coeff = self.params["top_right_coeff"]
+        for example in self.examples:
+            figures[f"field_level{example.level}"] = (
+                lambda e=example: plots.plot_field_triptych(
+                    e.fields["original"], e.fields["patched"], e.observations["maze"],
+                    title=f"level {e.level}, top-right vector x {coeff}"))
+        return figures
 
 
 def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
@@ -101,40 +160,23 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     example figures); transfer_levels: transfer among the first this many usable
     levels (None = all). Raises NoUsableLevelsError when no level is usable.
     """
-    mazes = as_mazes(levels, mode)
-    points = [decision_point(m) for m in mazes]
-    empty = [corridor_is_empty(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None and not empty[i]]
-    if not chosen:
-        raise NoUsableLevelsError("no level has both a decision square and room for a "
-                                  "top-right corridor (maze smaller than the world)")
-    n, coeffs = len(chosen), np.asarray(coeffs, dtype=float)
-    observer = Observer(batch=batch)
+    lv = VectorLevels.of(policy, levels, mode=mode, layer=layer, batch=batch,
+                         usable=lambda maze: not corridor_is_empty(maze),
+                         refusal="no level has both a decision square and room for a "
+                                 "top-right corridor (maze smaller than the world)")
+    dsq, coeffs = lv.dsq, np.asarray(coeffs, dtype=float)
+    n, used, ids = len(lv.chosen), dsq.mazes, dsq.ids
     steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="top-right vector",
                  disable=not progress)
-
-    dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, observer, batch=batch)
-    used, ids = dsq.mazes, dsq.ids
-    vectors = top_right_vectors(policy, used, layer, observer)
-    original, to_cheese, to_tr = dsq.original, dsq.to_cheese, dsq.to_top_right
-    owner, cf, patched = dsq.sweep(vectors, coeffs)
-    rows = np.arange(len(owner))
-    decision = pd.DataFrame({
-        "level": np.array(ids)[owner], "coeff": cf,
-        "p_topright_original": original[owner, to_tr[owner]],
-        "p_topright_patched": patched[rows, to_tr[owner]],
-        "p_cheese_original": original[owner, to_cheese[owner]],
-        "p_cheese_patched": patched[rows, to_cheese[owner]]})
+    vectors = top_right_vectors(policy, used, layer, lv.observer)
+    decision = lv.sweep(vectors, coeffs)[list(DECISION_COLUMNS)]
     steps.update()
 
-    a, b, moved = dsq.transfer(vectors, top_right_coeff, transfer_levels)
+    transfer, a, b = lv.transfer(vectors, top_right_coeff, transfer_levels)
     dims = np.array([mz.maze_dim for mz in used])
-    transfer = pd.DataFrame({"level_a": np.array(ids)[a], "level_b": np.array(ids)[b],
-                             "maze_dim_a": dims[a], "maze_dim_b": dims[b],
-                             "p_topright_original": original[b, to_tr[b]],
-                             "p_topright_patched": moved[np.arange(len(b)), to_tr[b]]})
+    transfer = transfer.assign(maze_dim_a=dims[a], maze_dim_b=dims[b])
 
-    cheese = cheese_vectors(policy, used, layer, observer)
+    cheese = cheese_vectors(policy, used, layer, lv.observer)
     four = np.tile(np.arange(n), len(CONDITIONS))
     condition = np.repeat(np.array(CONDITIONS), n)
     c_cheese = np.where(np.isin(condition, ("cheese", "both")), cheese_coeff, 0.0)
@@ -143,28 +185,21 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                                index=four)
     r4 = np.arange(len(four))
     composition = pd.DataFrame({"level": np.array(ids)[four], "condition": condition,
-                                "p_cheese": composed[r4, to_cheese[four]],
-                                "p_topright": composed[r4, to_tr[four]]})
+                                "p_cheese": composed[r4, dsq.to_cheese[four]],
+                                "p_topright": composed[r4, dsq.to_top_right[four]]})
     steps.update()
 
     fields, examples = _fields(policy, used, ids, vectors, coeffs, layer, top_right_coeff,
-                               n_examples, observer, batch, steps)
-    norms = dict(zip(chosen, vectors.flatten(1).norm(dim=1).tolist(), strict=True))
-    level_table = pd.DataFrame([{"level": level_id(mz, i), "maze_dim": mz.maze_dim,
-                                 "has_dsq": points[i] is not None,
-                                 "corridor_empty": empty[i], "used": i in norms,
-                                 "vector_norm": norms.get(i, np.nan)}
-                                for i, mz in enumerate(mazes)])
-    summary = {"layer": layer, "coeffs": coeffs.tolist(), "top_right_coeff": top_right_coeff,
-               "cheese_coeff": cheese_coeff, "seed": seed, "n_levels": len(mazes),
-               "n_used": n, "n_corridor_empty": int(sum(empty)),
-               **summarise_top_right(decision, fields, transfer, composition, seed=seed,
-                                     n_boot=n_boot),
-               "published": reference_results()["top_right_vector"]}
-    result = TopRightResult(decision, fields, transfer, composition, level_table, summary,
-                            examples)
+                               n_examples, lv.observer, batch, steps)
+    empty = [corridor_is_empty(m) for m in lv.mazes]
+    params = {"layer": layer, "coeffs": coeffs.tolist(), "top_right_coeff": top_right_coeff,
+              "cheese_coeff": cheese_coeff, "seed": seed, "n_boot": n_boot,
+              "n_levels": len(lv.mazes), "n_used": n, "n_corridor_empty": int(sum(empty))}
+    result = TopRightResult(decision, fields, transfer, composition,
+                            lv.levels_table(vectors, corridor_empty=empty), params,
+                            tuple(examples))
     if out_dir is not None:
-        write_top_right(result, out_dir)
+        result.write(out_dir)
     steps.update()
     steps.close()
     return result
@@ -203,79 +238,3 @@ def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Ten
                         {"maze": render([(maze, maze.start)], observer)[0]}))
         bar.update()
     return pd.DataFrame(rows), examples
-
-
-def summarise_top_right(decision: pd.DataFrame, fields: pd.DataFrame, transfer: pd.DataFrame,
-                        composition: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT
-                        ) -> dict:
-    """Per coefficient: change summaries of P(top-right) and P(cheese) at the dsq, mean
-    field TV and mean change of toward_tr with intervals; transfer (per target level
-    mean change, bootstrapped over target levels) overall and by whether the source
-    maze is at least as large; composition means per condition and the interaction
-    (both - cheese - top_right + none) per level with intervals."""
-    by_coeff = []
-    for coeff, rows in decision.groupby("coeff", sort=True):
-        f = fields[fields["coeff"] == coeff]
-        by_coeff.append({
-            "coeff": float(coeff),
-            "p_topright": change_summary(rows["p_topright_original"],
-                                         rows["p_topright_patched"], seed=seed, n_boot=n_boot),
-            "p_cheese": change_summary(rows["p_cheese_original"], rows["p_cheese_patched"],
-                                       seed=seed, n_boot=n_boot),
-            "field_tv": mean_ci(f["tv"], seed=seed, n_boot=n_boot),
-            "field_toward_tr_change": mean_ci(f["toward_tr_patched"] - f["toward_tr_original"],
-                                              seed=seed, n_boot=n_boot)})
-
-    def transfer_summary(rows: pd.DataFrame) -> dict:
-        return transfer_change(rows, "p_topright_original", "p_topright_patched", seed=seed,
-                               n_boot=n_boot)
-
-    larger = transfer["maze_dim_a"] >= transfer["maze_dim_b"]
-    wide = composition.pivot(index="level", columns="condition")
-    interaction = {}
-    for p in ("p_cheese", "p_topright"):
-        w = wide[p]
-        interaction[p] = mean_ci(w["both"] - w["cheese"] - w["top_right"] + w["none"],
-                                 seed=seed, n_boot=n_boot)
-    return {"by_coeff": by_coeff,
-            "transfer": {"all": transfer_summary(transfer),
-                         "source_at_least_as_large": transfer_summary(transfer[larger]),
-                         "source_smaller": transfer_summary(transfer[~larger])},
-            "composition": {c: {p: mean_ci(rows[p], seed=seed, n_boot=n_boot)
-                                for p in ("p_cheese", "p_topright")}
-                            for c, rows in composition.groupby("condition")},
-            "interaction": interaction}
-
-
-def summary_table(result: TopRightResult) -> pd.DataFrame:
-    """One row per coefficient: P(top-right) change summary and field metrics."""
-    rows = []
-    for e in result.summary["by_coeff"]:
-        rows.append({"coeff": e["coeff"], **{f"p_topright_{k}": v for k, v in
-                                             e["p_topright"].items()},
-                     "field_tv": e["field_tv"]["mean"],
-                     "field_toward_tr_change": e["field_toward_tr_change"]["mean"],
-                     "field_toward_tr_ci_low": e["field_toward_tr_change"]["ci_low"],
-                     "field_toward_tr_ci_high": e["field_toward_tr_change"]["ci_high"]})
-    return pd.DataFrame(rows)
-
-
-def write_top_right(result: TopRightResult, out_dir: str | Path) -> list[Path]:
-    """decision_probs.csv, fields.csv, transfer.csv, composition.csv, levels.csv,
-    summary.csv, summary.json and the figures: P(top-right) histograms, change by
-    coefficient, composition, and one vector-field triptych per example level."""
-    from behavstats.plots import interventions as plots
-
-    figures = {"p_topright_histograms": lambda: plots.plot_probability_histograms(
-                   result.decision, "p_topright"),
-               "change_by_coeff": lambda: plots.plot_top_right_sweep(result.summary),
-               "composition": lambda: plots.plot_composition(result.composition)}
-    for example in result.examples:
-        figures[f"field_level{example.level}"] = (
-            lambda e=example: plots.plot_field_triptych(
-                e.fields["original"], e.fields["patched"], e.observations["maze"],
-                title=f"level {e.level}, top-right vector x {result.summary['top_right_coeff']}"))
-    tables = {"decision_probs": result.decision, "fields": result.fields,
-              "transfer": result.transfer, "composition": result.composition,
-              "levels": result.levels, "summary": summary_table(result)}
-    return write_outputs(out_dir, tables, result.summary, figures)

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from behavstats.plots.vfield import plot_field_comparison, plot_vector_field
+from behavstats.quantities import edited, resampled
 
 Axes = matplotlib.axes.Axes
 
@@ -50,21 +51,18 @@ def plot_probability_histograms(decision: pd.DataFrame, prefix: str = "p_cheese"
     return axes
 
 
-def _sweep(ax: Axes, entries: list[dict], key: str, label: str, color: str) -> None:
-    coeffs = [e["coeff"] for e in entries]
-    mean = np.array([e[key].get("mean_change", e[key].get("mean", np.nan)) for e in entries])
-    low = np.array([e[key]["ci_low"] for e in entries], dtype=float)
-    high = np.array([e[key]["ci_high"] for e in entries], dtype=float)
-    ax.errorbar(coeffs, mean, yerr=np.vstack([mean - low, high - mean]), fmt="o-",
-                color=color, capsize=3, label=label)
-
-
-def _sweeps(summary: dict, series: Sequence[tuple[str, str, str]], ylabel: str,
-            ax: Axes | None) -> Axes:
-    """One `_sweep` line per (key, label, colour) over the summary's coefficients."""
+def _sweeps(summary: pd.DataFrame, coeffs: Sequence[float],
+            series: Sequence[tuple[str, str, str, str]], ylabel: str, ax: Axes | None) -> Axes:
+    """One line with 95% intervals per (quantity, vector, label, colour): the summary
+    rows of that quantity under `edited(vector, coeff)` against the coefficients."""
     ax = _axes(ax, (5, 3.5))
-    for key, label, color in series:
-        _sweep(ax, summary["by_coeff"], key, label, color)
+    table = summary.set_index(["quantity", "condition"])
+    for quantity, vector, label, color in series:
+        keys = [(quantity, edited(vector, c)) for c in coeffs]
+        rows = table.reindex(keys)
+        mean = rows["estimate"].to_numpy()
+        error = np.vstack([mean - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - mean])
+        ax.errorbar(coeffs, mean, yerr=error, fmt="o-", color=color, capsize=3, label=label)
     ax.axhline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("coefficient")
     ax.set_ylabel(ylabel)
@@ -72,23 +70,28 @@ def _sweeps(summary: dict, series: Sequence[tuple[str, str, str]], ylabel: str,
     return ax
 
 
-def plot_change_by_coeff(summary: dict, ax: Axes | None = None) -> Axes:
+def plot_change_by_coeff(summary: pd.DataFrame, coeffs: Sequence[float],
+                         ax: Axes | None = None) -> Axes:
     """Mean change (95% bootstrap interval) of P(cheese) and P(top-right) at the
     decision square against the cheese vector's coefficient, and of P(cheese) under
-    the random vector."""
-    return _sweeps(summary, [("p_cheese", "P(cheese), cheese vector", "C3"),
-                             ("p_topright", "P(top-right), cheese vector", "C0"),
-                             ("p_cheese_random", "P(cheese), random vector", "0.5")],
-                   "mean change at the decision square", ax)
+    the random vector (rows of a `CheeseVectorResult.summary()`)."""
+    return _sweeps(summary, coeffs, [
+        ("p_cheese_change", "cheese vector", "P(cheese), cheese vector", "C3"),
+        ("p_topright_change", "cheese vector", "P(top-right), cheese vector", "C0"),
+        ("p_cheese_change", "random vector", "P(cheese), random vector", "0.5")],
+        "mean change at the decision square", ax)
 
 
-def plot_top_right_sweep(summary: dict, ax: Axes | None = None) -> Axes:
+def plot_top_right_sweep(summary: pd.DataFrame, coeffs: Sequence[float],
+                         ax: Axes | None = None) -> Axes:
     """Mean change (95% interval) against the top-right vector's coefficient: P(top-right)
-    and P(cheese) at the decision square, and P(towards the top-right) over the field."""
-    return _sweeps(summary, [("p_topright", "P(top-right) at dsq", "C0"),
-                             ("p_cheese", "P(cheese) at dsq", "C3"),
-                             ("field_toward_tr_change", "P(towards top-right), field", "C2")],
-                   "mean change", ax)
+    and P(cheese) at the decision square, and P(towards the top-right) over the field
+    (rows of a `TopRightResult.summary()`)."""
+    return _sweeps(summary, coeffs, [
+        ("p_topright_change", "top-right vector", "P(top-right) at dsq", "C0"),
+        ("p_cheese_change", "top-right vector", "P(cheese) at dsq", "C3"),
+        ("field_toward_tr_change", "top-right vector", "P(towards top-right), field", "C2")],
+        "mean change", ax)
 
 
 def plot_transfer(transfer: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -238,22 +241,25 @@ def plot_success_by_distance(by_distance: pd.DataFrame, ax: Axes | None = None) 
     return ax
 
 
-def plot_resample(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
+def plot_resample(summary: pd.DataFrame, channel_sets: Sequence[str],
+                  axes: np.ndarray | None = None) -> np.ndarray:
     """Mean effect of resampling (95% intervals), by channel set and location: the
-    mean per-cell total-variation distance and the published statistic."""
+    mean per-cell total-variation distance and the published statistic (rows of a
+    `ResampleResult.summary()`)."""
     axes = _grid(axes, 1, 2, (4.5, 3.5)).ravel()
-    names = list(dict.fromkeys(table["channel_set"]))
-    x = np.arange(len(names))
-    for ax, metric, label in ((axes[0], "tv", "mean per-cell TV distance"),
-                              (axes[1], "published", "published statistic")):
+    table = summary.set_index(["quantity", "condition"])
+    x = np.arange(len(channel_sets))
+    for ax, quantity, label in ((axes[0], "tv", "mean per-cell TV distance"),
+                                (axes[1], "published_change", "published statistic")):
         for k, location in enumerate(("same", "different")):
-            rows = table[table["location"] == location].set_index("channel_set").reindex(names)
-            mean = rows[f"{metric}_mean"].to_numpy()
-            error = np.vstack([mean - rows[f"{metric}_ci_low"].to_numpy(),
-                               rows[f"{metric}_ci_high"].to_numpy() - mean])
+            rows = table.reindex([(quantity, resampled(name, location))
+                                  for name in channel_sets])
+            mean = rows["estimate"].to_numpy()
+            error = np.vstack([mean - rows["ci_low"].to_numpy(),
+                               rows["ci_high"].to_numpy() - mean])
             ax.bar(x + (k - 0.5) * 0.4, mean, width=0.4, yerr=np.nan_to_num(error),
                    capsize=3, label=f"{location} cheese location")
-        ax.set_xticks(x, names, rotation=20)
+        ax.set_xticks(x, channel_sets, rotation=20)
         ax.set_ylabel(label)
     axes[0].legend(fontsize="small")
     return axes

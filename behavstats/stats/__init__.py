@@ -3,8 +3,8 @@
 Reproduces (and tightens) the published behavioural statistics: the decision-maze data
 set, single-feature accuracies, collinearity (VIF), L1 logistic regression over
 repeated seeded splits, drop-one / add-one feature selection, sign stability over
-random feature subsets and unregularised Logit inference. `run_study` runs it all and
-`write_study` writes the tables and figures the `behavstats regress` command produces.
+random feature subsets and unregularised Logit inference. `run_study` runs it all into a
+`StudyResult` (its `write` gives the files of `behavstats regress`).
 """
 
 from behavstats.stats.collinearity import Collinearity
@@ -12,7 +12,6 @@ from behavstats.stats.dataset import design_matrix, select_decision_mazes
 from behavstats.stats.errors import StudyDataError
 from behavstats.stats.l1 import L1LogisticStudy
 from behavstats.stats.logit import LogitInference
-from behavstats.stats.output import write_study
 from behavstats.stats.selection import FeatureSelection
 from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
@@ -30,5 +29,4 @@ __all__ = [
     "design_matrix",
     "run_study",
     "select_decision_mazes",
-    "write_study",
 ]

@@ -1,12 +1,13 @@
 """The whole behavioural study in one call: what predicts reaching the cheese."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from behavstats.results import NAN, Result, quantity_row
 from behavstats.stats.collinearity import Collinearity
 from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
 from behavstats.stats.l1 import L1LogisticStudy
@@ -29,27 +30,31 @@ about 5% wider than with 50, for 40% of the selection's cost (its hundreds of re
 are the largest part of the study's time)."""
 
 
-@dataclass
-class StudyResult:
+@dataclass(frozen=True, eq=False)
+class StudyResult(Result):
     """Everything `run_study` measured; the tables are those of the estimators.
 
-    accuracy: `L1LogisticStudy.accuracy_` plus n_table (rows given), filters (which
-        published filters were applied), features, selected and adds_accuracy (of
-        `FeatureSelection`), selection_splits, collinear_relations, seed, n_subsets,
-        n_bootstrap.
+    accuracy: one row per model ("all features", and "published model" when the
+        features include `PUBLISHED_MODEL`): model plus the keys of
+        `L1LogisticStudy.accuracy_` (n, n_features, n_splits, test_size, n_train,
+        n_test, C, baseline, accuracy_mean / _ci_low / _ci_high, gain_*, reference_C,
+        reference_accuracy_*, interval).
     coefficients: `L1LogisticStudy.coefficients_`.
     single_feature: `SingleFeatureAccuracy.table_`.
-    correlation, vif: `Collinearity.correlation_`, `.vif_`.
+    correlation, vif: `Collinearity.correlation_` (indexed by feature), `.vif_`.
     selection: `FeatureSelection.steps_`.
     sign_stability: `SignStability.table_`.
     logit: `LogitInference.table_` (on the selected features).
     published_model: `L1LogisticStudy.coefficients_` of the fit on `PUBLISHED_MODEL`
-        alone (its accuracy is accuracy["published_model"]); None when the features
-        lack one of them.
+        alone; None when the features lack one of them.
     key_vif: `Collinearity.vif_` of `KEY_FEATURES` alone; None likewise.
+    params: n_table (rows given), require_dsq and exclude_cheese_in_tr5 (which
+        published filters were applied), features, selected and adds_accuracy (of
+        `FeatureSelection`), selection_splits, collinear_relations, seed, n_subsets,
+        n_bootstrap.
     """
 
-    accuracy: dict[str, Any]
+    accuracy: pd.DataFrame
     coefficients: pd.DataFrame
     single_feature: pd.DataFrame
     correlation: pd.DataFrame
@@ -57,8 +62,41 @@ class StudyResult:
     selection: pd.DataFrame
     sign_stability: pd.DataFrame
     logit: pd.DataFrame
-    published_model: pd.DataFrame | None = None
-    key_vif: pd.DataFrame | None = None
+    published_model: pd.DataFrame | None
+    key_vif: pd.DataFrame | None
+    params: dict
+    topic = "regression"
+
+    def _rows(self) -> list[dict]:
+        rows = []
+        for r in self.accuracy.itertuples():
+            rows += [quantity_row("accuracy", r.model, r.accuracy_mean, r.accuracy_ci_low,
+                                  r.accuracy_ci_high, r.n),
+                     quantity_row("baseline", r.model, r.baseline, n=r.n)]
+        fits = [("all features", self.coefficients), ("published model", self.published_model)]
+        rows += [quantity_row("coefficient", f"{model}: {r.feature}", r.coef_mean, r.ci_low,
+                              r.ci_high) for model, table in fits if table is not None
+                 for r in table.itertuples()]
+        rows += [quantity_row("single_feature_accuracy", r.feature, r.accuracy_mean, r.ci_low,
+                              r.ci_high) for r in self.single_feature.itertuples()]
+        vifs = [("all features", self.vif), ("key features", self.key_vif)]
+        rows += [quantity_row("vif", f"{model}: {r.feature}", r.vif)
+                 for model, table in vifs if table is not None for r in table.itertuples()]
+        pair = ("steps_cheese_dsq", "euc_cheese_dsq")
+        if set(pair) <= set(self.correlation.columns):
+            rows.append(quantity_row("correlation", " ~ ".join(pair),
+                                     self.correlation.loc[pair[0], pair[1]]))
+        rows += [quantity_row("sign_flip_share", r.feature,
+                              min(r.n_pos, r.n_neg) / r.n_included if r.n_included else NAN,
+                              n=r.n_included) for r in self.sign_stability.itertuples()]
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        from behavstats.plots import stats as plots  # matplotlib only when drawing
+
+        return {"coefficients": lambda: plots.plot_coefficients(self.coefficients),
+                "correlation": lambda: plots.plot_correlation(self.correlation),
+                "sign_stability": lambda: plots.plot_sign_stability(self.sign_stability)}
 
 
 def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
@@ -114,17 +152,17 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
             published_fit = L1LogisticStudy(**common).fit(X[list(PUBLISHED_MODEL)], y)
             key_vif = Collinearity().fit(X[list(KEY_FEATURES)]).vif_
             bar.update()
-    accuracy = {**l1.accuracy_, "n_table": len(table), "filters": filters,
-                "features": features, "selected": selection.selected_,
-                "adds_accuracy": selection.adds_accuracy_,
-                "selection_splits": selection.n_splits,
-                "collinear_relations": collinearity.relations_, "seed": seed,
-                "n_subsets": n_subsets, "n_bootstrap": n_bootstrap}
-    result = StudyResult(accuracy=accuracy, coefficients=l1.coefficients_,
-                         single_feature=single.table_, correlation=collinearity.correlation_,
-                         vif=collinearity.vif_, selection=selection.steps_,
-                         sign_stability=signs.table_, logit=logit.table_)
+    params = {"n_table": len(table), **filters, "features": features,
+              "selected": selection.selected_, "adds_accuracy": selection.adds_accuracy_,
+              "selection_splits": selection.n_splits,
+              "collinear_relations": collinearity.relations_, "seed": seed,
+              "n_subsets": n_subsets, "n_bootstrap": n_bootstrap}
+    accuracy = [{"model": "all features", **l1.accuracy_}]
     if published:
-        accuracy["published_model"] = published_fit.accuracy_
-        result.published_model, result.key_vif = published_fit.coefficients_, key_vif
-    return result
+        accuracy.append({"model": "published model", **published_fit.accuracy_})
+    return StudyResult(accuracy=pd.DataFrame(accuracy), coefficients=l1.coefficients_,
+                       single_feature=single.table_, correlation=collinearity.correlation_,
+                       vif=collinearity.vif_, selection=selection.steps_,
+                       sign_stability=signs.table_, logit=logit.table_,
+                       published_model=published_fit.coefficients_ if published else None,
+                       key_vif=key_vif if published else None, params=params)

@@ -1,8 +1,10 @@
 """The one-command study: evaluate a policy, gather episodes, run the behavioural
 regression and the activation-editing experiments, and write the report.
 
-Every part writes into its own folder of the study directory and is skipped on a
-re-run when its settings (and the policy's weights) are unchanged (`parts.run_part`).
+Every part writes into its own folder of the study directory (an experiment's typed
+result: `Result.save` plus its figures, which the report loads with `ResultType.load`)
+and is skipped on a re-run when its settings (and the policy's weights) are unchanged
+(`parts.run_part`).
 """
 
 from __future__ import annotations
@@ -89,17 +91,16 @@ def _parts(policy: Policy, config: StudyConfig, executor: Executor | None, progr
     """name -> (settings that determine the part's result, compute(part_dir))."""
     from behavstats import interventions as iv
     from behavstats.evaluate import evaluate
-    from behavstats.stats import run_study, write_study
+    from behavstats.stats import run_study
     from behavstats.stats.study import PUBLISHED_MODEL
 
     seed, mode = config.seed, config.mode
     episodes_settings = {"levels": config.episode_levels, "max_steps": config.max_steps}
 
     def evaluation(part: Path) -> None:
-        result = evaluate(policy, levels(config.evaluation_levels), seed=seed, mode=mode,
-                          max_steps=config.max_steps, progress=progress, executor=executor,
-                          out_dir=part / "episodes")
-        write_json(result, part / "evaluation.json")
+        evaluate(policy, levels(config.evaluation_levels), seed=seed, mode=mode,
+                 max_steps=config.max_steps, progress=progress, executor=executor,
+                 out_dir=part / "episodes").save(part)
 
     def episodes(part: Path) -> None:
         rollout = RolloutConfig(seed=seed, mode=mode, max_steps=config.max_steps)
@@ -109,9 +110,8 @@ def _parts(policy: Policy, config: StudyConfig, executor: Executor | None, progr
 
     def regression(part: Path) -> None:
         table = pd.read_parquet(part.parent / "episodes" / "episodes.parquet")
-        result = run_study(table, n_splits=config.regression_splits, seed=seed,
-                           n_subsets=config.regression_subsets, progress=progress)
-        write_study(result, part)
+        run_study(table, n_splits=config.regression_splits, seed=seed,
+                  n_subsets=config.regression_subsets, progress=progress).write(part)
 
     def fields(part: Path) -> None:
         write_example_fields(policy, config.example_levels, mode, part)

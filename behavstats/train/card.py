@@ -3,23 +3,25 @@ and evaluation, written as Markdown next to the policy file."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from behavstats.errors import UserError
-from behavstats.evaluate import evaluation_table
+from behavstats.evaluate import EvaluationResult
 from behavstats.io import write_atomic
 from behavstats.policy import Policy, parameter_count
 
 
-def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None = None,
+def model_card(policy: Policy, evaluation: EvaluationResult, *, name: str,
+               curve: str | None = None,
                notes: str = "") -> str:
     """Markdown model card from the policy's training metadata and an `evaluate` result."""
     training = policy.metadata.get("training", {})
     ppo = training.get("ppo", {})
     region = policy.training_region or "?"
-    table = _markdown_table(evaluation_table(evaluation))
-    d = evaluation["decision"]
+    table = _markdown_table(evaluation.table())
+    params = evaluation.params
+    d, misses = (evaluation.decision.set_index("group").loc[g] for g in ("decision mazes",
+                                                                         "misses"))
     stages = []  # cloning stages, last first: each may continue an earlier policy
     record = training
     while record and record.get("cloning"):
@@ -60,23 +62,23 @@ def model_card(policy: Policy, evaluation: dict, *, name: str, curve: str | None
     lines += [
         "## Evaluation",
         "",
-        f"Levels `{evaluation['levels']}` (held out), one episode "
-        f"each, sampling from the policy, {evaluation['max_steps']}-step limit, seed "
-        f"{evaluation['seed']} (`behavstats evaluate`). Share of episodes that reached the "
+        f"Levels `{params['levels']}` (held out), one episode "
+        f"each, sampling from the policy, {params['max_steps']}-step limit, seed "
+        f"{params['seed']} (`behavstats evaluate`). Share of episodes that reached the "
         "cheese, by maze size:",
         "",
         table,
         "",
         f"Vanilla mazes with a decision square and the cheese outside the top-right 5x5 "
-        f"(n = {d['n']}): reached the cheese {d['reached_cheese']:.1%}, the top-right cell "
-        f"{d['reached_top_right']:.1%}, the top-right 5x5 {d['reached_tr5']:.1%}. Of the "
-        f"{d['misses']} episodes that missed the cheese, {d['misses_reached_top_right']:.1%} "
-        f"reached the top-right cell and {d['misses_reached_tr5']:.1%} the top-right 5x5. "
+        f"(n = {int(d.n)}): reached the cheese {d.reached_cheese:.1%}, the top-right cell "
+        f"{d.reached_top_right:.1%}, the top-right 5x5 {d.reached_tr5:.1%}. Of the "
+        f"{int(misses.n)} episodes that missed the cheese, {misses.reached_top_right:.1%} "
+        f"reached the top-right cell and {misses.reached_tr5:.1%} the top-right 5x5. "
         "(Published `rand_region = 5` agent: about 70% reach the cheese, and it goes to the "
         "top-right otherwise.)",
         "",
         "```json",
-        json.dumps(evaluation, indent=2),
+        evaluation.to_json(),
         "```",
     ]
     if notes:
@@ -113,7 +115,7 @@ def _markdown_table(frame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def write_model_card(policy: Policy, evaluation: dict, path: Path, *,
+def write_model_card(policy: Policy, evaluation: EvaluationResult, path: Path, *,
                      stage_runs: list[Path] = (), **kwargs) -> Path:
     """Write the card to `path`; with `stage_runs` (the `behavstats train --out` directories
     of the policy's cloning stages, first stage first) also draw their held-out accuracy

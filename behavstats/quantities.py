@@ -1,0 +1,94 @@
+"""Human-readable labels and units of every quantity a result's `summary()` reports,
+written once so that every reader (report, CLI) prints the same words, and the
+conditions that experiments and figures both spell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Quantity:
+    label: str
+    unit: str = ""
+
+
+_CHANGE = {"median_before": "median {}, unedited", "median_after": "median {}, edited",
+           "share_decreased": "share of levels where {} fell",
+           "share_increased": "share of levels where {} rose",
+           "max_increase": "largest rise of {}", "change": "mean change of {}"}
+_AT_DSQ = {"p_cheese": "P(move towards the cheese) at the decision square",
+           "p_topright": "P(move towards the top-right cell) at the decision square"}
+
+QUANTITIES: dict[str, Quantity] = {
+    # evaluation
+    "success": Quantity("share of episodes that reached the cheese", "share"),
+    "decision_share": Quantity("share of episodes with a decision square and the cheese "
+                               "outside the top-right 5x5", "share"),
+    "reached_cheese": Quantity("share that reached the cheese", "share"),
+    "reached_top_right": Quantity("share that reached the top-right cell", "share"),
+    "reached_tr5": Quantity("share that reached the top-right 5x5", "share"),
+    # regression
+    "accuracy": Quantity("held-out accuracy", "share"),
+    "baseline": Quantity("majority baseline accuracy", "share"),
+    "coefficient": Quantity("L1 logistic coefficient (standardised feature)", "per SD"),
+    "single_feature_accuracy": Quantity("held-out accuracy of one feature alone", "share"),
+    "vif": Quantity("variance inflation factor"),
+    "correlation": Quantity("Pearson correlation"),
+    "sign_flip_share": Quantity("share of random subsets whose fit flips the coefficient's "
+                                "usual sign", "share"),
+    # vector experiments
+    **{f"{p}_{k}": Quantity(text.format(where), "probability") for p, where in _AT_DSQ.items()
+       for k, text in _CHANGE.items()},
+    "p_cheese": Quantity(_AT_DSQ["p_cheese"], "probability"),
+    "p_topright": Quantity(_AT_DSQ["p_topright"], "probability"),
+    "p_cheese_interaction": Quantity("interaction (both - cheese - top-right + none) of "
+                                     + _AT_DSQ["p_cheese"], "probability"),
+    "p_topright_interaction": Quantity("interaction (both - cheese - top-right + none) of "
+                                       + _AT_DSQ["p_topright"], "probability"),
+    "field_tv": Quantity("mean per-cell total-variation distance over the vector field",
+                         "probability"),
+    "field_published_change": Quantity("published statistic over the vector field "
+                                       "(||arrow differences||_F / cells / 2)"),
+    "field_toward_tr_change": Quantity("mean change over the field of P(move towards the "
+                                       "top-right cell)", "probability"),
+    "share_of_cheese_effect_removed": Quantity("share of the cheese's effect on the field "
+                                               "that the edit removes", "share"),
+    "p_cheese_patched_minus_absent": Quantity("P(cheese) at the decision square, edited "
+                                              "minus cheese absent", "probability"),
+    # channels and retargeting
+    "channel_score": Quantity("cheese-tracking score (mean of arg-max and mass "
+                              "correlations)"),
+    "argmax_hit": Quantity("share of samples whose arg-max lies at the cheese cell",
+                           "share"),
+    "chance_hit": Quantity("arg-max hit rate by chance", "share"),
+    "tracked_channels": Quantity("channels whose score reaches the threshold", "channels"),
+    "p_path": Quantity("P(follow the shortest path to the target square)", "probability"),
+    "reach": Quantity("share of sampled episodes that reached the target square", "share"),
+    "p_path_lift": Quantity("P(path), clamped minus unclamped", "probability"),
+    "reach_lift": Quantity("reached share, clamped minus unclamped", "share"),
+    "p_path_difference": Quantity("P(path), difference between channel sets", "probability"),
+    "spearman_p_path_vs_distance": Quantity("Spearman correlation of P(path) with the "
+                                            "distance to the path to the top-right"),
+    # resampling
+    "tv": Quantity("mean per-cell total-variation distance, resampled vs original",
+                   "probability"),
+    "published_change": Quantity("published statistic (||arrow differences||_F / cells / 2)"),
+    "tv_difference": Quantity("paired difference of the mean TV distance", "probability"),
+}
+
+
+def label(quantity: str) -> str:
+    """The quantity's label, with its unit in brackets when it has one."""
+    known = QUANTITIES[quantity]
+    return f"{known.label} [{known.unit}]" if known.unit else known.label
+
+
+def edited(vector: str, coeff: float) -> str:
+    """The condition of a vector edit: '<vector> x <coeff>' (e.g. 'cheese vector x -1')."""
+    return f"{vector} x {coeff:g}"
+
+
+def resampled(channel_set: str, location: str) -> str:
+    """The condition of a resampling: '<channel set>, <location> location'."""
+    return f"{channel_set}, {location} location"

@@ -1,0 +1,168 @@
+"""Every experiment's typed result: its documented tables, an exact save / load round
+trip, summary rows with ordered intervals, registered quantities, and the published
+figures joined where they exist."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from behavstats.quantities import QUANTITIES
+from behavstats.reference import published_figures, reference_results
+from behavstats.results import SUMMARY_COLUMNS
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+COLUMNS = {
+    "evaluation": {"success": ["distribution", "band", "n", "success"],
+                   "decision": ["group", "n", "reached_cheese", "reached_top_right",
+                                "reached_tr5"]},
+    "regression": {"accuracy": ["model", "n", "accuracy_mean", "accuracy_ci_low",
+                                "accuracy_ci_high", "baseline", "C"],
+                   "coefficients": ["feature", "coef_mean", "ci_low", "ci_high"],
+                   "published_model": ["feature", "coef_mean"], "key_vif": ["feature", "vif"]},
+    "cheese_vector": {
+        "decision": ["level", "coeff", "p_cheese_original", "p_cheese_patched",
+                     "p_topright_original", "p_topright_patched"],
+        "controls": ["level", "coeff", "p_cheese_original", "p_cheese_random",
+                     "p_topright_original", "p_topright_random"],
+        "absent": ["level", "n_cells", "tv_patched_original", "pub_patched_absent",
+                   "p_cheese_original", "p_cheese_patched", "p_cheese_absent"],
+        "transfer": ["level_a", "level_b", "p_cheese_original", "p_cheese_patched",
+                     "cheese_distance", "near"],
+        "levels": ["level", "maze_dim", "has_dsq", "used", "cheese_x", "cheese_y", "dsq_x",
+                   "dsq_y", "vector_norm"]},
+    "top_right_vector": {
+        "decision": ["level", "coeff", "p_topright_original", "p_topright_patched"],
+        "fields": ["level", "coeff", "n_cells", "tv", "pub", "toward_tr_original",
+                   "toward_tr_patched"],
+        "transfer": ["level_a", "level_b", "maze_dim_a", "maze_dim_b", "p_topright_original",
+                     "p_topright_patched"],
+        "composition": ["level", "condition", "p_cheese", "p_topright"],
+        "levels": ["level", "maze_dim", "has_dsq", "corridor_empty", "used", "vector_norm"]},
+    "channels": {"table": ["channel", "rank", "score", "argmax_corr", "mass_corr",
+                           "argmax_hit", "cheese_mean", "other_mean", "cheese_max",
+                           "act_max"],
+                 "samples": ["level", "cheese_x", "cheese_y", "row", "col"]},
+    "retarget": {"targets": ["level", "maze_dim", "channel_set", "x", "y", "act_row",
+                             "act_col", "steps", "dist_to_tr_path", "region", "p_path",
+                             "p_path_base", "reach", "reach_base"],
+                 "by_distance": ["channel_set", "distance_bin", "n_targets", "n_levels",
+                                 "p_path_mean", "p_path_ci_low", "reach_lift_ci_high"],
+                 "clamps": ["channel_set", "channel", "value"]},
+    "resample": {"effects": ["level", "channel_set", "location", "channels", "source_level",
+                             "source_cheese_x", "source_cheese_y", "n_cells", "tv",
+                             "published"]},
+    "across_agents": {"agents": ["policy", "region", "cheese_vector_error"],
+                      "summaries": ["policy", "experiment", *SUMMARY_COLUMNS]},
+}
+PUBLISHED = {  # (quantity, condition) a small run reports and the figure joined to it
+    "evaluation": [("reached_cheese", "decision mazes", 0.714)],
+    "regression": [("accuracy", "published model", 0.833),
+                   ("coefficient", "published model: euc_cheese_tr", -2.786)],
+    "cheese_vector": [("p_cheese_median_before", "cheese vector x -1", 0.81),
+                      ("p_cheese_median_after", "cheese vector x -1", 0.03)],
+    "resample": [("published_change", "cheese, same location", 0.0088),
+                 ("published_change", "random_single, different location", 0.0006)],
+}
+INTERVAL_EXCEPTIONS = {"coefficient"}
+"""A coefficient's interval is the 2.5-97.5% range of its per-split fits: L1 zeroes a
+weak feature in most splits, so its mean may lie outside that range."""
+
+
+def _run(topic, make_policy, mazes_by_level):
+    from behavstats import interventions as iv
+
+    policy = make_policy(7)
+    mazes = mazes_by_level([3, 6, 26])
+    if topic == "evaluation":
+        from behavstats.evaluate import evaluate
+        from behavstats.policy import load_policy
+
+        return evaluate(load_policy("default"), range(6), max_steps=30)
+    if topic == "regression":
+        from behavstats.stats import run_study
+        from behavstats.stats.synthetic import synthetic_episodes
+
+        return run_study(synthetic_episodes(1200, seed=2), n_splits=3, n_subsets=10,
+                         n_bootstrap=10)
+    if topic == "cheese_vector":
+        return iv.run_cheese_vector(policy, [mazes[3], mazes[6]], coeffs=(-1.0,),
+                                    n_examples=0, n_boot=50)
+    if topic == "top_right_vector":
+        return iv.run_top_right_vector(policy, [mazes[6], mazes[26]], coeffs=(1.0,),
+                                       n_examples=0, n_boot=50)
+    if topic == "channels":
+        return iv.run_channels(policy, [mazes[3], mazes[6]], placements=2)
+    if topic == "retarget":
+        return iv.run_retarget(policy, [mazes[3]], channel_sets={"a": [1], "b": [1, 2]},
+                               value=3.0, n_rollouts=1, n_boot=50)
+    if topic == "resample":
+        from behavstats.maze.levels import LevelGenerator
+
+        pool = list(LevelGenerator("hard", batch=8).mazes(range(100, 124)))
+        return iv.run_resample(policy, [mazes[3], mazes[6]], channels=[1, 2],
+                               source_levels=pool, n_boot=50)
+    from behavstats.across import across_agents
+    from behavstats.policy import load_policy
+
+    return across_agents({"default": load_policy("default")}, range(4), [3, 6])
+
+
+@pytest.fixture(scope="module", params=sorted(COLUMNS))
+def result(request, make_policy, mazes_by_level):
+    return _run(request.param, make_policy, mazes_by_level)
+
+
+def test_documented_columns_are_present(result):
+    assert set(COLUMNS[result.topic]) <= set(result.tables())
+    for name, columns in COLUMNS[result.topic].items():
+        table = getattr(result, name)
+        assert table is not None and not table.empty, name
+        assert set(columns) <= set(table.columns), (name, set(columns) - set(table.columns))
+
+
+def test_save_load_round_trips_exactly(result, tmp_path):
+    paths = result.save(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {p.name for p in paths}  # nothing left over
+    back = type(result).load(tmp_path)
+    assert back == result
+    for name, table in result.tables().items():
+        if table is not None:
+            pd.testing.assert_frame_equal(getattr(back, name), table)
+    assert back.params == result.params
+    pd.testing.assert_frame_equal(back.summary(), result.summary())
+
+
+def test_summary_rows_are_registered_with_ordered_intervals(result):
+    summary = result.summary()
+    assert list(summary.columns[:6]) == list(SUMMARY_COLUMNS) and len(summary)
+    assert set(summary["quantity"]) <= set(QUANTITIES)
+    assert not summary.duplicated(["quantity", "condition"]).any()
+    rows = summary.dropna(subset=["ci_low", "ci_high"])
+    rows = rows[~rows["quantity"].isin(INTERVAL_EXCEPTIONS)]
+    assert ((rows["ci_low"] <= rows["estimate"] + 1e-12)
+            & (rows["estimate"] <= rows["ci_high"] + 1e-12)).all()
+
+
+def test_published_figures_are_joined_where_they_exist(result):
+    summary = result.summary()
+    expected = PUBLISHED.get(result.topic)
+    if expected is None:
+        assert "published" not in summary.columns
+        return
+    keyed = summary.set_index(["quantity", "condition"])["published"]
+    for quantity, condition, value in expected:
+        assert keyed.loc[(quantity, condition)] == value
+    # only rows whose keys the published figures name get a figure
+    figures = set(map(tuple, published_figures()[["quantity", "condition"]].to_numpy()))
+    for (quantity, condition), value in keyed.items():
+        assert math.isnan(value) == ((quantity, condition) not in figures)
+
+
+def test_reference_figures_name_registered_quantities_and_known_topics():
+    figures = published_figures()
+    assert set(figures["quantity"]) <= set(QUANTITIES)
+    assert not figures.duplicated(["quantity", "condition"]).any()
+    topics = {n["topic"] for n in reference_results()["notes"]} | set(figures["topic"])
+    assert topics <= set(COLUMNS)
