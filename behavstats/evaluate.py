@@ -99,23 +99,35 @@ def _condition(distribution: str, band: str) -> str:
 
 def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None, seed: int = 0,
              mode: str = "hard", max_steps: int = 500, progress: bool = False,
-             executor: Executor | None = None, out_dir=None) -> EvaluationResult:
+             executor: Executor | None = None, out_dir=None,
+             vanilla: pd.DataFrame | None = None) -> EvaluationResult:
     """Success on the training distribution and on vanilla levels, and the decision
     behaviour on vanilla levels. With `out_dir`, episodes are gathered there
     (resumable, parallel through `executor`). The training distribution draws the
     cheese into the top-right `region` x `region` corner: by default the policy's own
-    training region, else 5 (the published agents' `rand_region_5`)."""
+    training region, else 5 (the published agents' `rand_region_5`).
+
+    vanilla: episodes of vanilla levels already run by this policy with the same seed,
+    mode and step limit (`level_episodes` columns, e.g. the study's episodes part);
+    when they hold every level, those rows are used instead of running them again.
+    """
     region = region or policy.training_region or 5
     vanilla_config = RolloutConfig(seed=seed, mode=mode, max_steps=max_steps)
     configs = {"training": replace(vanilla_config, cheese_region=region),
                "vanilla": vanilla_config}
     tables = {}
+    if vanilla is not None and set(levels) <= set(vanilla["level"]):
+        tables["vanilla"] = vanilla.set_index("level", drop=False).loc[list(levels)] \
+            .reset_index(drop=True)
     for name, config in configs.items():
+        if name in tables:
+            continue
         if out_dir is None:
             tables[name] = level_episodes(policy, levels, config, progress=progress)
         else:
             tables[name] = gather(policy, levels, f"{out_dir}/{name}", config,
                                   executor=executor, progress=progress)
+    tables = {name: tables[name] for name in configs}
     success = pd.concat([success_by_band(t, name) for name, t in tables.items()],
                         ignore_index=True)
     return EvaluationResult(success, decision_behaviour(tables["vanilla"]),

@@ -22,3 +22,21 @@ def test_evaluation_is_reproducible_from_its_seed(tmp_path):
     # another seed samples other actions: some episode takes another number of steps
     assert not _episodes(tmp_path / "a")["steps"].equals(_episodes(tmp_path / "other")["steps"])
     assert runs["a"].params["region"] == policy.training_region == 5
+
+
+def test_vanilla_episodes_already_run_are_reused_not_rerun(tmp_path):
+    """The study hands the evaluation its episodes part (a superset of the levels, in
+    another order): the result is the one the evaluation computes itself."""
+    from behavstats.rollout import RolloutConfig, level_episodes
+
+    policy = load_policy("default")
+    levels = [4, 2, 9, 7]
+    computed = evaluate(policy, levels, max_steps=60)
+    superset = level_episodes(policy, list(range(12))[::-1], RolloutConfig(max_steps=60))
+    assert evaluate(policy, levels, max_steps=60, vanilla=superset) == computed
+    doctored = superset.copy()
+    doctored.loc[doctored["level"] == 4, "reached_cheese"] ^= True  # the rows given are used
+    assert evaluate(policy, levels, max_steps=60, vanilla=doctored) != computed
+    # episodes that do not hold every level are not used
+    partial = superset[superset["level"] != 9]
+    assert evaluate(policy, levels, max_steps=60, vanilla=partial) == computed
