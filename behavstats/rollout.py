@@ -103,7 +103,7 @@ class _Episode:
     def __init__(self, index: int, maze: Maze, seed: int):
         self.index, self.maze = index, maze
         self.states = MouseStates(maze)
-        self.cell, self.facing = maze.mouse, self.states.reflected
+        self.cell, self.facing = maze.mouse, maze.reflected
         self.path: list[Cell] = [maze.mouse]
         self.rng = np.random.default_rng([seed, index if maze.level is None else maze.level])
         self.logits: dict[tuple[Cell, bool], np.ndarray] = {}

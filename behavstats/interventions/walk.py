@@ -26,7 +26,7 @@ from behavstats.interventions.forward import (
     render,
 )
 from behavstats.interventions.geometry import move_between
-from behavstats.maze import Cell, Maze, MouseStates
+from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy
 
 ItemInterventions = Callable[[np.ndarray], Sequence]
@@ -50,7 +50,7 @@ class ObservationTable:
         self.obs = render(pairs, observer, reflected=[False, True] * len(self.cells))
         self._row = {(cell, facing): 2 * i + facing for i, cell in enumerate(self.cells)
                      for facing in (False, True)}
-        self.initial_facing = MouseStates(maze).reflected
+        self.initial_facing = maze.reflected
 
         self.cache = (LayerCache(policy, self.obs, layer, batch=batch)
                       if policy is not None and layer is not None else None)
