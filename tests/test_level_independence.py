@@ -26,12 +26,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def policy(make_policy):
-    return make_policy(4)
-
-
-@pytest.fixture(scope="module")
 def mazes(mazes_by_level):
+    """Every maze the runs use, by level."""
     return mazes_by_level(sorted({*TOGETHER, *POOL}))
 
 
@@ -68,8 +64,8 @@ EXPERIMENTS = {
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
-def test_rows_of_a_level_do_not_depend_on_the_other_levels(name, policy, mazes):
-    run = EXPERIMENTS[name]
+def test_rows_of_a_level_do_not_depend_on_the_other_levels(name, make_policy, mazes):
+    run, policy = EXPERIMENTS[name], make_policy(4)
     together = run(policy, [mazes[level] for level in TOGETHER])
     for level in TWINS:
         alone = run(policy, [mazes[level]])
