@@ -49,6 +49,7 @@ from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
+from behavstats.seeding import Purpose, stream
 
 TRACK_THRESHOLD = 0.5
 TABLE_COLUMNS = ("channel", "rank", "score", "argmax_corr", "mass_corr", "argmax_hit",
@@ -78,13 +79,13 @@ class ChannelResult:
 
 def cheese_placements(mazes: Sequence[Maze], placements: int, seed: int = 0) -> list[Maze]:
     """Each maze with its cheese on `placements` distinct random free cells other than
-    the start (fewer in tiny mazes) and the mouse at the start; cells drawn with
-    `default_rng([seed, level])`."""
+    the start (fewer in tiny mazes) and the mouse at the start; cells drawn from the
+    level's PLACEMENTS stream."""
     out = []
     for i, maze in enumerate(mazes):
         maze = move_mouse(maze, maze.start)
         cells = [c for c in maze.free_cells() if c != maze.start]
-        rng = np.random.default_rng([seed, level_id(maze, i)])
+        rng = stream(seed, Purpose.PLACEMENTS, level_id(maze, i))
         for k in rng.choice(len(cells), size=min(placements, len(cells)), replace=False):
             out.append(move_cheese(maze, cells[int(k)]))
     return out

@@ -56,6 +56,7 @@ from behavstats.maze import Maze
 from behavstats.maze.edits import remove_cheese
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
+from behavstats.seeding import Purpose, stream
 from behavstats.vfield import VectorField
 
 DEFAULT_COEFFS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
@@ -120,8 +121,8 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 
     dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, observer, batch=batch)
     vectors = cheese_vectors(policy, dsq.mazes, layer, observer)
-    randoms = torch.stack([random_like(v, [seed, level]) for v, level in zip(vectors, dsq.ids,
-                                                                                strict=True)])
+    randoms = torch.stack([random_like(v, stream(seed, Purpose.RANDOM_VECTOR, level))
+                           for v, level in zip(vectors, dsq.ids, strict=True)])
     owner, cf, patched = dsq.sweep(vectors, coeffs)
     _, _, random = dsq.sweep(randoms, coeffs)
     steps.update()

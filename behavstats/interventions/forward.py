@@ -28,6 +28,7 @@ from behavstats.hooks import AddVector, run_with_cache
 from behavstats.interventions.geometry import DecisionPoint
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.levels import LevelGenerator
+from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, preprocess
 from behavstats.vfield import VectorField, field_cells
 
@@ -65,12 +66,6 @@ def as_mazes(levels: Sequence[int] | Sequence[Maze], mode: str = "hard") -> list
     if all(isinstance(level, Maze) for level in levels):
         return levels
     return list(LevelGenerator(mode).mazes([int(level) for level in levels]))
-
-
-def level_id(maze: Maze, position: int) -> int:
-    """The maze's level seed, or its `position` among the levels given when it has none
-    (a hand-built maze)."""
-    return int(maze.level) if maze.level is not None else position
 
 
 def render(pairs: Sequence[tuple[Maze, Cell]], observer: Observer | None = None,

@@ -51,6 +51,7 @@ from behavstats.maze.coords import world_to_maze
 from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
+from behavstats.seeding import Purpose, stream
 
 LOCATIONS = ("same", "different")
 DEFAULT_SOURCE_LEVELS = range(10_000, 11_000)
@@ -140,7 +141,8 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 
     jobs = []  # (target index, set name, location, channel list, source maze)
     for i, target in enumerate(targets):
-        rng = np.random.default_rng([seed, level_id(target, i)])
+        level = level_id(target, i)
+        rng = stream(seed, Purpose.RANDOM_CHANNELS, level)
         chosen = {"cheese": channels,
                   "random": sorted(rng.choice(others, size=min(len(channels), len(others)),
                                               replace=False).tolist()),
@@ -148,8 +150,9 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                   "random_single": [int(rng.choice(others))] if len(others) else []}
         if len(channels) == 1:
             chosen = {k: chosen[k] for k in ("cheese", "random")}
-        for location in LOCATIONS:
-            source = find_source(target, pool, location, rng, near)
+        for k, location in enumerate(LOCATIONS):
+            source = find_source(target, pool, location,
+                                 stream(seed, Purpose.SOURCES, level, k), near)
             if source is None:
                 continue
             jobs += [(i, name, location, chs, source) for name, chs in chosen.items() if chs]

@@ -96,14 +96,13 @@ def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Se
 
 
 def walk(policy: Policy, table: ObservationTable, goals: Sequence[Cell | None],
-         limits: Sequence[int], seeds: Sequence[Sequence[int]],
+         limits: Sequence[int], rngs: Sequence[np.random.Generator],
          interventions: ItemInterventions | None = None, *, batch: int = BATCH
          ) -> list[list[Cell]]:
     """One sampled episode per goal from the maze's mouse cell: the cells visited (start
     included), ending on the goal or after limits[e] steps. Episode e draws its moves
-    from `default_rng(seeds[e])`, so it does not depend on the other episodes."""
+    from its own `rngs[e]`, so it does not depend on the other episodes."""
     maze = table.maze
-    rngs = [np.random.default_rng(list(s)) for s in seeds]
     paths = [[maze.mouse] for _ in goals]
     facing = [table.initial_facing] * len(goals)
     active = np.array([limits[e] > 0 and goals[e] != maze.mouse for e in range(len(goals))])

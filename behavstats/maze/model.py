@@ -179,3 +179,8 @@ class Maze:
             raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese at "
                                  f"{self.cheese}")
 
+
+def level_id(maze: Maze, position: int) -> int:
+    """The maze's level seed, or its `position` among the levels given when it has none
+    (a hand-built maze): the key of its per-level results and random streams."""
+    return int(maze.level) if maze.level is not None else position
