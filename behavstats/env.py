@@ -24,6 +24,7 @@ from behavstats.maze.levels import (
     make_env,
     set_state,
 )
+from behavstats.seeding import Purpose, stream
 
 
 class Observer:
@@ -110,7 +111,7 @@ class MazeVecEnv:
         self.mode = mode
         self.next_maze = next_maze
         self.cheese_region = cheese_region
-        self.rng = np.random.default_rng(seed)
+        self.rng = stream(seed, Purpose.TRAIN_CHEESE)
         self.env = make_env(num, mode)
         self.mazes: list[Maze] = [self._start(i) for i in range(num)]
 

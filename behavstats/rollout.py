@@ -10,10 +10,10 @@ wander over the same cells for hundreds of steps). Episodes run side by side and
 their new states share forward batches.
 
 Each episode is a function of (policy, level, maze edit, seed) alone: its actions are
-drawn with the level's own random stream (`default_rng([seed, level])`, Gumbel-max
-over the 15 logits; mazes without a level use their position in the list), so
-results do not depend on batching, sharding or the number of workers (up to float
-rounding of batched forward passes).
+drawn with the level's own ACTIONS stream (`behavstats.seeding`; Gumbel-max over the
+15 logits; mazes without a level use their position in the list), and its cheese
+re-draw with the level's CHEESE_REGION stream, so results do not depend on batching,
+sharding or the number of workers (up to float rounding of batched forward passes).
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from behavstats.io import write_json, write_parquet
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region, top_right_region
 from behavstats.maze.levels import LevelGenerator
+from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_ACTION, MOVE_GROUPS, MOVE_NAMES, Policy, move_probs
+from behavstats.seeding import Purpose, stream
 
 CHEESE_REWARD = 10.0
 """procgen's reward for stepping on the cheese (the end of the episode)."""
@@ -53,11 +55,11 @@ ACTION_MOVE = {action: name for name, group in MOVE_GROUPS.items() for action in
 class RolloutConfig:
     """How episodes are run.
 
-    seed: seed of the per-level action streams (and of cheese re-draws).
+    seed: seed of the per-level action and cheese re-draw streams.
     sample: sample actions from the policy (True) or take the most probable move.
     max_steps: step limit, at most procgen's own (500).
     cheese_region: if set, the cheese is re-drawn into the top-right n x n region
-        (the training distribution), per level with default_rng([seed, level]).
+        (the training distribution), per level.
     parallel_episodes: episodes run side by side (their new states share batches).
     batch: forward batch size.
     bf16: forward passes under bfloat16 autocast: faster, probabilities within
@@ -86,7 +88,7 @@ def _level_mazes(levels: Sequence[int], config: RolloutConfig) -> list[Maze]:
     if config.cheese_region is None:
         return mazes
     return [cheese_in_top_right_region(m, config.cheese_region,
-                                       np.random.default_rng([config.seed, m.level]))
+                                       stream(config.seed, Purpose.CHEESE_REGION, m.level))
             for m in mazes]
 
 
@@ -97,9 +99,9 @@ class _Episode:
     def __init__(self, index: int, maze: Maze, seed: int):
         self.index, self.maze = index, maze
         self.states = MouseStates(maze)
-        self.cell, self.facing = maze.mouse, self.states.reflected
+        self.cell, self.facing = maze.mouse, maze.reflected
         self.path: list[Cell] = [maze.mouse]
-        self.rng = np.random.default_rng([seed, index if maze.level is None else maze.level])
+        self.rng = stream(seed, Purpose.ACTIONS, level_id(maze, index))
         self.logits: dict[tuple[Cell, bool], np.ndarray] = {}
 
     @property

@@ -13,6 +13,7 @@ from behavstats.interventions.cheese import DECISION_COLUMNS
 from behavstats.interventions.effects import tv_distance
 from behavstats.interventions.vectors import cheese_vectors, random_like
 from behavstats.maze.edits import remove_cheese
+from behavstats.seeding import Purpose, stream
 from behavstats.vfield import decision_probs, vector_field
 
 LEVELS = [3, 6, 26, 1]  # 5x5, 9x9, 7x7 with a decision square; 3x3 without
@@ -73,7 +74,7 @@ def test_random_control_uses_the_seeded_sign_flipped_vector(run, policy, mazes, 
     result, _, _ = run
     row = result.controls.query("level == 26 and coeff == -1.0").iloc[0]
     maze = mazes[26]
-    vector = random_like(cheese_vectors(policy, [maze])[0], [0, 26])
+    vector = random_like(cheese_vectors(policy, [maze])[0], stream(0, Purpose.RANDOM_VECTOR, 26))
     dsq = tuple(int(v) for v in result.levels.set_index("level").loc[26, ["dsq_x", "dsq_y"]])
     p = probs_at(policy, maze, dsq, AddVector(VECTOR_LAYER, vector, coeff=-1.0))
     assert row["p_cheese_random"] == pytest.approx(p[towards(maze, dsq, maze.cheese)],

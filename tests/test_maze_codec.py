@@ -111,6 +111,22 @@ def test_parse_reads_the_grid_mouse_and_cheese(level_states):
     assert parsed.size == len(state)
 
 
+def test_identity_is_what_procgen_draws(level_mazes, observer):
+    """Background and sprite facing are drawn, written by serialize and part of a
+    maze's identity; the level seed is not."""
+    maze = level_mazes["hard"][5]
+    picture = observer.observe([maze])[0]
+    for changed in (dataclasses.replace(maze, background_index=(maze.background_index + 1) % 9),
+                    dataclasses.replace(maze, reflected=not maze.reflected)):
+        assert changed != maze
+        assert parse(serialize(changed)) == changed
+        assert not np.array_equal(observer.observe([changed])[0], picture)
+    relabelled = dataclasses.replace(maze, level=12345)
+    assert relabelled == maze and hash(relabelled) == hash(maze)
+    with pytest.raises(MazeStateError, match="background_index"):
+        serialize(dataclasses.replace(maze, background_index=9))
+
+
 # ---------------------------------------------------------------- rejections
 
 

@@ -21,6 +21,7 @@ from behavstats.rollout import (
     level_episodes,
     run_episodes,
 )
+from behavstats.seeding import Purpose, stream
 
 LEVELS = list(range(12))
 CONFIG = RolloutConfig(seed=5, parallel_episodes=5, max_steps=40, record_path=True)
@@ -71,7 +72,7 @@ def test_move_rule_and_observations_match_procgen():
     for maze in LevelGenerator("hard").mazes([4, 9, 30]):
         set_state(env, 0, serialize(maze))
         states = MouseStates(maze)
-        cell, facing = maze.mouse, states.reflected
+        cell, facing = maze.mouse, maze.reflected
         for _ in range(150):
             assert _mouse_and_facing(env) == (cell, facing)
             np.testing.assert_array_equal(env.observe()[1]["rgb"][0],
@@ -93,7 +94,7 @@ def env_episode(policy, maze, seed: int, max_steps: int) -> dict:
     """Reference: one episode stepping a real procgen env, batch 1, same action stream."""
     env = make_env(1, maze.mode)
     set_state(env, 0, serialize(maze))
-    rng = np.random.default_rng([seed, maze.level])
+    rng = stream(seed, Purpose.ACTIONS, maze.level)
     path, reached = [maze.mouse], False
     with inference(policy):
         while len(path) <= max_steps:

@@ -9,10 +9,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from behavstats.seeding import Purpose, random_state
 from behavstats.stats import L1LogisticStudy
 from behavstats.stats.fitting import INTERCEPT_SCALING
 from behavstats.stats.intervals import corrected_t_interval, percentile_interval
-from behavstats.stats.seeds import Stream, random_state
 from behavstats.stats.synthetic import synthetic_logistic
 
 TRUE = {"strong_pos": 1.5, "strong_neg": -1.2, "weak_pos": 0.5}
@@ -67,7 +67,7 @@ def test_every_split_equals_a_pipeline_fitted_on_its_training_rows_only(study, d
         assert len(split.train) + len(split.test) == len(y)
         reference = make_pipeline(StandardScaler(), LogisticRegression(
             C=study.C_, l1_ratio=1.0, solver="liblinear", intercept_scaling=INTERCEPT_SCALING,
-            random_state=random_state(study.seed, Stream.SOLVER)))
+            random_state=random_state(study.seed, Purpose.SOLVER)))
         reference.fit(values[split.train], y[split.train])
         coef = per_split.loc[per_split["split"] == i, "coef"].to_numpy()
         np.testing.assert_allclose(coef, reference[-1].coef_[0], rtol=1e-6, atol=1e-9)

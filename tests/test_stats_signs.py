@@ -14,7 +14,7 @@ TABLE_COLUMNS = ["feature", "n_included", "n_pos", "n_neg", "n_zero", "pos_rate"
 
 @pytest.fixture(scope="module")
 def fitted():
-    table = synthetic_logistic(1000, {"pos": 1.5, "neg": -1.5}, n_noise=4, seed=0)
+    table = synthetic_logistic(1000, {"pos": 1.5, "neg": -1.5}, n_noise=4, seed=1)
     X = table.drop(columns=["reached_cheese", "p_cheese"])
     return SignStability(n_subsets=60, seed=0).fit(X, table["reached_cheese"]), X, table
 

@@ -37,12 +37,14 @@ from tqdm.auto import tqdm
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH, activations
 from behavstats.hooks import VECTOR_LAYER
-from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, level_id
+from behavstats.interventions.forward import NoUsableLevelsError, as_mazes
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse
+from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.results import Result, figure_only, quantity_row
+from behavstats.seeding import Purpose, stream
 
 TRACK_THRESHOLD = 0.5
 TABLE_COLUMNS = ("channel", "rank", "score", "argmax_corr", "mass_corr", "argmax_hit",
@@ -108,13 +110,13 @@ class ChannelResult(Result):
 
 def cheese_placements(mazes: Sequence[Maze], placements: int, seed: int = 0) -> list[Maze]:
     """Each maze with its cheese on `placements` distinct random free cells other than
-    the start (fewer in tiny mazes) and the mouse at the start; cells drawn with
-    `default_rng([seed, level])`."""
+    the start (fewer in tiny mazes) and the mouse at the start; cells drawn from the
+    level's PLACEMENTS stream."""
     out = []
     for i, maze in enumerate(mazes):
         maze = move_mouse(maze, maze.start)
         cells = [c for c in maze.free_cells() if c != maze.start]
-        rng = np.random.default_rng([seed, level_id(maze, i)])
+        rng = stream(seed, Purpose.PLACEMENTS, level_id(maze, i))
         for k in rng.choice(len(cells), size=min(placements, len(cells)), replace=False):
             out.append(move_cheese(maze, cells[int(k)]))
     return out

@@ -52,6 +52,7 @@ from behavstats.maze.edits import remove_cheese
 from behavstats.policy import Policy
 from behavstats.quantities import edited
 from behavstats.results import Result, figure_only, interval_row
+from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP, VectorField
 
 DEFAULT_COEFFS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
@@ -170,8 +171,8 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     steps = tqdm(total=3 + -(-len(lv.chosen) // FIELD_GROUP), desc="cheese vector",
                  disable=not progress)
     vectors = cheese_vectors(policy, dsq.mazes, layer, lv.observer)
-    randoms = torch.stack([random_like(v, [seed, level]) for v, level in zip(vectors, dsq.ids,
-                                                                                strict=True)])
+    randoms = torch.stack([random_like(v, stream(seed, Purpose.RANDOM_VECTOR, level))
+                           for v, level in zip(vectors, dsq.ids, strict=True)])
     decision = lv.sweep(vectors, coeffs)[list(DECISION_COLUMNS)]
     controls = lv.sweep(randoms, coeffs, "random")
     steps.update()

@@ -19,6 +19,7 @@ import pandas as pd
 
 from behavstats.policy import net_vector
 from behavstats.results import quantity_row
+from behavstats.seeding import Purpose, stream
 
 N_BOOT = 2000
 LEVEL = 0.95
@@ -44,7 +45,7 @@ def bootstrap_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT,
     values = values[~np.isnan(values)]
     if len(values) < 2:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, Purpose.BOOTSTRAP)
     draws = statistic(values[rng.integers(0, len(values), (n_boot, len(values)))], axis=1)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(draws, [tail, 100 - tail])

@@ -23,6 +23,7 @@ from behavstats.hooks import AddVector
 from behavstats.interventions.geometry import DecisionPoint
 from behavstats.maze import Maze
 from behavstats.maze.levels import LevelGenerator
+from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.vfield import FIELD_GROUP, FieldRows, VectorField
 
@@ -54,10 +55,6 @@ def as_mazes(levels: Sequence[int] | Sequence[Maze], mode: str = "hard") -> list
     return list(LevelGenerator(mode).mazes([int(level) for level in levels]))
 
 
-def level_id(maze: Maze, position: int) -> int:
-    """The maze's level seed, or its `position` among the levels given when it has none
-    (a hand-built maze)."""
-    return int(maze.level) if maze.level is not None else position
 
 
 def added(layer: str, *terms: tuple[torch.Tensor, np.ndarray, np.ndarray]) -> RowInterventions:

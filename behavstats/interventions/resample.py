@@ -41,16 +41,17 @@ from behavstats.interventions.forward import (
     as_mazes,
     check_channels,
     field_groups,
-    level_id,
 )
 from behavstats.interventions.geometry import world_chebyshev
 from behavstats.interventions.vectors import start_activations
 from behavstats.maze import Maze
 from behavstats.maze.coords import world_to_maze
 from behavstats.maze.edits import move_cheese, move_mouse
+from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.quantities import resampled
 from behavstats.results import Result, interval_row
+from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP
 
 LOCATIONS = ("same", "different")
@@ -176,7 +177,8 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 
     jobs: list[_Job] = []
     for i, target in enumerate(targets):
-        rng = np.random.default_rng([seed, level_id(target, i)])
+        level = level_id(target, i)
+        rng = stream(seed, Purpose.RANDOM_CHANNELS, level)
         chosen = {"cheese": channels,
                   "random": sorted(rng.choice(others, size=min(len(channels), len(others)),
                                               replace=False).tolist()),
@@ -184,8 +186,9 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                   "random_single": [int(rng.choice(others))] if len(others) else []}
         if len(channels) == 1:
             chosen = {k: chosen[k] for k in ("cheese", "random")}
-        for location in LOCATIONS:
-            source = find_source(target, pool, location, rng, near)
+        for k, location in enumerate(LOCATIONS):
+            source = find_source(target, pool, location,
+                                 stream(seed, Purpose.SOURCES, level, k), near)
             if source is None:
                 continue
             jobs += [_Job(i, name, location, chs, source) for name, chs in chosen.items() if chs]

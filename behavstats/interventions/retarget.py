@@ -47,15 +47,17 @@ from behavstats.interventions.channels import (
     tracked_channels,
 )
 from behavstats.interventions.effects import N_BOOT, mean_ci
-from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, check_channels, level_id
+from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, check_channels
 from behavstats.interventions.geometry import steps_to_path
 from behavstats.interventions.vectors import start_activations
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_mouse, remove_cheese
+from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.results import Result, figure_only, interval_row, quantity_row
+from behavstats.seeding import Purpose, stream
 
 DISTANCE_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 10**6))
 DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
@@ -239,7 +241,8 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
     limits = np.ceil(step_budget * steps).astype(int)
 
     base_paths = walk(policy, table, [None] * n_rollouts, [int(limits.max())] * n_rollouts,
-                      [[seed, level, r] for r in range(n_rollouts)], batch=batch)
+                      [stream(seed, Purpose.BASELINE_WALKS, level, r) for r in range(n_rollouts)],
+                      batch=batch)
     first = [{c: k for k, c in reversed(list(enumerate(p)))} for p in base_paths]
     reach_base = np.array([np.mean([f.get(t, 10**9) <= lim for f in first])
                            for t, lim in zip(targets, limits, strict=True)])
@@ -247,7 +250,7 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
 
     episode_target = np.repeat(np.arange(len(targets)), n_rollouts)
     goals = [targets[t] for t in episode_target]
-    seeds = [[seed, level, *targets[t], r % n_rollouts] for r, t in enumerate(episode_target)]
+    keys = [(level, *targets[t], r % n_rollouts) for r, t in enumerate(episode_target)]
     common = [{"level": level, "maze_dim": maze.maze_dim, "x": t[0], "y": t[1],
                "act_row": int(r), "act_col": int(c), "steps": int(s),
                "dist_to_tr_path": int(to_tr[t]), "region": region_of(t, maze.maze_dim),
@@ -263,7 +266,8 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
             return [SetCell(layer, channels, act_rows[idx], act_cols[idx], vals, fill)]
 
         p_path = path_probability(policy, table, target_paths, clamp, batch=batch)
-        episodes = walk(policy, table, goals, limits[episode_target].tolist(), seeds,
+        rngs = [stream(seed, Purpose.RETARGETED_WALKS, *key) for key in keys]
+        episodes = walk(policy, table, goals, limits[episode_target].tolist(), rngs,
                         lambda e, clamp=clamp: clamp(episode_target[e]), batch=batch)
         hits = np.array([p[-1] == g for p, g in zip(episodes, goals, strict=True)])
         reach = hits.reshape(len(targets), n_rollouts).mean(axis=1)

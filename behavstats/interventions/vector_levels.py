@@ -12,14 +12,10 @@ import pandas as pd
 import torch
 
 from behavstats.env import Observer
-from behavstats.interventions.forward import (
-    DecisionSquares,
-    NoUsableLevelsError,
-    as_mazes,
-    level_id,
-)
+from behavstats.interventions.forward import DecisionSquares, NoUsableLevelsError, as_mazes
 from behavstats.interventions.geometry import DecisionPoint, decision_point
 from behavstats.maze import Maze
+from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 
 DECISION_COLUMNS = ("level", "coeff", "p_cheese_original", "p_cheese_patched",

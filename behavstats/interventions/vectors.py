@@ -58,10 +58,10 @@ def top_right_vectors(policy: Policy, mazes: Sequence[Maze], layer: str = VECTOR
     return both[: len(mazes)] - both[len(mazes) :]
 
 
-def random_like(vector: torch.Tensor, seed: int | Sequence[int] = 0) -> torch.Tensor:
+def random_like(vector: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """The control vector: every element keeps its magnitude |v| and gets a random sign
-    (so size and support match the vector exactly, its direction does not)."""
-    rng = np.random.default_rng(seed)
+    drawn from `rng` (so size and support match the vector exactly, its direction
+    does not)."""
     signs = torch.from_numpy(rng.choice(np.array([-1.0, 1.0], dtype=np.float32),
                                         size=tuple(vector.shape)))
     return vector.abs() * signs

@@ -20,7 +20,7 @@ import numpy as np
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH, LayerCache, RowInterventions, probs
 from behavstats.interventions.geometry import move_between
-from behavstats.maze import Cell, Maze, MouseStates
+from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy
 
 ItemInterventions = Callable[[np.ndarray], Sequence]
@@ -44,7 +44,7 @@ class ObservationTable:
         self.obs = render(pairs, observer, reflected=[False, True] * len(self.cells))
         self._row = {(cell, facing): 2 * i + facing for i, cell in enumerate(self.cells)
                      for facing in (False, True)}
-        self.initial_facing = MouseStates(maze).reflected
+        self.initial_facing = maze.reflected
 
         self.cache = (LayerCache(policy, self.obs, layer, batch=batch)
                       if policy is not None and layer is not None else None)
@@ -90,14 +90,13 @@ def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Se
 
 
 def walk(policy: Policy, table: ObservationTable, goals: Sequence[Cell | None],
-         limits: Sequence[int], seeds: Sequence[Sequence[int]],
+         limits: Sequence[int], rngs: Sequence[np.random.Generator],
          interventions: ItemInterventions | None = None, *, batch: int = BATCH
          ) -> list[list[Cell]]:
     """One sampled episode per goal from the maze's mouse cell: the cells visited (start
     included), ending on the goal or after limits[e] steps. Episode e draws its moves
-    from `default_rng(seeds[e])`, so it does not depend on the other episodes."""
+    from its own `rngs[e]`, so it does not depend on the other episodes."""
     maze = table.maze
-    rngs = [np.random.default_rng(list(s)) for s in seeds]
     paths = [[maze.mouse] for _ in goals]
     facing = [table.initial_facing] * len(goals)
     active = np.array([limits[e] > 0 and goals[e] != maze.mouse for e in range(len(goals))])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from behavstats.maze.coords import world_to_maze
-from behavstats.maze.model import CHEESE, EMPTY, WALL, Maze, MazeStateError
+from behavstats.maze.model import CHEESE, EMPTY, N_BACKGROUNDS, WALL, Maze, MazeStateError
 
 END_MARKER = 0xCAFECAFE
 ENTITY_FORMAT = "<ffffffiiiiiifffiiiiiifiiiffffff"
@@ -31,19 +31,18 @@ ENTITY_FIELDS = (
     "friction", "smart_step", "avoids_collisions", "auto_erase", "alpha", "health", "theta",
     "grow_rate", "alpha_decay", "climber_spawn_x",
 )
+_REFLECTED = 4 * ENTITY_FIELDS.index("is_reflected")
+"""Offset of is_reflected in an entity record."""
 MOUSE_TYPE = 0
 GAME_NAME = b"maze"
 MAX_STRING = 1 << 20
 SERIALIZE_VERSION = 0
 WORLD_DIM_OF_MODE = {0: 15, 1: 25}
 """procgen's distribution_mode (0 easy, 1 hard) -> the maze's world size."""
-N_BACKGROUNDS = 9
-"""procgen's topdown_backgrounds, the maze's background images."""
 MT_WORDS = 625
 """Numbers in the text of a std::mt19937 (624 state words and the position)."""
-_BOOL_FIELDS = ("paint_vel_info", "use_monochrome_assets", "restrict_themes",
-                "use_backgrounds", "use_sequential_levels", "use_easy_jump",
-                "random_agent_start", "has_useful_vel_info")
+_BOOL_FIELDS = ("paint_vel_info", "restrict_themes", "use_sequential_levels", "use_easy_jump",
+                "random_agent_start")
 _FIXED_FIELDS = {
     "version": SERIALIZE_VERSION,  # fassert
     "use_generated_assets": 0,  # fassert
@@ -51,6 +50,9 @@ _FIXED_FIELDS = {
     "grid_step": 1,  # 0 = free physics: step counts follow the (unchecked) velocity
     "is_waiting_for_step": 0,  # 1 deadlocks the next act/observe/get_state
     "use_procgen_background": 0,  # 1 frees a static image (crash at exit)
+    "use_backgrounds": 1,  # else no background is drawn, which a Maze does not record
+    "use_monochrome_assets": 0,  # else sprites are drawn as coloured squares (ditto)
+    "has_useful_vel_info": 0,  # else paint_vel_info draws the velocity in a corner
     "bg_tile_ratio": 0.0,  # < 0 tiles the background: a tiny ratio never finishes
     "out_of_bounds_object": WALL,  # else the mouse can leave the world and be erased
     "min_visibility": 0.0,  # else the world is drawn smaller than the observation
@@ -333,6 +335,7 @@ def parse(buf: bytes, *, level: int | None = None, mode: str | None = None) -> M
         level=f["current_level_seed"] if level is None else level,
         mode=mode,
         background_index=f["background_index"],
+        reflected=bool(mouse["is_reflected"]),
         source_state=bytes(buf),
     )
 
@@ -353,8 +356,8 @@ def serialize(maze: Maze, original: bytes | None = None, *, check_path: bool = F
               ) -> ValidState:
     """Write `maze` into the state bytes of the level it was made from.
 
-    Grid cells and the mouse position come from `maze`; every other field (random
-    generators, background, timers) stays as in `original`. Refuses, with
+    Grid cells, the mouse's position and facing and the background come from `maze`;
+    every other field (random generators, timers) stays as in `original`. Refuses, with
     MazeStateError, a maze that procgen must not see: different world size, mouse or
     cheese off the grid or on a wall, and (if `check_path`) no path from the mouse to
     the cheese. `original` defaults to the maze's own `source_state`.
@@ -377,6 +380,8 @@ def serialize(maze: Maze, original: bytes | None = None, *, check_path: bool = F
     mouse_offset = _mouse(parsed)["offset"]
     wx, wy = maze.world_cell(maze.mouse)
     struct.pack_into("<ff", out, mouse_offset, wx + 0.5, wy + 0.5)
+    struct.pack_into("<i", out, mouse_offset + _REFLECTED, int(maze.reflected))
+    struct.pack_into("<i", out, parsed.offsets["background_index"], maze.background_index)
     return ValidState(out)
 
 
@@ -385,16 +390,13 @@ class MouseStates:
 
     Serializes and parses the maze once, then only patches the mouse entity, which
     makes the thousands of observations of vector fields and cloning data cheap.
-    `reflected` sets the mouse sprite's mirroring (None keeps the level's).
+    `reflected` sets the mouse sprite's mirroring (None keeps the maze's).
     """
 
     def __init__(self, maze: Maze):
         self.maze = maze
         self._base = serialize(maze)
         self._mouse_offset = _mouse(parse_state(self._base))["offset"]
-        self._reflected_offset = self._mouse_offset + 4 * ENTITY_FIELDS.index("is_reflected")
-        self.reflected = bool(struct.unpack_from("<i", self._base, self._reflected_offset)[0])
-        """The level's own facing of the mouse sprite (True: facing right)."""
 
     def at(self, cell: tuple[int, int], reflected: bool | None = None) -> ValidState:
         if not self.maze.is_free(cell):
@@ -403,5 +405,5 @@ class MouseStates:
         wx, wy = self.maze.world_cell(cell)
         struct.pack_into("<ff", out, self._mouse_offset, wx + 0.5, wy + 0.5)
         if reflected is not None:
-            struct.pack_into("<i", out, self._reflected_offset, int(reflected))
+            struct.pack_into("<i", out, self._mouse_offset + _REFLECTED, int(reflected))
         return ValidState(out)

@@ -23,6 +23,8 @@ MOVES: dict[str, Cell] = {"LEFT": (-1, 0), "DOWN": (0, -1), "UP": (0, 1), "RIGHT
 """Maze-frame displacement of each move (y grows upwards)."""
 
 WORLD_DIMS = {"hard": 25, "easy": 15}
+N_BACKGROUNDS = 9
+"""procgen's topdown_backgrounds, the maze's background images."""
 
 
 class MazeStateError(UserError):
@@ -38,10 +40,21 @@ class Maze:
     maze_dim: side of the maze proper (odd), centred in the world.
     cheese: maze-frame cell of the cheese, or None when removed.
     mouse: maze-frame cell of the mouse.
-    level, mode: where the level came from (seed and "hard"/"easy"), for bookkeeping.
-    background_index: procgen's background image index (kept from the state bytes).
+    level: the level seed it came from, for bookkeeping.
+    mode: "hard" or "easy" (procgen's distribution mode).
+    background_index: procgen's background image (one of 9).
+    reflected: the mouse sprite is mirrored, i.e. faces right (procgen's is_reflected).
     source_state: the state bytes of the level this maze was parsed from (edits keep
         them), which procgen needs to show the maze; None for hand-built mazes.
+
+    Identity (`==`, `hash`) is everything procgen draws, so that caches keyed by a maze
+    (observations, activations) are right: the free cells, world and maze size, mode,
+    cheese, mouse cell and facing, and background. `serialize` writes all of these into
+    the state bytes; every other field of them draws nothing in the maze (the codec
+    fixes the display options; the backgrounds are square, so bg_pct_x shifts nothing).
+    `level` and `source_state` are not part of it: two levels that draw the same
+    picture are the same maze to a policy, and per-level results are labelled by the
+    caller's list of levels, never looked up by maze.
     """
 
     free: np.ndarray
@@ -51,6 +64,7 @@ class Maze:
     level: int | None = None
     mode: str = "hard"
     background_index: int = 0
+    reflected: bool = False
     source_state: bytes | None = field(default=None, repr=False)
     _key: bytes = field(init=False, repr=False)
 
@@ -69,7 +83,11 @@ class Maze:
         object.__setattr__(self, "mouse", (int(self.mouse[0]), int(self.mouse[1])))
         if self.cheese is not None:
             object.__setattr__(self, "cheese", (int(self.cheese[0]), int(self.cheese[1])))
-        key = free.tobytes() + repr((self.maze_dim, self.cheese, self.mouse)).encode()
+        object.__setattr__(self, "background_index", int(self.background_index))
+        object.__setattr__(self, "reflected", bool(self.reflected))
+        drawn = (free.shape, self.maze_dim, self.mode, self.cheese, self.mouse,
+                 self.background_index, self.reflected)
+        key = free.tobytes() + repr(drawn).encode()
         object.__setattr__(self, "_key", key)
 
     def __eq__(self, other: object) -> bool:
@@ -148,6 +166,9 @@ class Maze:
 
     def validate(self, *, check_path: bool = False) -> None:
         """Raise MazeStateError unless procgen can safely be given this maze."""
+        if not 0 <= self.background_index < N_BACKGROUNDS:
+            raise MazeStateError(f"background_index {self.background_index} is not in "
+                                 f"[0, {N_BACKGROUNDS})")
         for name, cell in (("mouse", self.mouse), ("cheese", self.cheese)):
             if cell is None:
                 continue
@@ -158,3 +179,9 @@ class Maze:
         if check_path and self.cheese is not None and not self.reachable(self.mouse, self.cheese):
             raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese at "
                                  f"{self.cheese}")
+
+
+def level_id(maze: Maze, position: int) -> int:
+    """The maze's level seed, or its `position` among the levels given when it has none
+    (a hand-built maze): the key of its per-level results and random streams."""
+    return int(maze.level) if maze.level is not None else position

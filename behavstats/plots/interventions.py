@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from behavstats.plots.vfield import plot_field_comparison, plot_vector_field
 from behavstats.quantities import edited, resampled
+from behavstats.seeding import Purpose, stream
 
 Axes = matplotlib.axes.Axes
 
@@ -100,7 +101,7 @@ def plot_transfer(transfer: pd.DataFrame, ax: Axes | None = None) -> Axes:
     distance, with each pair as a faint dot)."""
     ax = _axes(ax, (5, 3.5))
     change = transfer["p_cheese_patched"] - transfer["p_cheese_original"]
-    jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(transfer))
+    jitter = stream(0, Purpose.PLOT_JITTER).uniform(-0.2, 0.2, len(transfer))
     ax.scatter(transfer["cheese_distance"] + jitter, change, s=4, alpha=0.2, color="0.4")
     means = change.groupby(transfer["cheese_distance"]).mean()
     ax.plot(means.index, means.to_numpy(), "o-", color="C3", label="mean per distance")

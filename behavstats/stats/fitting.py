@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from behavstats.stats.seeds import Stream, random_state
+from behavstats.seeding import Purpose, random_state
 from behavstats.stats.splits import Split
 
 INTERCEPT_SCALING = 10.0
@@ -33,7 +33,7 @@ def l1_logistic(C: float, seed: int = 0, tol: float = COEF_TOL) -> LogisticRegre
     thousand rows and <= 16 features; deterministic given the seed)."""
     return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", tol=tol,
                               intercept_scaling=INTERCEPT_SCALING,
-                              random_state=random_state(seed, Stream.SOLVER))
+                              random_state=random_state(seed, Purpose.SOLVER))
 
 
 @dataclass(frozen=True)

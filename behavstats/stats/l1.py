@@ -9,10 +9,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from behavstats.seeding import Purpose, random_state
 from behavstats.stats.dataset import check_design
 from behavstats.stats.fitting import SCORE_TOL, fit_on_splits, l1_logistic
 from behavstats.stats.intervals import corrected_t_interval, percentile_interval
-from behavstats.stats.seeds import Stream, random_state
 from behavstats.stats.splits import standardised_splits
 
 DEFAULT_CS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
@@ -113,7 +113,7 @@ class L1LogisticStudy(BaseEstimator):
         """Cross-validate the grid on the rows `train`; the best C and the CV table."""
         pipeline = make_pipeline(StandardScaler(), l1_logistic(1.0, self.seed, SCORE_TOL))
         folds = StratifiedKFold(self.cv, shuffle=True,
-                                random_state=random_state(self.seed, Stream.CV))
+                                random_state=random_state(self.seed, Purpose.CV))
         search = GridSearchCV(pipeline, {"logisticregression__C": [float(c) for c in self.Cs]},
                               cv=folds, scoring="neg_log_loss")
         search.fit(values[train], y[train])

@@ -10,10 +10,10 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from behavstats.seeding import Purpose, stream
 from behavstats.stats.dataset import check_design
 from behavstats.stats.errors import StudyDataError
 from behavstats.stats.intervals import percentile_interval
-from behavstats.stats.seeds import Stream, rng
 
 MIN_BOOTSTRAP_SHARE = 0.9
 """Bootstrap intervals are reported only when at least this share of resamples fit."""
@@ -77,7 +77,7 @@ class LogitInference(BaseEstimator):
 
     def _bootstrap(self, y: np.ndarray, exog: pd.DataFrame) -> pd.DataFrame:
         """Coefficients refitted on seeded row resamples (failed fits left out)."""
-        draw = rng(self.seed, Stream.BOOTSTRAP)
+        draw = stream(self.seed, Purpose.BOOTSTRAP)
         values, start = exog.to_numpy(), self.result_.params.to_numpy()
         fits = []
         for _ in range(self.n_bootstrap):

@@ -17,9 +17,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 
+from behavstats.seeding import Purpose, stream
 from behavstats.stats.dataset import check_design
 from behavstats.stats.fitting import l1_logistic
-from behavstats.stats.seeds import Stream, rng
 
 
 class SignStability(BaseEstimator):
@@ -48,7 +48,7 @@ class SignStability(BaseEstimator):
         names = np.array(X.columns, dtype=object)
         self.feature_names_in_ = names
         values = X.to_numpy()
-        draw = rng(self.seed, Stream.SUBSETS)
+        draw = stream(self.seed, Purpose.SUBSETS)
         records = []
         for subset in range(self.n_subsets):
             size = int(draw.integers(1, len(names) + 1))

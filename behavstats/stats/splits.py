@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.preprocessing import StandardScaler
 
-from behavstats.stats.seeds import Stream, random_state
+from behavstats.seeding import Purpose, random_state
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def standardised_splits(X: np.ndarray, y: np.ndarray, n_splits: int, test_size: 
     """`n_splits` seeded stratified splits of (X, y), `test_size` of the rows held out;
     the same arguments always give the same splits."""
     splitter = StratifiedShuffleSplit(n_splits=n_splits, test_size=test_size,
-                                      random_state=random_state(seed, Stream.SPLITS))
+                                      random_state=random_state(seed, Purpose.SPLITS))
     splits = []
     for train, test in splitter.split(X, y):
         scaler = StandardScaler().fit(X[train])

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from behavstats.seeding import Purpose, stream
+
 PUBLISHED_COEFFICIENTS: dict[str, float] = {
     "euc_cheese_dsq": -0.623, "steps_cheese_dsq": -1.084, "euc_cheese_tr": -2.786,
     "euc_dsq_tr5": 1.326}
@@ -28,7 +30,7 @@ def synthetic_episodes(n: int, seed: int = 0,
     """An episodes table of `n` rows: level, has_dsq, cheese_in_tr5, reached_cheese, the
     16 published features (decision-square ones NaN without a decision square) and
     p_cheese, the true probability of the label (for the Bayes accuracy)."""
-    draw = np.random.default_rng(np.random.SeedSequence(seed))
+    draw = stream(seed, Purpose.SYNTHETIC)
     top = MAZE_DIM - 1
     cheese = draw.integers(0, MAZE_DIM, size=(n, 2)).astype(float)
     dsq = draw.integers(0, MAZE_DIM, size=(n, 2)).astype(float)
@@ -73,7 +75,7 @@ def synthetic_logistic(n: int, coefficients: Mapping[str, float], intercept: flo
     is normal with a random mean and scale, and enters the log-odds with its
     coefficient per standard deviation; `n_noise` pure-noise features (noise0, ...)
     do not enter. Columns: the features, reached_cheese, p_cheese (true probability)."""
-    draw = np.random.default_rng(np.random.SeedSequence(seed))
+    draw = stream(seed, Purpose.SYNTHETIC)
     names = [*coefficients, *(f"noise{i}" for i in range(n_noise))]
     z = draw.standard_normal((n, len(names)))
     logit = intercept + z[:, : len(coefficients)] @ np.array(list(coefficients.values()))

@@ -32,6 +32,7 @@ from behavstats.policy import (
     save_policy,
     warn_if_bf16_is_emulated,
 )
+from behavstats.seeding import Purpose, stream
 from behavstats.train.checkpoint import (
     append_log,
     load_checkpoint,
@@ -78,13 +79,14 @@ def _chunk_data(config: CloningConfig, chunk: int, generator: LevelGenerator,
                 observer: Observer, first_seed: int, n_mazes: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(observations uint8 (N,64,64,3), expert actions (N,), maze sizes (N,))."""
-    rng = np.random.default_rng([config.seed, chunk + 1])
+    cheese_rng = stream(config.seed, Purpose.CLONING_CHEESE, chunk + 1)
+    facing_rng = stream(config.seed, Purpose.CLONING_FACING, chunk + 1)
     states, actions, sizes = [], [], []
     for maze in generator.mazes(range(first_seed, first_seed + n_mazes)):
-        maze = cheese_in_top_right_region(maze, config.region, rng)
+        maze = cheese_in_top_right_region(maze, config.region, cheese_rng)
         placer = MouseStates(maze)
         for cell, action in expert_actions(maze).items():
-            states.append(placer.at(cell, reflected=bool(rng.integers(2))))
+            states.append(placer.at(cell, reflected=bool(facing_rng.integers(2))))
             actions.append(action)
             sizes.append(maze.maze_dim)
     obs = observer.observe_states(states, config.mode)

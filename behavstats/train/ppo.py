@@ -25,6 +25,7 @@ from behavstats.levelspec import MAX_SEED
 from behavstats.maze import Maze
 from behavstats.maze.levels import get_state, set_state
 from behavstats.policy import Policy, preprocess, save_policy, warn_if_bf16_is_emulated
+from behavstats.seeding import Purpose, stream
 from behavstats.train.checkpoint import (
     append_log,
     load_checkpoint,
@@ -103,8 +104,8 @@ class RewardNormalizer:
 
 
 class _TrainingLevels:
-    """Endless training mazes of random level seeds. Seed k is entry k % 64 of
-    default_rng([seed, k // 64]).integers(first_seed, MAX_SEED, 64), so the stream
+    """Endless training mazes of random level seeds. Seed k is entry k % 64 of the
+    TRAIN_LEVELS stream of block k // 64 (64 integers in [first_seed, MAX_SEED)), so the stream
     restarts exactly from the number of mazes handed out (`position`)."""
 
     def __init__(self, config: PPOConfig):
@@ -114,7 +115,7 @@ class _TrainingLevels:
     def _seeds(self, start: int):
         block, offset = divmod(start, 64)
         while True:
-            rng = np.random.default_rng([self.seed, block])
+            rng = stream(self.seed, Purpose.TRAIN_LEVELS, block)
             yield from rng.integers(self.first_seed, MAX_SEED, size=64).tolist()[offset:]
             block, offset = block + 1, 0
 
