@@ -11,6 +11,6 @@ net = policy(args.policy)
 channels = run_channels(net, range(1000, 1200), args.out / "channels", seed=args.seed,
                         progress=True)
 result = run_retarget(net, levels(args.levels), args.out / "retarget",
-                      discovery_levels=range(1000, 1200), seed=args.seed, progress=True)
+                      discovery=channels, seed=args.seed, progress=True)
 print(channels.summary().to_string(index=False))
 print(result.summary().to_string(index=False))

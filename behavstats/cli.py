@@ -532,7 +532,7 @@ def retarget_command(
                          channel_sets=None if channels is None else {"given": channels},
                          layer=layer, value=value, value_scale=value_scale, fill=fill,
                          n_rollouts=rollouts, step_budget=step_budget,
-                         discovery_levels=discovery_levels, mode=mode,
+                         discovery=discovery_levels, mode=mode,
                          seed=seed)
     for name, channels in result.channel_sets.items():
         typer.echo(f"clamp {name}: channels {channels}")
@@ -564,7 +564,7 @@ def resample_command(
 
     result = _experiment(run_resample, policy, levels, out, quiet=quiet,
                          channels=channels, layer=layer, source_levels=source_levels,
-                         discovery_levels=discovery_levels, mode=mode,
+                         discovery=discovery_levels, mode=mode,
                          seed=seed)
     typer.echo(f"channels {result.params['channels']}")
     _echo_summary(result, ("tv", "published_change"))

@@ -31,17 +31,10 @@ from behavstats.quantities import label
 from behavstats.reference import published_notes, reference_results
 from behavstats.results import PARAMS, Result
 from behavstats.stats import StudyResult
+from behavstats.study.pipeline import SECTIONS as STUDY_SECTIONS
 
-SECTIONS = (
-    ("behaviour", "How often does the agent get the cheese, and where does it go instead?"),
-    ("regression", "Which maze features predict that it goes to the cheese?"),
-    ("fields", "Vector fields of example mazes"),
-    ("cheese_vector", "The cheese vector"),
-    ("top_right_vector", "The top-right vector"),
-    ("channels", "Cheese-tracking channels and retargeting"),
-    ("resample", "Resampling the cheese channels"),
-    ("reproduce", "Settings, seeds and versions"),
-)
+SECTIONS = (*STUDY_SECTIONS.items(), ("reproduce", "Settings, seeds and versions"))
+"""The study's declared sections, then how to reproduce it."""
 _STYLE = """
 body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em} h2{border-bottom:1px solid #ccc;padding-top:1em}

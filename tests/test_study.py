@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from behavstats.cli import app
+from behavstats.interventions import ChannelResult, ResampleResult, RetargetResult
 from behavstats.report import SECTIONS
 from behavstats.study.pipeline import PARTS
 
@@ -79,6 +80,17 @@ def test_report_shows_published_numbers_and_how_to_reproduce(study):
     for table in ("evaluation/success.parquet", "episodes/episodes.parquet",
                   "cheese_vector/decision.parquet"):
         assert (out / table).stat().st_size > 0
+
+
+def test_each_input_is_computed_once(study):
+    """Channel discovery runs once and feeds retargeting and resampling; the evaluation
+    takes its vanilla episodes from the episodes part instead of running them again."""
+    out, _ = study
+    discovery = ChannelResult.load(out / "channels").table
+    assert RetargetResult.load(out / "retarget").channels.equals(discovery)
+    assert ResampleResult.load(out / "resample").channels.equals(discovery)
+    assert (out / "evaluation" / "episodes" / "training").is_dir()
+    assert not (out / "evaluation" / "episodes" / "vanilla").exists()
 
 
 def test_second_run_reuses_every_finished_part(study):

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH, activations
 from behavstats.hooks import VECTOR_LAYER
-from behavstats.interventions.forward import NoUsableLevelsError, as_mazes
+from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse
@@ -212,6 +212,24 @@ def published_share(n_channels: int) -> int:
     """As many channels as the published 11 cheese channels are of 128, at this width
     (at least 1): 11 at scale 4, 3 at scale 1."""
     return max(1, round(11 * n_channels / 128))
+
+
+Discovery = ChannelResult | Sequence[int] | Sequence[Maze]
+"""A finished channel discovery, or the levels (seeds or mazes) to run one on."""
+
+
+def discovered_channels(policy: Policy, discovery: Discovery, *, layer: str, mode: str,
+                        seed: int, batch: int = BATCH) -> pd.DataFrame:
+    """The channel table (`ChannelResult.table`) of `discovery`: of the finished result
+    given (ChannelError if it ranks another layer's channels), or of a discovery run
+    now on the levels given."""
+    if isinstance(discovery, ChannelResult):
+        if discovery.params["layer"] != layer:
+            raise ChannelError(f"the channel discovery given ranks the channels of "
+                               f"{discovery.params['layer']}, not of {layer}")
+        return discovery.table
+    return run_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
+                        batch=batch).table
 
 
 def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],

@@ -34,7 +34,12 @@ from tqdm.auto import tqdm
 from behavstats.env import Observer
 from behavstats.forward import BATCH
 from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
-from behavstats.interventions.channels import published_share, run_channels, top_channels
+from behavstats.interventions.channels import (
+    Discovery,
+    discovered_channels,
+    published_share,
+    top_channels,
+)
 from behavstats.interventions.effects import N_BOOT, mean_ci, published_change, tv_distance
 from behavstats.interventions.forward import (
     NoUsableLevelsError,
@@ -153,17 +158,17 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                  out_dir: str | Path | None = None, *, channels: Sequence[int] | None = None,
                  layer: str = VECTOR_LAYER,
                  source_levels: Sequence[int] | Sequence[Maze] = DEFAULT_SOURCE_LEVELS,
-                 discovery_levels: Sequence[int] | Sequence[Maze] = DEFAULT_DISCOVERY_LEVELS,
+                 discovery: Discovery = DEFAULT_DISCOVERY_LEVELS,
                  near: int = 2, mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
                  progress: bool = False, batch: int = BATCH) -> ResampleResult:
     """Resample the cheese channels (default: the `published_share` best channels of a
-    discovery on `discovery_levels`, best first) and random other channels in each
+    channel `discovery`, a finished one or its levels, best first) and random other channels in each
     level (seeds or mazes), sources drawn from `source_levels`; with `out_dir`, also
     write the result."""
     table = pd.DataFrame()
     if channels is None:
-        table = run_channels(policy, discovery_levels, layer=layer, mode=mode, seed=seed,
-                             batch=batch).table
+        table = discovered_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
+                                    batch=batch)
         channels = top_channels(table, published_share(len(table)))
     targets = [m for m in as_mazes(levels, mode) if m.cheese is not None]
     if not targets:

@@ -41,8 +41,9 @@ from behavstats.features import maze_graph
 from behavstats.forward import BATCH
 from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.interventions.channels import (
+    Discovery,
+    discovered_channels,
     published_share,
-    run_channels,
     top_channels,
     tracked_channels,
 )
@@ -175,20 +176,20 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                  layer: str = VECTOR_LAYER, value: float | None = None,
                  value_scale: float = 5.0, fill: float | None = None, n_rollouts: int = 4,
                  step_budget: float = 2.0,
-                 discovery_levels: Sequence[int] | Sequence[Maze] = DEFAULT_DISCOVERY_LEVELS,
+                 discovery: Discovery = DEFAULT_DISCOVERY_LEVELS,
                  mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT, n_heatmaps: int = 3,
                  progress: bool = False, batch: int = BATCH) -> RetargetResult:
     """Retarget the agent to every target square of each level (seeds or mazes; the
     cheese is removed), for each channel set; with `out_dir`, also write the result.
 
     channel_sets: name -> channels (default `default_channel_sets` of a channel
-    discovery on `discovery_levels`). value: one clamp value for every channel
+    channel `discovery`: a finished one or its levels). value: one clamp value for every channel
     (default: per channel, see the module docstring; needs the discovery run).
     """
     table = pd.DataFrame()
     if channel_sets is None or value is None:
-        table = run_channels(policy, discovery_levels, layer=layer, mode=mode, seed=seed,
-                             batch=batch).table
+        table = discovered_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
+                                    batch=batch)
     mazes = [remove_cheese(move_mouse(m, m.start)) for m in as_mazes(levels, mode)]
     if not mazes:
         raise NoUsableLevelsError("no levels given")

@@ -1,51 +1,185 @@
-"""The one-command study: evaluate a policy, gather episodes, run the behavioural
-regression and the activation-editing experiments, and write the report.
+"""The one-command study, declared once as a graph of parts.
 
-Every part writes into its own folder of the study directory (an experiment's typed
-result: `Result.save` plus its figures, which the report loads with `ResultType.load`)
-and is skipped on a re-run when its settings (and the policy's weights) are unchanged
-(`parts.run_part`).
+Each `Part` names its folder, the report section it belongs to, the parts whose
+results it reads, the settings its result depends on, and how it is computed and
+read back. `run_full_study` runs the parts in dependency order, each once: channel
+discovery feeds retargeting and resampling, and the evaluation takes its vanilla
+episodes from the episodes part. A part is reused on a re-run when its settings, its
+inputs' settings and the policy's weights are unchanged (`parts.run_part`); the
+report's sections come from `SECTIONS` and the parts' `section`.
 """
 
 from __future__ import annotations
 
+import graphlib
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from behavstats import __version__
-from behavstats.io import write_json, write_parquet
+from behavstats import interventions as iv
+from behavstats.errors import UserError
+from behavstats.evaluate import EvaluationResult, evaluate
+from behavstats.interventions import (
+    ChannelResult,
+    CheeseVectorResult,
+    ResampleResult,
+    RetargetResult,
+    TopRightResult,
+)
+from behavstats.io import read_json, write_json, write_parquet
 from behavstats.policy import Policy
 from behavstats.rollout import RolloutConfig, gather, policy_fingerprint
+from behavstats.stats import StudyResult, run_study
+from behavstats.stats.study import PUBLISHED_MODEL
 from behavstats.study.config import StudyConfig, levels
 from behavstats.study.parts import PartOutcome, run_part
 
-PARTS = ("evaluation", "episodes", "regression", "fields", "cheese_vector",
-         "top_right_vector", "channels", "retarget", "resample")
+SECTIONS = {
+    "behaviour": "How often does the agent get the cheese, and where does it go instead?",
+    "regression": "Which maze features predict that it goes to the cheese?",
+    "fields": "Vector fields of example mazes",
+    "cheese_vector": "The cheese vector",
+    "top_right_vector": "The top-right vector",
+    "channels": "Cheese-tracking channels and retargeting",
+    "resample": "Resampling the cheese channels",
+}
+"""Report sections in order: key -> the question the section answers."""
+ERROR = "error.json"
+
+
+@dataclass(frozen=True)
+class PartRun:
+    """What a part's `compute` is given: the policy and study settings, the folder to
+    write into, and the loaded results of the part's inputs by name."""
+
+    policy: Policy
+    config: StudyConfig
+    directory: Path
+    inputs: dict[str, Any]
+    executor: Executor | None
+    progress: bool
+
+    @property
+    def common(self) -> dict:
+        """Keyword arguments every experiment takes."""
+        return {"mode": self.config.mode, "seed": self.config.seed,
+                "progress": self.progress}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the study: `settings(config)` is what its result depends on (besides
+    the policy, seed, mode and its inputs), `compute(run)` writes its result into
+    `run.directory`, `load(directory)` reads it back for the parts that name it in
+    `inputs` and for the report."""
+
+    name: str
+    section: str
+    settings: Callable[[StudyConfig], dict]
+    compute: Callable[[PartRun], None]
+    load: Callable[[Path], Any]
+    inputs: tuple[str, ...] = ()
+
+
+def _episodes(run: PartRun) -> None:
+    config = run.config
+    rollout = RolloutConfig(seed=config.seed, mode=config.mode, max_steps=config.max_steps)
+    table = gather(run.policy, levels(config.episode_levels), run.directory / "shards",
+                   rollout, executor=run.executor, progress=run.progress)
+    write_parquet(table, run.directory / "episodes.parquet")
+
+
+def _evaluation(run: PartRun) -> None:
+    config = run.config
+    evaluate(run.policy, levels(config.evaluation_levels), seed=config.seed,
+             mode=config.mode, max_steps=config.max_steps, progress=run.progress,
+             executor=run.executor, out_dir=run.directory / "episodes",
+             vanilla=run.inputs["episodes"]).save(run.directory)
+
+
+def _regression(run: PartRun) -> None:
+    config = run.config
+    run_study(run.inputs["episodes"], n_splits=config.regression_splits, seed=config.seed,
+              n_subsets=config.regression_subsets, progress=run.progress).write(run.directory)
+
+
+def _fields(run: PartRun) -> None:
+    write_example_fields(run.policy, run.config.example_levels, run.config.mode,
+                         run.directory)
+
+
+def _experiment(function: Callable, levels_of: Callable[[StudyConfig], tuple[int, int]],
+                **options: Callable[[PartRun], Any]) -> Callable[[PartRun], None]:
+    """compute of an intervention experiment `function(policy, levels, out_dir, ...)`
+    on its levels, with keyword arguments computed from the run."""
+    def compute(run: PartRun) -> None:
+        function(run.policy, levels(levels_of(run.config)), run.directory, **run.common,
+                 **{key: option(run) for key, option in options.items()})
+    return compute
+
+
+PARTS: tuple[Part, ...] = (
+    Part("episodes", "behaviour",
+         lambda c: {"levels": c.episode_levels, "max_steps": c.max_steps}, _episodes,
+         lambda d: pd.read_parquet(d / "episodes.parquet")),
+    Part("evaluation", "behaviour",
+         lambda c: {"levels": c.evaluation_levels, "max_steps": c.max_steps}, _evaluation,
+         EvaluationResult.load, inputs=("episodes",)),
+    Part("regression", "regression",
+         lambda c: {"splits": c.regression_splits, "subsets": c.regression_subsets,
+                    "published_model": PUBLISHED_MODEL}, _regression,
+         StudyResult.load, inputs=("episodes",)),
+    Part("fields", "fields", lambda c: {"levels": c.example_levels}, _fields,
+         lambda d: pd.read_parquet(d / "fields.parquet")),
+    Part("cheese_vector", "cheese_vector", lambda c: {"levels": c.vector_levels},
+         _experiment(iv.run_cheese_vector, lambda c: c.vector_levels),
+         CheeseVectorResult.load),
+    Part("top_right_vector", "top_right_vector", lambda c: {"levels": c.top_right_levels},
+         _experiment(iv.run_top_right_vector, lambda c: c.top_right_levels),
+         TopRightResult.load),
+    Part("channels", "channels", lambda c: {"levels": c.channel_levels},
+         _experiment(iv.run_channels, lambda c: c.channel_levels),
+         ChannelResult.load),
+    Part("retarget", "channels",
+         lambda c: {"levels": c.retarget_levels, "rollouts": c.retarget_rollouts},
+         _experiment(iv.run_retarget, lambda c: c.retarget_levels,
+                     n_rollouts=lambda run: run.config.retarget_rollouts,
+                     discovery=lambda run: run.inputs["channels"]),
+         RetargetResult.load, inputs=("channels",)),
+    Part("resample", "resample", lambda c: {"levels": c.resample_levels},
+         _experiment(iv.run_resample, lambda c: c.resample_levels,
+                     discovery=lambda run: run.inputs["channels"]),
+         ResampleResult.load, inputs=("channels",)),
+)
+"""Every part of the study, in report order."""
+
+
+def computation_order(parts: Sequence[Part]) -> list[Part]:
+    """The parts, each after the parts it reads (`graphlib` raises on a cycle)."""
+    by_name = {p.name: p for p in parts}
+    order = graphlib.TopologicalSorter({p.name: p.inputs for p in parts}).static_order()
+    return [by_name[name] for name in order]
 
 
 def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
                    config: StudyConfig | None = None, *, executor: Executor | None = None,
                    progress: bool = False, log: Callable[[str], None] = print
                    ) -> list[PartOutcome]:
-    """Run (or resume) every part into out_dir and write out_dir/report.html."""
+    """Run (or resume) every part into out_dir and write out_dir/study.json and
+    out_dir/report.html."""
     from behavstats.report import write_report
 
     config = config or StudyConfig()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base = {"policy": policy_fingerprint(policy), "version": __version__,
-            "seed": config.seed, "mode": config.mode}
-    parts = _parts(policy, config, executor, progress)
-    outcomes = []
-    for name in PARTS:
-        settings, compute = parts[name]
-        outcomes.append(run_part(out_dir, name, {**base, **settings},
-                                 _recording_data_errors(compute, log), log=log))
-    write_json({"policy": policy_source, "policy_fingerprint": base["policy"],
+    outcomes = run_parts(policy, out_dir, config, PARTS, executor=executor,
+                         progress=progress, log=log)
+    write_json({"policy": policy_source, "policy_fingerprint": policy_fingerprint(policy),
                 "policy_metadata": policy.metadata, "config": config.as_dict(),
                 "versions": versions(), "parts": [vars(o) for o in outcomes]},
                out_dir / "study.json")
@@ -53,22 +187,51 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
     return outcomes
 
 
-def _recording_data_errors(compute: Callable[[Path], None], log: Callable[[str], None]
-                           ) -> Callable[[Path], None]:
-    """Let a part whose data cannot support its analysis (e.g. too few episodes reached
-    the cheese for a regression) finish with part_dir/error.json instead of stopping
-    the study; the report shows the message."""
-    from behavstats.interventions import ChannelError, NoUsableLevelsError
-    from behavstats.stats import StudyDataError
+def run_parts(policy: Policy, out_dir: Path, config: StudyConfig, parts: Sequence[Part], *,
+              executor: Executor | None = None, progress: bool = False,
+              log: Callable[[str], None] = print) -> list[PartOutcome]:
+    """Run (or resume) `parts` into out_dir/<name>, each once and after its inputs;
+    the outcomes in the order given. A part's settings hash covers its inputs'
+    settings, so changing a part recomputes the parts that read it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = {"policy": policy_fingerprint(policy), "version": __version__,
+            "seed": config.seed, "mode": config.mode}
+    by_name = {p.name: p for p in parts}
+    settings: dict[str, dict] = {}
+    outcomes = {}
+    for declared in computation_order(parts):
+        name = declared.name
+        settings[name] = {**base, **declared.settings(config),
+                          "inputs": {i: settings[i] for i in declared.inputs}}
 
-    def run(part: Path) -> None:
-        try:
-            compute(part)
-        except (StudyDataError, NoUsableLevelsError, ChannelError) as exc:
-            log(f"[{part.name}] could not run: {exc}")
-            write_json({"error": type(exc).__name__, "message": str(exc)}, part / "error.json")
+        def compute(directory: Path, declared: Part = declared) -> None:
+            inputs = {i: by_name[i].load(out_dir / i) for i in declared.inputs
+                      if not part_error(out_dir / i)}
+            _recording_errors(declared, PartRun(policy, config, directory, inputs, executor,
+                                                progress), log)
 
-    return run
+        outcomes[name] = run_part(out_dir, name, settings[name], compute, log=log)
+    return [outcomes[p.name] for p in parts]
+
+
+def part_error(directory: Path) -> str | None:
+    """Why the part in `directory` could not run, or None."""
+    return read_json(directory / ERROR).get("message")
+
+
+def _recording_errors(declared: Part, run: PartRun, log: Callable[[str], None]) -> None:
+    """`declared.compute(run)`; a part whose data cannot support its analysis (e.g. too
+    few episodes reached the cheese for a regression), or whose input could not run,
+    finishes with error.json in its folder instead of stopping the study; the report
+    shows the message."""
+    try:
+        missing = [name for name in declared.inputs if name not in run.inputs]
+        if missing:
+            raise UserError(f"needs the {', '.join(missing)} part, which could not run")
+        declared.compute(run)
+    except UserError as exc:
+        log(f"[{declared.name}] could not run: {exc}")
+        write_json({"error": type(exc).__name__, "message": str(exc)}, run.directory / ERROR)
 
 
 def versions() -> dict[str, str]:
@@ -84,65 +247,6 @@ def versions() -> dict[str, str]:
             "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
             "statsmodels": statsmodels.__version__,
             "procgen": getattr(procgen, "__version__", "0.10.7")}
-
-
-def _parts(policy: Policy, config: StudyConfig, executor: Executor | None, progress: bool
-           ) -> dict[str, tuple[dict, Callable[[Path], None]]]:
-    """name -> (settings that determine the part's result, compute(part_dir))."""
-    from behavstats import interventions as iv
-    from behavstats.evaluate import evaluate
-    from behavstats.stats import run_study
-    from behavstats.stats.study import PUBLISHED_MODEL
-
-    seed, mode = config.seed, config.mode
-    episodes_settings = {"levels": config.episode_levels, "max_steps": config.max_steps}
-
-    def evaluation(part: Path) -> None:
-        evaluate(policy, levels(config.evaluation_levels), seed=seed, mode=mode,
-                 max_steps=config.max_steps, progress=progress, executor=executor,
-                 out_dir=part / "episodes").save(part)
-
-    def episodes(part: Path) -> None:
-        rollout = RolloutConfig(seed=seed, mode=mode, max_steps=config.max_steps)
-        table = gather(policy, levels(config.episode_levels), part / "shards", rollout,
-                       executor=executor, progress=progress)
-        write_parquet(table, part / "episodes.parquet")
-
-    def regression(part: Path) -> None:
-        table = pd.read_parquet(part.parent / "episodes" / "episodes.parquet")
-        run_study(table, n_splits=config.regression_splits, seed=seed,
-                  n_subsets=config.regression_subsets, progress=progress).write(part)
-
-    def fields(part: Path) -> None:
-        write_example_fields(policy, config.example_levels, mode, part)
-
-    common = {"mode": mode, "seed": seed, "progress": progress}
-    return {
-        "evaluation": ({"levels": config.evaluation_levels, "max_steps": config.max_steps},
-                       evaluation),
-        "episodes": (episodes_settings, episodes),
-        "regression": ({"episodes": episodes_settings, "splits": config.regression_splits,
-                        "subsets": config.regression_subsets,
-                        "published_model": PUBLISHED_MODEL}, regression),
-        "fields": ({"levels": config.example_levels}, fields),
-        "cheese_vector": ({"levels": config.vector_levels}, lambda part: iv.run_cheese_vector(
-            policy, levels(config.vector_levels), part, **common)),
-        "top_right_vector": ({"levels": config.top_right_levels},
-                             lambda part: iv.run_top_right_vector(
-                                 policy, levels(config.top_right_levels), part, **common)),
-        "channels": ({"levels": config.channel_levels}, lambda part: iv.run_channels(
-            policy, levels(config.channel_levels), part, **common)),
-        "retarget": ({"levels": config.retarget_levels, "channels": config.channel_levels,
-                      "rollouts": config.retarget_rollouts},
-                     lambda part: iv.run_retarget(
-                         policy, levels(config.retarget_levels), part,
-                         n_rollouts=config.retarget_rollouts,
-                         discovery_levels=levels(config.channel_levels), **common)),
-        "resample": ({"levels": config.resample_levels, "channels": config.channel_levels},
-                     lambda part: iv.run_resample(
-                         policy, levels(config.resample_levels), part,
-                         discovery_levels=levels(config.channel_levels), **common)),
-    }
 
 
 def write_example_fields(policy: Policy, example_levels, mode: str, part: Path) -> None:

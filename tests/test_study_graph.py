@@ -1,0 +1,97 @@
+"""The study as a declared graph: each part runs once, after its inputs, and gets
+their results; a change recomputes exactly the parts that depend on it; a failed
+part stops only the parts that read it."""
+
+import graphlib
+import json
+
+import pytest
+
+from behavstats.errors import UserError
+from behavstats.study.config import StudyConfig
+from behavstats.study.pipeline import PARTS, SECTIONS, Part, computation_order, run_parts
+
+
+class Toy:
+    """Parts a <- b <- c (c also reads a) whose settings and failures the test sets."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+        self.settings = {"a": 1, "b": 1, "c": 1}
+        self.failing: set[str] = set()
+
+    def part(self, name: str, *inputs: str) -> Part:
+        def compute(run):
+            self.calls.append(name)
+            if name in self.failing:
+                raise UserError(f"{name} has too little data")
+            value = self.settings[name] + sum(run.inputs[i] for i in inputs)
+            (run.directory / "value.json").write_text(json.dumps(value))
+
+        return Part(name, "fields", lambda config: {"x": self.settings[name]}, compute,
+                    lambda directory: json.loads((directory / "value.json").read_text()),
+                    inputs)
+
+    def parts(self) -> list[Part]:
+        return [self.part("c", "a", "b"), self.part("b", "a"), self.part("a")]
+
+
+@pytest.fixture()
+def toy(make_policy, tmp_path):
+    toy = Toy()
+    policy = make_policy(0)
+
+    def run():
+        toy.calls.clear()
+        return run_parts(policy, tmp_path, StudyConfig(), toy.parts(), log=lambda _: None)
+
+    return toy, run, tmp_path
+
+
+def test_each_part_runs_once_after_its_inputs_and_reads_their_results(toy):
+    toy, run, out = toy
+    outcomes = run()
+    assert toy.calls == ["a", "b", "c"]
+    assert [o.name for o in outcomes] == ["c", "b", "a"]  # in the order declared
+    assert json.loads((out / "c" / "value.json").read_text()) == 1 + 1 + (1 + 1)
+    run()
+    assert toy.calls == []
+
+
+def test_a_change_recomputes_exactly_what_depends_on_it(toy):
+    toy, run, out = toy
+    run()
+    toy.settings["b"] = 5
+    run()
+    assert toy.calls == ["b", "c"]
+    assert json.loads((out / "c" / "value.json").read_text()) == 1 + 1 + (5 + 1)
+    toy.settings["a"] = 2
+    run()
+    assert toy.calls == ["a", "b", "c"]
+
+
+def test_a_failed_part_stops_only_its_readers(toy):
+    toy, run, out = toy
+    toy.failing = {"b"}
+    run()
+    assert toy.calls == ["a", "b"]  # c is not computed: it needs b
+    assert "too little data" in (out / "b" / "error.json").read_text()
+    assert "needs the b part" in (out / "c" / "error.json").read_text()
+    assert (out / "a" / "value.json").exists()
+
+
+def test_cycles_are_refused(toy):
+    toy = toy[0]
+    with pytest.raises(graphlib.CycleError):
+        computation_order([toy.part("a", "b"), toy.part("b", "a")])
+
+
+def test_the_study_declares_each_input_once():
+    names = [p.name for p in PARTS]
+    assert len(set(names)) == len(names)
+    assert {p.section for p in PARTS} == set(SECTIONS)
+    inputs = {p.name: p.inputs for p in PARTS}
+    assert inputs["retarget"] == inputs["resample"] == ("channels",)  # one discovery
+    assert inputs["evaluation"] == inputs["regression"] == ("episodes",)
+    order = [p.name for p in computation_order(PARTS)]
+    assert order.index("episodes") < order.index("evaluation")
