@@ -27,6 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
+from behavstats.geometry import decision_point, world_chebyshev
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
@@ -49,7 +50,6 @@ from behavstats.interventions.forward import (
     probs,
     render,
 )
-from behavstats.interventions.geometry import decision_point, world_chebyshev
 from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import cheese_vectors, random_like
 from behavstats.maze import Maze

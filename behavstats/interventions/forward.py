@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from behavstats.env import Observer
+from behavstats.geometry import DecisionPoint
 from behavstats.hooks import AddVector, run_with_cache
-from behavstats.interventions.geometry import DecisionPoint
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import MOVE_NAMES, Policy, inference, move_probs, preprocess

@@ -31,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
+from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.channels import published_share, run_channels, top_channels
 from behavstats.interventions.effects import N_BOOT, mean_ci, published_change, tv_distance
@@ -43,7 +44,6 @@ from behavstats.interventions.forward import (
     field_groups,
     level_id,
 )
-from behavstats.interventions.geometry import world_chebyshev
 from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import start_activations
 from behavstats.maze import Maze

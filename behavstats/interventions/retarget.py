@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import torch
@@ -37,7 +36,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
-from behavstats.features import maze_graph
+from behavstats.geometry import distances, shortest_path, steps_to_path
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.channels import (
     published_share,
@@ -53,7 +52,6 @@ from behavstats.interventions.forward import (
     check_channels,
     level_id,
 )
-from behavstats.interventions.geometry import steps_to_path
 from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import start_activations
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
@@ -199,16 +197,15 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
                    n_rollouts: int, step_budget: float, seed: int, observer: Observer,
                    batch: int) -> list[dict]:
     table = ObservationTable(maze, observer, policy=policy, layer=layer, batch=batch)
-    graph = maze_graph(maze)
-    paths = nx.single_source_shortest_path(graph, maze.start)
-    targets = [c for c in table.cells if c != maze.start and c in paths]
+    reach = distances(maze, maze.start)
+    targets = [c for c in table.cells if c != maze.start and c in reach]
     if not targets:
         return []
-    to_tr = steps_to_path(maze, paths[maze.top_right], graph)
+    to_tr = steps_to_path(maze, shortest_path(maze, maze.start, maze.top_right))
     cells = np.array([maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, size)
                       for x, y in targets])
     act_rows, act_cols = torch.as_tensor(cells[:, 0]), torch.as_tensor(cells[:, 1])
-    target_paths = [paths[t] for t in targets]
+    target_paths = [shortest_path(maze, maze.start, t) for t in targets]
     steps = np.array([len(p) - 1 for p in target_paths])
     limits = np.ceil(step_budget * steps).astype(int)
 

@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
+from behavstats.geometry import decision_point, first_moves
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
@@ -46,14 +47,13 @@ from behavstats.interventions.forward import (
     level_id,
     render,
 )
-from behavstats.interventions.geometry import decision_point, moves_towards
 from behavstats.interventions.output import write_outputs
 from behavstats.interventions.vectors import (
     cheese_vectors,
     corridor_is_empty,
     top_right_vectors,
 )
-from behavstats.maze import Maze
+from behavstats.maze import Cell, Maze
 from behavstats.policy import Policy
 from behavstats.reference import reference_results
 from behavstats.vfield import VectorField
@@ -172,6 +172,13 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     return result
 
 
+def _towards_top_right(maze: Maze, cells: list[Cell]) -> np.ndarray:
+    """The move from each cell towards the top-right cell (-1 at that cell itself and
+    at cells that cannot reach it)."""
+    moves = first_moves(maze, maze.top_right)
+    return np.array([moves.get(cell, -1) for cell in cells], dtype=int)
+
+
 def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Tensor,
             coeffs: np.ndarray, layer: str, example_coeff: float, n_examples: int,
             observer: Observer, batch: int, bar: tqdm) -> tuple[pd.DataFrame, list[FieldExample]]:
@@ -179,7 +186,7 @@ def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Ten
     rows, examples = [], []
     all_coeffs = list(dict.fromkeys([*coeffs.tolist(), example_coeff]))
     for group, field_rows, cache in field_groups(policy, used, layer, observer, batch=batch):
-        toward = np.concatenate([moves_towards(used[i], used[i].top_right, cells)
+        toward = np.concatenate([_towards_top_right(used[i], cells)
                                  for i, cells in zip(group, field_rows.cells, strict=True)])
         original = field_rows.split(cache.probs())
         moves = field_rows.split(toward)

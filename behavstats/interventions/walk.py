@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from behavstats.env import Observer
+from behavstats.geometry import move_between
 from behavstats.interventions.forward import (
     BATCH,
     LayerCache,
@@ -25,7 +26,6 @@ from behavstats.interventions.forward import (
     probs,
     render,
 )
-from behavstats.interventions.geometry import move_between
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.policy import MOVE_NAMES, Policy
 
