@@ -22,7 +22,7 @@ _EXPORTS = {
     "MazeVecEnv": "behavstats.env",
     "features_table": "behavstats.features",
     "level_features": "behavstats.features",
-    "decision_square": "behavstats.features",
+    "decision_square": "behavstats.geometry",
     "PUBLISHED_FEATURES": "behavstats.features",
     "Policy": "behavstats.policy",
     "load_policy": "behavstats.policy",

@@ -24,9 +24,9 @@ from torch import nn
 
 from behavstats.errors import UserError
 from behavstats.io import write_atomic
+from behavstats.maze.model import MOVE_NAMES
 
 NUM_ACTIONS = 15
-MOVE_NAMES = ("LEFT", "DOWN", "NOOP", "UP", "RIGHT")
 MOVE_GROUPS: dict[str, tuple[int, ...]] = {
     "LEFT": (0, 1, 2),
     "DOWN": (3,),

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from behavstats.env import Observer, render
-from behavstats.features import decision_square, shortest_path
 from behavstats.forward import BATCH, probs
-from behavstats.maze import MOVES, Cell, Maze
+from behavstats.geometry import decision_point
+from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy, net_vector
 
 PROB_COLUMNS = tuple(f"p_{m.lower()}" for m in MOVE_NAMES)
@@ -118,25 +118,16 @@ class FieldRows:
         return np.split(values, bounds)
 
 
-def first_move(maze: Maze, cell: Cell, target: Cell) -> str:
-    """Name of the move from `cell` that starts the shortest path to `target`."""
-    nxt = shortest_path(maze, cell, target)[1]
-    delta = (nxt[0] - cell[0], nxt[1] - cell[1])
-    return next(name for name, d in MOVES.items() if d == delta)
-
-
 def decision_probs(field: VectorField, reference: Maze | None = None) -> dict[str, float] | None:
     """At the decision square: probability of the first step towards the cheese
     (p_cheese), towards the top-right cell (p_topright) and of anything else
     (p_other); None without a decision square. The decision square and the targets
     come from `reference` (default the field's maze), e.g. the original maze when the
     field is of a maze whose cheese was removed."""
-    maze = field.maze if reference is None else reference
-    dsq = decision_square(maze)
-    if dsq is None:
+    point = decision_point(field.maze if reference is None else reference)
+    if point is None:
         return None
-    p = dict(zip(MOVE_NAMES, field.at(dsq).tolist(), strict=True))
-    to_cheese = p[first_move(maze, dsq, maze.cheese)]
-    to_top_right = p[first_move(maze, dsq, maze.top_right)]
+    p = field.at(point.cell).tolist()
+    to_cheese, to_top_right = p[point.to_cheese], p[point.to_top_right]
     return {"p_cheese": to_cheese, "p_topright": to_top_right,
             "p_other": 1.0 - to_cheese - to_top_right}

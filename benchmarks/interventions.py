@@ -27,10 +27,10 @@ import time
 import torch
 
 from behavstats.env import Observer
+from behavstats.geometry import decision_point
 from behavstats.hooks import VECTOR_LAYER, AddVector
 from behavstats.interventions import run_cheese_vector
 from behavstats.interventions.cheese import DEFAULT_COEFFS
-from behavstats.interventions.geometry import decision_point
 from behavstats.interventions.vectors import cheese_vectors
 from behavstats.maze.edits import move_mouse
 from behavstats.maze.levels import LevelGenerator

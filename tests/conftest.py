@@ -143,10 +143,9 @@ def probs_at(observer):
 
 def first_move_index(maze: Maze, cell, target) -> int:
     """Index into MOVE_NAMES of the first move of the shortest path cell -> target."""
-    from behavstats.policy import MOVE_NAMES
-    from behavstats.vfield import first_move
+    from behavstats.geometry import first_moves
 
-    return MOVE_NAMES.index(first_move(maze, cell, target))
+    return first_moves(maze, target)[tuple(cell)]
 
 
 @pytest.fixture(scope="session")

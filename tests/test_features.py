@@ -15,12 +15,11 @@ import pytest
 from behavstats.features import (
     COLUMNS,
     PUBLISHED_FEATURES,
-    decision_square,
     features_table,
     level_features,
     maze_features,
-    shortest_path,
 )
+from behavstats.geometry import decision_square, shortest_path
 from behavstats.maze.edits import move_cheese, remove_cheese
 from behavstats.maze.model import Maze, MazeStateError
 

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from behavstats.features import shortest_path
+from behavstats.geometry import move_between, shortest_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.interventions import RetargetResult, run_retarget
-from behavstats.interventions.geometry import move_between
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
 from behavstats.maze import parse, serialize
 from behavstats.maze.coords import maze_to_activation_cell

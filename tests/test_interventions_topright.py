@@ -45,7 +45,7 @@ def test_the_world_filling_maze_is_flagged_and_skipped(run):
 
 
 def test_sweep_and_composition_match_direct_computations(run, policy, mazes, probs_at, towards):
-    from behavstats.features import decision_square
+    from behavstats.geometry import decision_square
 
     result, _ = run
     maze = mazes[26]
@@ -67,7 +67,7 @@ def test_sweep_and_composition_match_direct_computations(run, policy, mazes, pro
 
 
 def test_field_metrics_match_whole_fields(run, policy, mazes, observer):
-    from behavstats.interventions.geometry import moves_towards
+    from behavstats.geometry import first_moves
 
     result, _ = run
     maze = mazes[6]
@@ -75,7 +75,8 @@ def test_field_metrics_match_whole_fields(run, policy, mazes, observer):
     original = vector_field(policy, maze, observer=observer)
     patched = vector_field(policy, maze, [AddVector(VECTOR_LAYER, tr, coeff=-1.0)],
                            observer=observer)
-    moves = moves_towards(maze, maze.top_right, original.cells)
+    towards = first_moves(maze, maze.top_right)
+    moves = np.array([towards.get(c, -1) for c in original.cells])
     ok = moves >= 0
     row = result.fields.query("level == 6 and coeff == -1.0").iloc[0]
     assert ok.sum() == len(original.cells) - 1  # all but the top-right cell itself

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
-from behavstats.features import decision_square, shortest_path  # noqa: E402
+from behavstats.geometry import decision_square, shortest_path  # noqa: E402
 from behavstats.maze.coords import OBS_SIZE, maze_to_pixel_center  # noqa: E402
 from behavstats.maze.edits import remove_cheese  # noqa: E402
 from behavstats.plots.maze import MARKERS, plot_maze  # noqa: E402

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from behavstats.env import observe
-from behavstats.features import decision_square, shortest_path
+from behavstats.geometry import decision_square, shortest_path
 from behavstats.hooks import VECTOR_LAYER, AddVector
 from behavstats.maze import MOVES
 from behavstats.maze.edits import move_mouse

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH, probs
+from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
@@ -44,7 +45,6 @@ from behavstats.interventions.forward import (
     added,
     field_groups,
 )
-from behavstats.interventions.geometry import world_chebyshev
 from behavstats.interventions.vector_levels import DECISION_COLUMNS, VectorLevels
 from behavstats.interventions.vectors import cheese_vectors, random_like
 from behavstats.maze import Maze

@@ -19,8 +19,8 @@ import torch
 from behavstats.env import Observer, render
 from behavstats.errors import UserError
 from behavstats.forward import BATCH, LayerCache, RowInterventions
+from behavstats.geometry import DecisionPoint
 from behavstats.hooks import AddVector
-from behavstats.interventions.geometry import DecisionPoint
 from behavstats.maze import Maze
 from behavstats.maze.levels import LevelGenerator
 from behavstats.maze.model import level_id

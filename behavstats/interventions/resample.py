@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer
 from behavstats.forward import BATCH
+from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
 from behavstats.interventions.channels import (
     Discovery,
@@ -47,7 +48,6 @@ from behavstats.interventions.forward import (
     check_channels,
     field_groups,
 )
-from behavstats.interventions.geometry import world_chebyshev
 from behavstats.interventions.vectors import start_activations
 from behavstats.maze import Maze
 from behavstats.maze.coords import world_to_maze

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import torch
@@ -37,8 +36,8 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
-from behavstats.features import maze_graph
 from behavstats.forward import BATCH
+from behavstats.geometry import distances, shortest_path, steps_to_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.interventions.channels import (
     Discovery,
@@ -49,7 +48,6 @@ from behavstats.interventions.channels import (
 )
 from behavstats.interventions.effects import N_BOOT, mean_ci
 from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, check_channels
-from behavstats.interventions.geometry import steps_to_path
 from behavstats.interventions.vectors import start_activations
 from behavstats.interventions.walk import ObservationTable, path_probability, walk
 from behavstats.maze import Maze
@@ -228,16 +226,15 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
                    n_rollouts: int, step_budget: float, seed: int, observer: Observer,
                    batch: int) -> list[dict]:
     table = ObservationTable(maze, observer, policy=policy, layer=layer, batch=batch)
-    graph = maze_graph(maze)
-    paths = nx.single_source_shortest_path(graph, maze.start)
-    targets = [c for c in table.cells if c != maze.start and c in paths]
+    reach = distances(maze, maze.start)
+    targets = [c for c in table.cells if c != maze.start and c in reach]
     if not targets:
         return []
-    to_tr = steps_to_path(maze, paths[maze.top_right], graph)
+    to_tr = steps_to_path(maze, shortest_path(maze, maze.start, maze.top_right))
     cells = np.array([maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, size)
                       for x, y in targets])
     act_rows, act_cols = torch.as_tensor(cells[:, 0]), torch.as_tensor(cells[:, 1])
-    target_paths = [paths[t] for t in targets]
+    target_paths = [shortest_path(maze, maze.start, t) for t in targets]
     steps = np.array([len(p) - 1 for p in target_paths])
     limits = np.ceil(step_budget * steps).astype(int)
 

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH
+from behavstats.geometry import first_moves
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
     N_BOOT,
@@ -41,14 +42,13 @@ from behavstats.interventions.forward import (
     added,
     field_groups,
 )
-from behavstats.interventions.geometry import moves_towards
 from behavstats.interventions.vector_levels import DECISION_COLUMNS, VectorLevels
 from behavstats.interventions.vectors import (
     cheese_vectors,
     corridor_is_empty,
     top_right_vectors,
 )
-from behavstats.maze import Maze
+from behavstats.maze import Cell, Maze
 from behavstats.policy import Policy
 from behavstats.quantities import edited
 from behavstats.results import Result, figure_only, interval_row
@@ -205,6 +205,13 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     return result
 
 
+def _towards_top_right(maze: Maze, cells: list[Cell]) -> np.ndarray:
+    """The move from each cell towards the top-right cell (-1 at that cell itself and
+    at cells that cannot reach it)."""
+    moves = first_moves(maze, maze.top_right)
+    return np.array([moves.get(cell, -1) for cell in cells], dtype=int)
+
+
 def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Tensor,
             coeffs: np.ndarray, layer: str, example_coeff: float, n_examples: int,
             observer: Observer, batch: int, bar: tqdm) -> tuple[pd.DataFrame, list[FieldExample]]:
@@ -212,7 +219,7 @@ def _fields(policy: Policy, used: list[Maze], ids: list[int], vectors: torch.Ten
     rows, examples = [], []
     all_coeffs = list(dict.fromkeys([*coeffs.tolist(), example_coeff]))
     for group, field_rows, cache in field_groups(policy, used, layer, observer, batch=batch):
-        toward = np.concatenate([moves_towards(used[i], used[i].top_right, cells)
+        toward = np.concatenate([_towards_top_right(used[i], cells)
                                  for i, cells in zip(group, field_rows.cells, strict=True)])
         original = field_rows.split(cache.probs())
         moves = field_rows.split(toward)

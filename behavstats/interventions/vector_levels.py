@@ -12,8 +12,8 @@ import pandas as pd
 import torch
 
 from behavstats.env import Observer
+from behavstats.geometry import DecisionPoint, decision_point
 from behavstats.interventions.forward import DecisionSquares, NoUsableLevelsError, as_mazes
-from behavstats.interventions.geometry import DecisionPoint, decision_point
 from behavstats.maze import Maze
 from behavstats.maze.model import level_id
 from behavstats.policy import Policy

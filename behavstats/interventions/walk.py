@@ -19,7 +19,7 @@ import numpy as np
 
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH, LayerCache, RowInterventions, probs
-from behavstats.interventions.geometry import move_between
+from behavstats.geometry import move_between
 from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy
 

@@ -7,7 +7,6 @@ as a corridor to the world's top-right can open cells outside the maze proper.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +20,8 @@ WALL, EMPTY, CHEESE = 51, 100, 2
 Cell = tuple[int, int]
 MOVES: dict[str, Cell] = {"LEFT": (-1, 0), "DOWN": (0, -1), "UP": (0, 1), "RIGHT": (1, 0)}
 """Maze-frame displacement of each move (y grows upwards)."""
+MOVE_NAMES = ("LEFT", "DOWN", "NOOP", "UP", "RIGHT")
+"""The policy's five moves, in the order of its move probabilities (`MOVES` keeps it)."""
 
 WORLD_DIMS = {"hard": 25, "easy": 15}
 N_BACKGROUNDS = 9
@@ -129,10 +130,6 @@ class Maze:
         m = margin(self.maze_dim, self.world_dim)
         return list(zip((wys - m).tolist(), (wxs - m).tolist(), strict=True))
 
-    def neighbours(self, cell: Cell) -> list[Cell]:
-        x, y = cell
-        return [(x + dx, y + dy) for dx, dy in MOVES.values() if self.is_free((x + dx, y + dy))]
-
     def step(self, cell: Cell, facing_right: bool, move: str) -> tuple[Cell, bool]:
         """Where procgen puts the mouse after `move` (a `MOVES` name or NOOP), and which
         way its sprite then faces (procgen's is_reflected): one cell in the move's
@@ -151,19 +148,6 @@ class Maze:
             codes[wy, wx] = CHEESE
         return codes
 
-    def reachable(self, source: Cell, target: Cell) -> bool:
-        """Whether target can be walked to from source (breadth-first search)."""
-        seen, queue = {source}, deque([source])
-        while queue:
-            cell = queue.popleft()
-            if cell == target:
-                return True
-            for nxt in self.neighbours(cell):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
-        return False
-
     def validate(self, *, check_path: bool = False) -> None:
         """Raise MazeStateError unless procgen can safely be given this maze."""
         if not 0 <= self.background_index < N_BACKGROUNDS:
@@ -176,9 +160,12 @@ class Maze:
                 raise MazeStateError(f"{name} at {cell} is outside the {self.world_dim}-cell world")
             if not self.is_free(cell):
                 raise MazeStateError(f"{name} at {cell} is on a wall")
-        if check_path and self.cheese is not None and not self.reachable(self.mouse, self.cheese):
-            raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese at "
-                                 f"{self.cheese}")
+        if check_path and self.cheese is not None:
+            from behavstats.geometry import reachable  # geometry imports this module
+
+            if not reachable(self, self.mouse, self.cheese):
+                raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese "
+                                     f"at {self.cheese}")
 
 
 def level_id(maze: Maze, position: int) -> int:

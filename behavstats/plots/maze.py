@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.figure import Figure
 
-from behavstats.features import decision_square, shortest_path
+from behavstats.geometry import decision_square, shortest_path
 from behavstats.maze.coords import OBS_SIZE, maze_to_pixel_center
 from behavstats.maze.model import Cell, Maze, MazeStateError
 
