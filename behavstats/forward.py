@@ -52,7 +52,10 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
             rows = np.arange(begin, min(begin + batch, len(index)))
             edits = interventions(rows) if callable(interventions) else interventions
             x = inputs[index[rows]] if start is None else inputs[torch.as_tensor(index[rows])]
-            x = preprocess(x) if start is None else x.contiguous(memory_format=torch.channels_last)
+            if start is None:
+                x = preprocess(x)
+            elif x.ndim == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
             parts.append(_one_pass(policy, x, edits, start, stop).float())
     if parts:
         return torch.cat(parts)

@@ -139,3 +139,10 @@ def test_a_widened_network_is_published_size_and_computes_the_same(trained_and_w
     config = RolloutConfig(seed=3, record_path=True)
     episodes, wide_episodes = run_episodes(small, more, config), run_episodes(wide, more, config)
     assert episodes.equals(wide_episodes)
+
+
+def test_a_pass_continues_from_a_flat_layer(policy, setup):
+    obs = setup[2][:10]
+    cache = LayerCache(policy, obs, "embedder.relufc")
+    assert cache.acts.shape == (10, 256)
+    np.testing.assert_allclose(cache.probs(), probs(policy, obs), atol=1e-6)
