@@ -30,8 +30,8 @@ from behavstats.explore.state import (
     edited_maze,
 )
 from behavstats.features import decision_square, shortest_path
-from behavstats.forward import LayerCache, activations, forward, probs
-from behavstats.hooks import Ablate, AddVector, SetCell
+from behavstats.forward import LayerCache, activations, forward
+from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maze import Maze, maze_to_activation_cell
@@ -65,12 +65,12 @@ class _LRU(OrderedDict):
 @dataclass
 class _MazeEntry:
     """What does not change between updates of one maze: its field cells, their
-    observations, the unpatched field and one LayerCache (the last layer edited)."""
+    observations, the unpatched field and one LayerCache (of the last layer edited)."""
 
     maze: Maze
     obs: np.ndarray
     original: VectorField
-    layer_cache: LayerCache | None = None
+    layer_cache: LayerCache
     means: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
@@ -123,16 +123,19 @@ class Engine:
         if bad:
             raise Refused(f"{layer} has channels 0-{count - 1}, not {bad[:5]}")
 
-    def _entry(self, maze: Maze) -> _MazeEntry:
+    def _entry(self, maze: Maze, layer: str = VECTOR_LAYER) -> _MazeEntry:
+        """The maze's cached entry; a new one computes its unpatched field from a
+        LayerCache at `layer`, so the next patched field only needs the rest."""
         def make() -> _MazeEntry:
             cells = field_cells(maze)
             obs = render([(maze, c) for c in cells], self.observer)
-            return _MazeEntry(maze, obs, VectorField(maze, cells, probs(self.policy, obs)))
+            cache = LayerCache(self.policy, obs, layer)
+            return _MazeEntry(maze, obs, VectorField(maze, cells, cache.probs()), cache)
 
         return self._entries.get(maze, make)
 
     def _layer_cache(self, entry: _MazeEntry, layer: str) -> LayerCache:
-        if entry.layer_cache is None or entry.layer_cache.layer != layer:
+        if entry.layer_cache.layer != layer:
             entry.layer_cache = LayerCache(self.policy, entry.obs, layer)
         return entry.layer_cache
 
@@ -171,7 +174,7 @@ class Engine:
             self._check_channels(layer, spec.ablate.channels)
             mean = None
             if spec.ablate.mean:
-                entry = entry or self._entry(_at_start(maze))
+                entry = entry or self._entry(_at_start(maze), layer)
                 mean = entry.means.get(layer)
                 if mean is None:
                     mean = entry.means[layer] = self._layer_cache(entry, layer).acts.mean(0)
@@ -184,7 +187,8 @@ class Engine:
         with self.lock:
             began = time.perf_counter()
             maze = self.maze(view)
-            entry = self._entry(_at_start(maze))
+            self.check_layer(view.interventions.layer)
+            entry = self._entry(_at_start(maze), view.interventions.layer)
             notes: list[str] = []
             edits = self.interventions(view.interventions, maze, entry, notes)
             patched = None
