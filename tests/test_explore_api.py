@@ -163,3 +163,18 @@ def test_the_page_and_its_files_are_served(client):
     assert page.status_code == 200 and "explore.js" in page.text
     assert client.get("/static/explore.js").status_code == 200
     assert "http" not in client.get("/static/explore.js").text  # nothing from a CDN
+
+
+def test_behavstats_explore_serves_on_loopback_and_stops(make_policy, capsys):
+    import httpx
+
+    import behavstats
+
+    server = behavstats.explore(make_policy(1), port=0)
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.url in capsys.readouterr().out
+        assert httpx.get(f"{server.url}api/info", timeout=10).json()["scale"] == 1
+    finally:
+        server.stop()
+    assert not server._thread.is_alive()
