@@ -594,3 +594,34 @@ def study(
     total = sum(o.seconds for o in outcomes if not o.reused)
     typer.echo(f"report -> {out / 'report.html'} ({total:.0f} s computed, "
                f"{sum(o.reused for o in outcomes)} parts reused)")
+
+
+@app.command()
+def explore(
+    policy: PolicyOption = "default",
+    host: Annotated[str, typer.Option(help="Address to bind (any other than 127.0.0.1 "
+                                           "exposes the explorer to the network).")] =
+    "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: a free one).")] = 8000,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] =
+    False,
+) -> None:
+    """Interactive explorer: edit a maze in the browser and watch the vector field, the
+    decision-square probabilities and the activations change under interventions."""
+    from behavstats.explore.engine import Engine
+    from behavstats.explore.server import Server
+
+    server = Server(Engine(_load(policy), name=policy), host=host, port=port)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        _fail(str(exc))
+    typer.echo(f"behavstats explorer: {server.url} (Ctrl-C stops it)")
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.stop()

@@ -13,6 +13,7 @@ from behavstats.maze.edits import (
     move_cheese,
     move_mouse,
     remove_cheese,
+    toggle_walls,
     top_right_region,
 )
 from behavstats.maze.model import Maze, MazeStateError
@@ -129,3 +130,19 @@ def test_carve_top_right_corridor(level_mazes, mode):
         assert (carved.cheese, carved.mouse, carved.maze_dim) == (maze.cheese, maze.mouse,
                                                                   maze.maze_dim)
     assert carved_any
+
+
+def test_toggle_walls(build_maze):
+    maze = build_maze("""
+        ..C
+        .#.
+        M..
+    """)
+    opened = toggle_walls(maze, [(1, 1)])
+    assert opened.is_free((1, 1)) and maze.free[1, 1] == np.False_
+    closed = toggle_walls(opened, [(1, 1), (0, 1)])
+    assert not closed.is_free((1, 1)) and not closed.is_free((0, 1))
+    with pytest.raises(MazeStateError, match="cheese"):
+        toggle_walls(maze, [(2, 2)])
+    with pytest.raises(MazeStateError, match="outside"):
+        toggle_walls(maze, [(5, 0)])

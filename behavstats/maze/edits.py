@@ -69,3 +69,17 @@ def carve_top_right_corridor(maze: Maze) -> Maze:
     free[wy : top + 1, wx] = True
     free[top, wx : top + 1] = True
     return dataclasses.replace(maze, free=free)
+
+
+def toggle_walls(maze: Maze, cells: list[Cell]) -> Maze:
+    """Turn each given cell (maze frame, inside the world) from wall to free or back;
+    the mouse and the cheese must not end on a wall (MazeStateError)."""
+    free = maze.free.copy()
+    for cell in cells:
+        if not maze.in_world(cell):
+            raise MazeStateError(f"cannot toggle {tuple(cell)}: it is outside the world")
+        wx, wy = maze.world_cell(cell)
+        free[wy, wx] = not free[wy, wx]
+    edited = dataclasses.replace(maze, free=free)
+    edited.validate()
+    return edited

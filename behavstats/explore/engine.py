@@ -1,0 +1,274 @@
+"""The explorer's computations, on the library's one forward engine, with caches.
+
+Per edited maze the observations of its field cells, its unpatched field and a
+`LayerCache` at the intervention layer are kept, so a new coefficient, clamp or
+ablation reruns only the network after that layer. Vectors and channel rankings are
+kept too. Every public method holds one worker lock: procgen envs and the policy's
+hooks are not shared between threads, and the 2 cores serve one request at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from behavstats.env import Observer, render
+from behavstats.explore import responses as r
+from behavstats.explore.state import (
+    ActivationRequest,
+    EpisodeRequest,
+    Interventions,
+    Refused,
+    View,
+    check_inside,
+    edited_maze,
+)
+from behavstats.features import decision_square, shortest_path
+from behavstats.forward import LayerCache, activations, forward
+from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
+from behavstats.interventions.channels import run_channels
+from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
+from behavstats.maze import Maze, maze_to_activation_cell
+from behavstats.maze.edits import move_mouse
+from behavstats.maze.levels import LevelGenerator
+from behavstats.policy import Policy
+from behavstats.rollout import RolloutConfig, run_episodes
+from behavstats.vfield import VectorField, decision_probs, field_cells
+
+CHANNEL_LEVELS = range(16)
+"""Levels (4 cheese placements each) on which a layer's channels are ranked."""
+
+
+class _LRU(OrderedDict):
+    """A small least-recently-used cache: `get(key, make)`."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get(self, key, make: Callable):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+@dataclass
+class _MazeEntry:
+    """What does not change between updates of one maze: its field cells, their
+    observations, the unpatched field and one LayerCache (of the last layer edited)."""
+
+    maze: Maze
+    obs: np.ndarray
+    original: VectorField
+    layer_cache: LayerCache
+    means: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def spatial_layers(policy: Policy) -> dict[str, tuple[int, int]]:
+    """{layer: (channels, side)} of the stage outputs with a spatial map, by their
+    published names (`...res1.resadd` for a residual block)."""
+    names = policy.stage_names[: policy.stage_names.index("embedder.relu3") + 1]
+    image = np.zeros((1, 64, 64, 3), dtype=np.uint8)
+    layers = {}
+    for stage in names:
+        name = f"{stage}.resadd" if stage.split(".")[-1].startswith("res") else stage
+        shape = activations(policy, image, name).shape
+        layers[name] = (shape[1], shape[2])
+    return layers
+
+
+class Engine:
+    """The explorer's model of one fixed policy."""
+
+    def __init__(self, policy: Policy, name: str = "default", *, maze_cache: int = 3):
+        self.policy, self.name = policy, name
+        self.lock = threading.RLock()
+        self.observer = Observer()
+        self.generators = {mode: LevelGenerator(mode, batch=1) for mode in ("hard", "easy")}
+        self.layers = spatial_layers(policy)
+        self._levels = _LRU(64)
+        self._entries = _LRU(maze_cache)
+        self._vectors = _LRU(16)
+        self._rankings = _LRU(len(self.layers) * 2)
+        self.maze(View())  # loads procgen's assets now, not in the first request
+
+    # -- mazes and interventions -------------------------------------------------
+
+    def level(self, level: int, mode: str) -> Maze:
+        return self._levels.get((level, mode),
+                                lambda: next(self.generators[mode].mazes([level])))
+
+    def maze(self, view: View) -> Maze:
+        with self.lock:
+            return edited_maze(self.level(view.level, view.mode), view.edits)
+
+    def check_layer(self, layer: str) -> tuple[int, int]:
+        if layer not in self.layers:
+            raise Refused(f"unknown layer {layer!r}: choose one of {', '.join(self.layers)}")
+        return self.layers[layer]
+
+    def _check_channels(self, layer: str, channels: list[int]) -> None:
+        count = self.check_layer(layer)[0]
+        bad = [c for c in channels if c >= count]
+        if bad:
+            raise Refused(f"{layer} has channels 0-{count - 1}, not {bad[:5]}")
+
+    def _entry(self, maze: Maze, layer: str = VECTOR_LAYER) -> _MazeEntry:
+        """The maze's cached entry; a new one computes its unpatched field from a
+        LayerCache at `layer`, so the next patched field only needs the rest."""
+        def make() -> _MazeEntry:
+            cells = field_cells(maze)
+            obs = render([(maze, c) for c in cells], self.observer)
+            cache = LayerCache(self.policy, obs, layer)
+            return _MazeEntry(maze, obs, VectorField(maze, cells, cache.probs()), cache)
+
+        return self._entries.get(maze, make)
+
+    def _layer_cache(self, entry: _MazeEntry, layer: str) -> LayerCache:
+        if entry.layer_cache.layer != layer:
+            entry.layer_cache = LayerCache(self.policy, entry.obs, layer)
+        return entry.layer_cache
+
+    def _vector(self, kind: str, maze: Maze, layer: str) -> torch.Tensor:
+        make = cheese_vectors if kind == "cheese" else top_right_vectors
+        return self._vectors.get((kind, maze, layer), lambda: make(
+            self.policy, [maze], layer, self.observer)[0])
+
+    def interventions(self, spec: Interventions, maze: Maze, entry: _MazeEntry | None,
+                      notes: list[str]) -> list:
+        """The hooks of `spec` on `maze` (Refused for layers, channels or cells that do
+        not exist, or a cheese vector of a maze without cheese)."""
+        layer = spec.layer
+        channels, side = self.check_layer(layer)
+        edits: list = []
+        vector = spec.cheese_vector
+        if vector.coeff:
+            source = maze if vector.level is None else self.level(vector.level, maze.mode)
+            source = _at_start(source)
+            if source.cheese is None:
+                raise Refused("this maze has no cheese to take a cheese vector from: put the "
+                              "cheese back or take the vector from another level")
+            edits.append(AddVector(layer, self._vector("cheese", source, layer), vector.coeff))
+        if spec.top_right:
+            if corridor_is_empty(maze):
+                notes.append("the top-right vector of this maze is zero: the maze fills "
+                             "the world, so no corridor can be carved")
+            edits.append(AddVector(layer, self._vector("top_right", _at_start(maze), layer),
+                                   spec.top_right))
+        if spec.clamp is not None:
+            self._check_channels(layer, [spec.clamp.channel])
+            x, y = check_inside(maze, spec.clamp.cell, "clamp")
+            row, col = maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, side)
+            edits.append(SetCell(layer, [spec.clamp.channel], row, col, spec.clamp.value))
+        if spec.ablate is not None:
+            self._check_channels(layer, spec.ablate.channels)
+            mean = None
+            if spec.ablate.mean:
+                entry = entry or self._entry(_at_start(maze), layer)
+                mean = entry.means.get(layer)
+                if mean is None:
+                    mean = entry.means[layer] = self._layer_cache(entry, layer).acts.mean(0)
+            edits.append(Ablate(layer, sorted(set(spec.ablate.channels)), mean))
+        return edits
+
+    # -- the three computations ---------------------------------------------------
+
+    def field(self, view: View) -> r.FieldResponse:
+        with self.lock:
+            began = time.perf_counter()
+            maze = self.maze(view)
+            self.check_layer(view.interventions.layer)
+            entry = self._entry(_at_start(maze), view.interventions.layer)
+            notes: list[str] = []
+            edits = self.interventions(view.interventions, maze, entry, notes)
+            patched = None
+            if edits:
+                cache = self._layer_cache(entry, view.interventions.layer)
+                patched = VectorField(maze, entry.original.cells, cache.probs(edits))
+            return r.FieldResponse(
+                view=view, maze=maze_info(maze), cells=entry.original.cells,
+                original=_rounded(entry.original.probs),
+                patched=None if patched is None else _rounded(patched.probs),
+                decision_original=_decision(entry.original),
+                decision_patched=None if patched is None else _decision(patched),
+                notes=notes, compute_ms=1000 * (time.perf_counter() - began))
+
+    def activation(self, request: ActivationRequest) -> r.ActivationResponse:
+        with self.lock:
+            maze = self.maze(request.view)
+            side = self.check_layer(request.layer)[1]
+            self._check_channels(request.layer, [request.channel])
+            edits = self.interventions(request.view.interventions, maze, None, [])
+            obs = render([(maze, maze.mouse)], self.observer)
+            maps = [forward(self.policy, obs, e, stop=request.layer)[0, request.channel]
+                    for e in ([], edits)[: 1 + bool(edits)]]
+            ranking = self._rankings.get((request.layer, maze.mode), lambda: run_channels(
+                self.policy, [self.level(i, maze.mode) for i in CHANNEL_LEVELS],
+                layer=request.layer, mode=maze.mode).table.head(12))
+
+            def cell(c):
+                return None if c is None else maze_to_activation_cell(
+                    *c, maze.maze_dim, maze.world_dim, side)
+
+            return r.ActivationResponse(
+                layer=request.layer, channel=request.channel, original=_rounded(maps[0]),
+                patched=_rounded(maps[1]) if edits else None, mouse_cell=cell(maze.mouse),
+                cheese_cell=cell(maze.cheese),
+                ranked=[r.RankedChannel(channel=int(c), score=round(float(s), 3))
+                        for c, s in zip(ranking.channel, ranking.score, strict=True)])
+
+    def episode(self, request: EpisodeRequest) -> r.EpisodeResponse:
+        with self.lock:
+            maze = self.maze(request.view)
+            edits = self.interventions(request.view.interventions, maze, None, [])
+            config = RolloutConfig(seed=request.seed, mode=maze.mode,
+                                   max_steps=request.max_steps, record_path=True)
+
+            def run() -> r.Episode:
+                row = run_episodes(self.policy, [maze], config).iloc[0]
+                return r.Episode(path=[tuple(c) for c in row.path], steps=int(row.steps),
+                                 reached_cheese=bool(row.reached_cheese))
+
+            original = run()
+            if not edits:
+                return r.EpisodeResponse(original=original, patched=None)
+            with self.policy.hooks(*edits):
+                return r.EpisodeResponse(original=original, patched=run())
+
+
+def _at_start(maze: Maze) -> Maze:
+    """The maze with the mouse at the start: what fields and vectors are cached under
+    (neither depends on where the mouse stands)."""
+    return maze if maze.mouse == maze.start else move_mouse(maze, maze.start)
+
+
+def maze_info(maze: Maze) -> r.MazeInfo:
+    n = maze.maze_dim
+    rows = ["".join("." if maze.is_free((x, y)) else "#" for x in range(n))
+            for y in reversed(range(n))]
+    return r.MazeInfo(
+        maze_dim=n, rows=rows, start=maze.start, mouse=maze.mouse, cheese=maze.cheese,
+        top_right=maze.top_right, decision_square=decision_square(maze),
+        path_to_cheese=[] if maze.cheese is None else shortest_path(
+            maze, maze.start, maze.cheese),
+        path_to_top_right=shortest_path(maze, maze.start, maze.top_right))
+
+
+def _decision(field: VectorField) -> r.DecisionProbs | None:
+    found = decision_probs(field)
+    return None if found is None else r.DecisionProbs(
+        p_cheese=round(found["p_cheese"], 5), p_topright=round(found["p_topright"], 5))
+
+
+def _rounded(values) -> list:
+    return np.round(np.asarray(values, dtype=np.float64), 5).tolist()
