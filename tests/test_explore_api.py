@@ -9,7 +9,8 @@ from behavstats.explore.app import MAX_BODY, create_app
 from behavstats.explore.engine import Engine
 from behavstats.hooks import VECTOR_LAYER, AddVector
 from behavstats.interventions.vectors import cheese_vectors
-from behavstats.maze.levels import MAX_SEED, maze_for_level
+from behavstats.levelspec import MAX_SEED
+from behavstats.maze.levels import maze_for_level
 from behavstats.policy import load_policy
 from behavstats.vfield import decision_probs, vector_field
 

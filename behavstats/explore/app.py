@@ -25,7 +25,7 @@ from behavstats.explore.state import (
     View,
 )
 from behavstats.hooks import VECTOR_LAYER
-from behavstats.maze.levels import MAX_SEED
+from behavstats.levelspec import MAX_SEED
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024

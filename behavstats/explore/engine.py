@@ -29,8 +29,8 @@ from behavstats.explore.state import (
     check_inside,
     edited_maze,
 )
-from behavstats.features import decision_square, shortest_path
 from behavstats.forward import LayerCache, activations, forward
+from behavstats.geometry import decision_square, shortest_path
 from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors

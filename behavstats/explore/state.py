@@ -13,10 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from behavstats.geometry import reachable
 from behavstats.hooks import VECTOR_LAYER
+from behavstats.levelspec import MAX_SEED
 from behavstats.maze import Maze, MazeStateError
 from behavstats.maze.edits import move_cheese, move_mouse, remove_cheese, toggle_walls
-from behavstats.maze.levels import MAX_SEED
 from behavstats.rollout import PROCGEN_STEP_LIMIT
 
 COEFF_LIMIT = 20.0
@@ -140,7 +141,7 @@ def edited_maze(base: Maze, edits: Edits) -> Maze:
         raise Refused("the cheese and the mouse cannot share a cell")
     for cell, name in ((maze.mouse, "mouse"), (maze.cheese, "cheese"),
                        (maze.top_right, "top-right cell")):
-        if cell is not None and not maze.reachable(maze.start, cell):
+        if cell is not None and not reachable(maze, maze.start, cell):
             raise Refused(f"the {name} at {cell} cannot be reached from the start "
                           f"{maze.start}: open a wall")
     return maze
