@@ -8,7 +8,7 @@ forwarded in shared batches, so the cost is close to the bare forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,20 +65,28 @@ def vector_fields(policy: Policy, mazes: Sequence[Maze], interventions: MazeInte
     """Vector fields of many mazes. Cells of `FIELD_GROUP` mazes at a time share forward
     batches when the interventions are the same for every maze; a per-maze function
     runs maze by maze."""
-    observer = observer or Observer()
-    mazes = list(mazes)
-    if callable(interventions):
-        groups = [([maze], interventions(maze)) for maze in mazes]
-    else:
-        groups = [(mazes[i : i + FIELD_GROUP], interventions)
-                  for i in range(0, len(mazes), FIELD_GROUP)]
+    mazes, per_maze = list(mazes), callable(interventions)
     fields = []
-    for members, edits in groups:
-        rows = FieldRows.of(members)
-        computed = probs(policy, render(rows.pairs(members), observer), edits, batch=batch)
+    for group, rows, obs in field_observations(mazes, observer, 1 if per_maze else FIELD_GROUP):
+        members = [mazes[i] for i in group]
+        edits = interventions(members[0]) if per_maze else interventions
+        computed = probs(policy, obs, edits, batch=batch)
         fields.extend(VectorField(maze, cells, p) for maze, cells, p
                       in zip(members, rows.cells, rows.split(computed), strict=True))
     return fields
+
+
+def field_observations(mazes: Sequence[Maze], observer: Observer | None = None,
+                       group: int = FIELD_GROUP
+                       ) -> Iterator[tuple[np.ndarray, FieldRows, np.ndarray]]:
+    """The observations of the vector fields of `mazes`, `group` mazes at a time: each
+    group's indices into `mazes`, its `FieldRows` and its observations (rows, 64, 64, 3)."""
+    observer = observer or Observer()
+    for start in range(0, len(mazes), group):
+        indices = np.arange(start, min(start + group, len(mazes)))
+        members = [mazes[i] for i in indices]
+        rows = FieldRows.of(members)
+        yield indices, rows, render(rows.pairs(members), observer)
 
 
 def vector_field(policy: Policy, maze: Maze, interventions: MazeInterventions = (),

@@ -25,7 +25,7 @@ from behavstats.maze import Maze
 from behavstats.maze.levels import LevelGenerator
 from behavstats.maze.model import level_id
 from behavstats.policy import Policy
-from behavstats.vfield import FIELD_GROUP, FieldRows, VectorField
+from behavstats.vfield import FieldRows, VectorField, field_observations
 
 
 class NoUsableLevelsError(UserError):
@@ -74,13 +74,8 @@ def field_groups(policy: Policy, mazes: Sequence[Maze], layer: str, observer: Ob
                  *, batch: int = BATCH) -> Iterator[tuple[np.ndarray, FieldRows, LayerCache]]:
     """The vector fields of `mazes`, `FIELD_GROUP` mazes at a time: each group's indices
     into `mazes`, its `FieldRows`, and a `LayerCache` at `layer` of its observations."""
-    for start in range(0, len(mazes), FIELD_GROUP):
-        group = np.arange(start, min(start + FIELD_GROUP, len(mazes)))
-        members = [mazes[i] for i in group]
-        field_rows = FieldRows.of(members)
-        cache = LayerCache(policy, render(field_rows.pairs(members), observer), layer,
-                           batch=batch)
-        yield group, field_rows, cache
+    for group, rows, obs in field_observations(mazes, observer):
+        yield group, rows, LayerCache(policy, obs, layer, batch=batch)
 
 
 def ordered_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
