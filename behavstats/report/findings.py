@@ -31,7 +31,14 @@ def _get(rows: Rows, section: str, quantity: str, condition: str | None = None
 
 
 def _published(c: Compared) -> str:
-    return f"published {c.theirs}" if c.theirs else "no published figure"
+    """'published 0.83', or 'published: <the publication's words>'."""
+    if c.published == c.published:
+        return f"published {c.theirs}"
+    return f"published: {c.theirs}" if c.theirs else "no published figure"
+
+
+def _mazes(n: float) -> str:
+    return f"{count(n)} maze{'' if n == 1 else 's'}"
 
 
 def _behaviour(rows: Rows) -> str | None:
@@ -72,7 +79,7 @@ def _cheese_vector(rows: Rows) -> str | None:
     if None in (before, after, change):
         return None
     return (f"Subtracting the cheese vector lowers the median P(cheese) at the decision "
-            f"square from {before.ours} to {after.ours} on {count(change.n)} mazes (mean "
+            f"square from {before.ours} to {after.ours} on {_mazes(change.n)} (mean "
             f"change {change.ours}); published {before.theirs} → {after.theirs}.")
 
 
@@ -81,7 +88,7 @@ def _random_vector(rows: Rows) -> str | None:
     if c is None:
         return None
     return (f"A random vector of the same magnitude changes P(cheese) by {c.ours} on "
-            f"{count(c.n)} mazes; {_published(c)}.")
+            f"{_mazes(c.n)}; {_published(c)}.")
 
 
 def _transfer(rows: Rows) -> str | None:
@@ -102,7 +109,7 @@ def _top_right(rows: Rows) -> str | None:
     if None in (before, after, change):
         return None
     return (f"Adding the top-right vector (x 1) raises the median P(top-right) at the "
-            f"decision square from {before.ours} to {after.ours} on {count(change.n)} mazes "
+            f"decision square from {before.ours} to {after.ours} on {_mazes(change.n)} "
             f"(mean change {change.ours}); published: strong at coefficients 1-2.")
 
 
@@ -114,7 +121,7 @@ def _channels(rows: Rows) -> str | None:
     channel = score.row.condition
     return (f"{channel.capitalize()} tracks the cheese best (score {score.ours}; its "
             f"arg-max lies within a cell of the cheese in {hit.ours} of {count(hit.n)} "
-            f"mazes); published: channel 55 of the larger network.")
+            f"cheese placements); published: channel 55 of the larger network.")
 
 
 def _retarget(rows: Rows) -> str | None:
@@ -124,7 +131,7 @@ def _retarget(rows: Rows) -> str | None:
     if lift is None or on_path is None:
         return None
     return (f"Clamping that channel at a target square changes P(follow the path to it) "
-            f"by {lift.ours} on {count(lift.n)} mazes; on the path to the top-right it is "
+            f"by {lift.ours} on {_mazes(lift.n)}; on the path to the top-right it is "
             f"{on_path.ours} ({count(on_path.n)} targets), published about 0.9.")
 
 
@@ -135,7 +142,7 @@ def _resample(rows: Rows) -> str | None:
         return None
     return (f"Resampling the cheese channels from a maze with the cheese elsewhere changes "
             f"the action probabilities by {cheese.ours} (published statistic, "
-            f"{count(cheese.n)} mazes) against {random.ours} for random channels; "
+            f"{_mazes(cheese.n)}) against {random.ours} for random channels; "
             f"published {cheese.theirs} against {random.theirs}.")
 
 

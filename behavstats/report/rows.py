@@ -30,17 +30,17 @@ def _behaviour(study: Study) -> list[Compared]:
                   for k in ("reached_cheese", "reached_tr5", "reached_top_right"))]
     summary = pd.concat([with_published(summary_frame(rows)), study.summary("evaluation")])
     return compare(summary, [
-        Row(f"reaches the cheese ({DECISION}) [share]", "reached_cheese", "decision mazes",
+        Row(f"reaches the cheese ({DECISION}) [%]", "reached_cheese", "decision mazes",
             percent=True, headline=True),
-        Row("goes to the top-right 5x5 instead, same mazes [share]", "reached_tr5",
+        Row("goes to the top-right 5x5 instead, same mazes [%]", "reached_tr5",
             "decision mazes", percent=True),
-        Row("reaches the top-right cell, same mazes [share]", "reached_top_right",
+        Row("reaches the top-right cell, same mazes [%]", "reached_top_right",
             "decision mazes", percent=True),
-        Row(f"share of levels that are {DECISION} [share]", "decision_share", "vanilla",
+        Row(f"share of levels that are {DECISION} [%]", "decision_share", "vanilla",
             percent=True),
         Row("reaches the cheese on the training distribution (cheese in the top-right "
-            "5x5) [share]", "success", "training", percent=True),
-        Row("reaches the cheese on held-out levels (cheese anywhere) [share]", "success",
+            "5x5) [%]", "success", "training", percent=True),
+        Row("reaches the cheese on held-out levels (cheese anywhere) [%]", "success",
             "vanilla", percent=True)], share_intervals=True)
 
 
@@ -85,8 +85,8 @@ def _cheese_vector(study: Study) -> list[Compared]:
             CHEESE, headline=True),
         Row("mean change of P(cheese), cheese vector x −1", "p_cheese_change", CHEESE,
             effect=True, published_text="median 0.81 → 0.03", headline=True),
-        Row("share of levels where P(cheese) rose, x −1 [share]", "p_cheese_share_increased",
-            CHEESE),
+        Row("share of levels where P(cheese) rose, x −1 [%]", "p_cheese_share_increased",
+            CHEESE, percent=True),
         Row("mean change of P(top-right), cheese vector x −1", "p_topright_change", CHEESE,
             effect=True),
         Row("mean change of P(cheese), cheese vector added (x +1)", "p_cheese_change",
@@ -130,7 +130,7 @@ def _channels(study: Study) -> list[Compared]:
     rows = compare(summary, [
         Row(f"cheese-tracking score of the best channel ({best})", "channel_score", best,
             published_text="channel 55 (of 128)", headline=True),
-        Row(f"share of mazes whose {best} arg-max is within a cell of the cheese [share]",
+        Row(f"share of mazes whose {best} arg-max is within a cell of the cheese [%]",
             "argmax_hit", best, percent=True, published_text="about 0.6 at the cheese, "
             "−0.2 elsewhere"),
         Row("channels tracking the cheese (score ≥ 0.5)", "tracked_channels",
@@ -156,9 +156,9 @@ def _channels(study: Study) -> list[Compared]:
               published_text="about 0.9 on the path" if k == 0 else
               "below 0.3 at distance 25" if k == len(bins) - 1 else "")
           for k, c in enumerate(bins)),
-        Row("reach rate, best channel clamped, top-left targets [share]", "reach",
+        Row("reach rate, best channel clamped, top-left targets [%]", "reach",
             "clamp top1, top-left", percent=True),
-        Row("reach rate, best channel clamped, bottom-right targets [share]", "reach",
+        Row("reach rate, best channel clamped, bottom-right targets [%]", "reach",
             "clamp top1, bottom-right", percent=True),
         Row("Spearman correlation of P(path) with the distance to the path",
             "spearman_p_path_vs_distance", "clamp top1",
