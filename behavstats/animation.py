@@ -99,7 +99,7 @@ def _panels(maze: Maze, episode: Episode, steps: list[int], colour: tuple[int, i
     points = [_point(maze, cell, lo, scale) for cell in episode.path]
     cheese = None if maze.cheese is None else _point(maze, maze.cheese, lo, scale)
     corner = _point(maze, maze.top_right, lo, scale)
-    radius = max(3, scale)
+    radius = max(3, round(0.4 * scale * OBS_SIZE / maze.world_dim))
     out = []
     for step, view in zip(steps, views, strict=True):
         image = Image.fromarray(view[lo:hi, lo:hi]).resize((side, side), Image.NEAREST)

@@ -40,10 +40,13 @@ def plot_probability_histograms(decision: pd.DataFrame, prefix: str = "p_cheese"
     """One panel per coefficient: histograms over levels of `<prefix>_original` and
     `<prefix>_patched` (e.g. P(move towards the cheese) at the decision square)."""
     coeffs = sorted(decision["coeff"].unique())
-    axes = _grid(axes, 1, len(coeffs), (3.2, 2.8)).ravel()
+    rows = 1 if len(coeffs) <= 3 else 2
+    axes = _grid(axes, rows, -(-len(coeffs) // rows), (3.6, 3.0)).ravel()
     bins = np.linspace(0, 1, 21)
     what = {"p_cheese": "P(cheese)", "p_topright": "P(top-right)"}.get(prefix, prefix)
-    for ax, coeff in zip(axes, coeffs, strict=True):
+    for ax in axes[len(coeffs):]:
+        ax.set_visible(False)
+    for ax, coeff in zip(axes[: len(coeffs)], coeffs, strict=True):
         rows = decision[decision["coeff"] == coeff]
         long = pd.DataFrame({what: np.concatenate([rows[f"{prefix}_original"],
                                                    rows[f"{prefix}_patched"]]),
@@ -72,6 +75,7 @@ def _sweeps(summary: pd.DataFrame, coeffs: Sequence[float],
     ax.axhline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("coefficient")
     ax.set_ylabel(ylabel)
+    ax.set_title(f"{ylabel} by coefficient (95% intervals)", fontsize=10)
     ax.legend(fontsize="small")
     return ax
 
@@ -113,6 +117,8 @@ def plot_transfer(transfer: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axhline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("distance between the cheeses (Chebyshev, world cells)")
     ax.set_ylabel("change of P(cheese)")
+    ax.set_title("another maze's cheese vector, by distance between the cheeses",
+                 fontsize=10)
     ax.legend(fontsize="small")
     return ax
 

@@ -27,7 +27,7 @@ def plot_vector_field(field, ax: Axes | None = None, *, observation: np.ndarray 
     ax.quiver(centres[:, 1], centres[:, 0], vectors[:, 0] * cell, -vectors[:, 1] * cell,
               color=color, angles="xy", scale_units="xy", scale=1, width=0.007,
               headwidth=4, headlength=4, headaxislength=3.5, zorder=4)
-    mark_cells(ax, maze, size=max(4.0, 70 / maze.maze_dim))
+    mark_cells(ax, maze, size=max(6.0, 110 / maze.maze_dim))
     crop_to_maze(ax, maze)
     ax.set_xticks([])
     ax.set_yticks([])

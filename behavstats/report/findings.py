@@ -91,11 +91,20 @@ def _random_vector(rows: Rows) -> str | None:
             f"{_mazes(c.n)}; {_published(c)}.")
 
 
+def _pair(rows: Rows, section: str, quantity: str, first: str, second: str
+          ) -> tuple[Compared, Compared] | None:
+    """Two rows of one quantity (conditions `first`, `second`), or None if either is
+    missing."""
+    a, b = (_get(rows, section, quantity, c) for c in (first, second))
+    return None if a is None or b is None else (a, b)
+
+
 def _transfer(rows: Rows) -> str | None:
-    near = _get(rows, "cheese_vector", "p_cheese_change", "transfer near x -1")
-    far = _get(rows, "cheese_vector", "p_cheese_change", "transfer far x -1")
-    if near is None or far is None:
+    pair = _pair(rows, "cheese_vector", "p_cheese_change", "transfer near x -1",
+                 "transfer far x -1")
+    if pair is None:
         return None
+    near, far = pair
     return (f"Another maze's cheese vector changes P(cheese) by {near.ours} when the two "
             f"cheeses lie within 2 cells ({count(near.n)} target mazes) and by {far.ours} "
             f"otherwise ({count(far.n)}); published: it transfers within about 2 cells "
@@ -136,10 +145,11 @@ def _retarget(rows: Rows) -> str | None:
 
 
 def _resample(rows: Rows) -> str | None:
-    cheese = _get(rows, "resample", "published_change", "cheese, different location")
-    random = _get(rows, "resample", "published_change", "random, different location")
-    if cheese is None or random is None:
+    pair = _pair(rows, "resample", "published_change", "cheese, different location",
+                 "random, different location")
+    if pair is None:
         return None
+    cheese, random = pair
     return (f"Resampling the cheese channels from a maze with the cheese elsewhere changes "
             f"the action probabilities by {cheese.ours} (published statistic, "
             f"{_mazes(cheese.n)}) against {random.ours} for random channels; "

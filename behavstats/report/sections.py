@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -25,9 +27,6 @@ TITLES = {"behaviour": "Where the agent goes", "regression": "What predicts goin
 """Section key -> heading, in report order (the study's sections, then how to
 reproduce it)."""
 SECTIONS = tuple(TITLES.items())
-MARKS = ("Gold star: cheese; blue square: start; red triangle: top-right cell; magenta "
-         "diamond: decision square (where the paths to the cheese and to the top-right "
-         "part).")
 
 
 @dataclass(frozen=True)
@@ -40,86 +39,20 @@ class Figure:
     caption: str
 
 
-FIGURES: dict[str, tuple[Figure, ...]] = {
-    "regression": (
-        Figure("regression", "coefficients.png", "L1 logistic coefficients per SD",
-               "Mean coefficient with its 95% range over the train/test splits, per "
-               "standardised feature. Negative: the larger the distance, the less often the "
-               "agent goes to the cheese. Look at the distances from the decision square to "
-               "the cheese and from the cheese to the top-right: the published model's."),
-        Figure("regression", "sign_stability.png", "Sign stability over random subsets",
-               "For each feature, the share of random feature subsets (that include it) "
-               "whose fit gives it a positive, negative or zero coefficient. A stable "
-               "feature is one colour."),
-        Figure("regression", "correlation.png", "Feature correlations",
-               "Pearson correlations between the 16 features over the episodes; the "
-               "Euclidean and path distances of the same two points are strongly "
-               "correlated, which is why L1 keeps only some of them.")),
-    "fields": (Figure("fields", "field_*.png", "Vector field",
-                      "Arrow at each free square: the net move probability (right minus "
-                      "left, up minus down) with the mouse there. " + MARKS),),
-    "cheese_vector": (
-        Figure("cheese_vector", "field_level*.png", "Cheese vector subtracted",
-               "Original field, field with the cheese vector subtracted, their difference "
-               "(blue, same scale), and the unedited field with the cheese removed. If the "
-               "edit blinds the agent to the cheese, the second and fourth panels agree. "
-               + MARKS),
-        Figure("animations", "episode_level*.gif", "An episode, unedited and edited",
-               "The same level and action seed, left unedited, right with the cheese vector "
-               "subtracted (x −1). Blue: the mouse and its path; gold: the cheese; red: the "
-               "top-right cell."),
-        Figure("cheese_vector", "p_cheese_histograms.png", "P(cheese) at the decision square",
-               "Distribution over mazes of the probability of the move towards the cheese "
-               "at the decision square, unedited (grey) and edited (red), per coefficient. "
-               "Subtracting should pile the red bars at 0."),
-        Figure("cheese_vector", "change_by_coeff.png", "Mean change by coefficient",
-               "Mean change (95% bootstrap interval) of P(cheese) and P(top-right) at the "
-               "decision square, cheese vector against a random vector of the same size."),
-        Figure("cheese_vector", "transfer.png", "Transfer across mazes",
-               "Change of P(cheese) when another maze's cheese vector is subtracted, "
-               "against the distance between the two cheeses: the effect should vanish "
-               "beyond about 2 cells.")),
-    "top_right_vector": (
-        Figure("top_right_vector", "field_level*.png", "Top-right vector added",
-               "Original field, with the top-right vector added, and their difference: the "
-               "arrows should turn towards the top-right cell. " + MARKS),
-        Figure("top_right_vector", "change_by_coeff.png", "Effect by coefficient",
-               "Mean change (95% interval) of P(top-right) and P(cheese) at the decision "
-               "square and of P(towards the top-right) over the field. Published: weak at "
-               "0.5, strong at 1-2, garbage from 5."),
-        Figure("top_right_vector", "p_topright_histograms.png",
-               "P(top-right) at the decision square",
-               "Distribution over mazes, unedited (grey) and edited (red), per coefficient."),
-        Figure("top_right_vector", "composition.png", "Composition with the cheese vector",
-               "Mean probabilities at the decision square with no edit, either vector and "
-               "both: additive vectors give 'both' the sum of the two effects.")),
-    "channels": (
-        Figure("channels", "channel_scores.png", "Cheese-tracking scores",
-               "How well each channel's activation follows the cheese (best first)."),
-        Figure("channels", "channel_maps.png", "Activation maps",
-               "The best channels' activations for a few mazes; the gold circle is the "
-               "cheese's cell. A cheese channel lights up there."),
-        Figure("retarget", "heatmap_p_path.png", "Retargeting: P(path to the target)",
-               "Each free square coloured by the probability of following the shortest path "
-               "to it when the channels are clamped there. The line is the path from the "
-               "start to the top-right cell: the agent is easiest to retarget near it."),
-        Figure("retarget", "heatmap_reach.png", "Retargeting: share of episodes reaching "
-               "the target", "As above, for sampled episodes."),
-        Figure("retarget", "success_by_distance.png", "Retargeting success by distance",
-               "Mean P(path) (95% interval over mazes) against the target's distance from "
-               "the path to the top-right; published: about 0.9 on it, below 0.3 at 25.")),
-    "resample": (
-        Figure("resample", "resample.png", "Resampling effects",
-               "Mean effect of replacing the channels with another maze's, with the cheese "
-               "on the same or a different cell, against random channels; left the mean "
-               "total-variation distance per square, right the published statistic."),),
-}
-"""Each section's figures in order (`pattern` may match several files)."""
+@cache
+def figure_specs() -> dict[str, list[Figure]]:
+    """Each section's figures in order (package data, `pattern` may match several
+    files)."""
+    text = resources.files("behavstats").joinpath("data/report_figures.json").read_text()
+    return {key: [Figure(**spec) for spec in specs]
+            for key, specs in json.loads(text)["sections"].items()}
+
+
 
 
 def figures(study: Study, key: str) -> str:
     out = []
-    for spec in FIGURES.get(key, ()):
+    for spec in figure_specs().get(key, ()):
         for path in sorted((study.path / spec.part).glob(spec.pattern)):
             level = "".join(ch for ch in path.stem if ch.isdigit())
             title = f"{spec.title}, level {level}" if "*" in spec.pattern else spec.title
