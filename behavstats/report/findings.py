@@ -42,10 +42,10 @@ def _mazes(n: float) -> str:
 
 
 def _behaviour(rows: Rows) -> str | None:
-    c = _get(rows, "behaviour", "reached_cheese")
-    tr5 = _get(rows, "behaviour", "reached_tr5")
-    if c is None or tr5 is None:
+    pair = _pair(rows, "behaviour", ("reached_cheese", None), ("reached_tr5", None))
+    if pair is None:
         return None
+    c, tr5 = pair
     return (f"On {count(c.n)} mazes with a decision square and the cheese outside the "
             f"top-right 5x5, the agent reaches the cheese in {c.ours} of episodes and "
             f"goes to the top-right 5x5 in {tr5.ours}; {_published(c)}.")
@@ -91,17 +91,17 @@ def _random_vector(rows: Rows) -> str | None:
             f"{_mazes(c.n)}; {_published(c)}.")
 
 
-def _pair(rows: Rows, section: str, quantity: str, first: str, second: str
-          ) -> tuple[Compared, Compared] | None:
-    """Two rows of one quantity (conditions `first`, `second`), or None if either is
-    missing."""
-    a, b = (_get(rows, section, quantity, c) for c in (first, second))
+def _pair(rows: Rows, section: str, first: tuple[str, str | None],
+          second: tuple[str, str | None]) -> tuple[Compared, Compared] | None:
+    """Two rows of a section by (quantity, condition or None for the first one), or
+    None if either is missing."""
+    a, b = (_get(rows, section, *key) for key in (first, second))
     return None if a is None or b is None else (a, b)
 
 
 def _transfer(rows: Rows) -> str | None:
-    pair = _pair(rows, "cheese_vector", "p_cheese_change", "transfer near x -1",
-                 "transfer far x -1")
+    pair = _pair(rows, "cheese_vector", ("p_cheese_change", "transfer near x -1"),
+                 ("p_cheese_change", "transfer far x -1"))
     if pair is None:
         return None
     near, far = pair
@@ -134,19 +134,18 @@ def _channels(rows: Rows) -> str | None:
 
 
 def _retarget(rows: Rows) -> str | None:
-    lift = _get(rows, "channels", "p_path_lift")
-    on_path = next((c for c in rows.get("channels", [])
-                    if c.row.condition == "clamp top1, 0 steps"), None)
-    if lift is None or on_path is None:
+    pair = _pair(rows, "channels", ("p_path_lift", None), ("p_path", "clamp top1, 0 steps"))
+    if pair is None:
         return None
+    lift, on_path = pair
     return (f"Clamping that channel at a target square changes P(follow the path to it) "
             f"by {lift.ours} on {_mazes(lift.n)}; on the path to the top-right it is "
             f"{on_path.ours} ({count(on_path.n)} targets), published about 0.9.")
 
 
 def _resample(rows: Rows) -> str | None:
-    pair = _pair(rows, "resample", "published_change", "cheese, different location",
-                 "random, different location")
+    pair = _pair(rows, "resample", ("published_change", "cheese, different location"),
+                 ("published_change", "random, different location"))
     if pair is None:
         return None
     cheese, random = pair
