@@ -354,6 +354,52 @@ Layer = Annotated[str, typer.Option(help="Layer (module name) to edit.")]
 Out = Annotated[Path, _folder("Output folder (parquet tables, params.json, figures).")]
 
 
+@app.command()
+def animate(
+    level: Level,
+    policy: PolicyOption = "default",
+    mode: Mode = "hard",
+    cheese_vector: Annotated[float | None, typer.Option(
+        callback=_finite, help="Add the level's cheese vector times this (e.g. -1).")] = None,
+    top_right_vector: Annotated[float | None, typer.Option(
+        callback=_finite, help="Add the level's top-right vector times this (e.g. 1).")] =
+    None,
+    seed: SamplingSeed = 0,
+    max_steps: MaxSteps = 200,
+    out: Annotated[Path, typer.Option(dir_okay=False, callback=_output(".gif", ".webp"),
+                                      help="Animation to write (.gif or .webp).")] =
+    Path("episode.gif"),
+) -> None:
+    """Animation of one episode of a level, beside the same episode seed under a vector
+    edit when one is given."""
+    from behavstats.animation import animate as write_animation
+    from behavstats.maze.levels import maze_for_level
+
+    net = _load(policy)
+    episodes = write_animation(net, maze_for_level(level, mode), out, cheese=cheese_vector,
+                               top_right=top_right_vector, seed=seed, max_steps=max_steps)
+    steps = ", ".join(f"{e.label} {len(e.path) - 1} steps"
+                      f"{' to the cheese' if e.reached_cheese else ''}" for e in episodes)
+    typer.echo(f"level {level}: {steps} -> {out}")
+
+
+@app.command()
+def report(
+    study_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False,
+                                              help="A folder written by behavstats study.")],
+    markdown: Annotated[bool, typer.Option(
+        help="Print the results table (the README's) as Markdown instead.")] = False,
+) -> None:
+    """Re-render STUDY_DIR/report.html from the saved results, or print its results
+    table as Markdown."""
+    from behavstats.report import markdown_table, write_report
+
+    if markdown:
+        typer.echo(markdown_table(study_dir), nl=False)
+    else:
+        typer.echo(f"-> {write_report(study_dir)}")
+
+
 def _floats(spec: str) -> list[float]:
     """'-1,0.5' -> [-1.0, 0.5]: finite numbers, at least one."""
     try:

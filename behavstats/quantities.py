@@ -92,3 +92,19 @@ def edited(vector: str, coeff: float) -> str:
 def resampled(channel_set: str, location: str) -> str:
     """The condition of a resampling: '<channel set>, <location> location'."""
     return f"{channel_set}, {location} location"
+
+
+_METRICS = {"euc": "Euclidean distance", "taxi": "taxicab distance",
+            "steps": "path distance (steps)"}
+_ENDS = {"cheese_dsq": "decision square → cheese", "cheese_tr": "cheese → top-right cell",
+         "dsq_tr": "decision square → top-right cell",
+         "cheese_tr5": "cheese → top-right 5x5", "dsq_tr5": "decision square → top-right 5x5"}
+
+
+def feature_label(feature: str) -> str:
+    """A regression feature in words: 'euc_cheese_dsq' -> 'Euclidean distance, decision
+    square → cheese'; 'cheese_norm' -> 'distance of the cheese from the world's corner'."""
+    if feature == "cheese_norm":
+        return "distance of the cheese from the world's bottom-left corner"
+    metric, _, ends = feature.partition("_")
+    return f"{_METRICS[metric]}, {_ENDS[ends]}"

@@ -52,6 +52,14 @@ def summary_frame(rows: list[dict]) -> pd.DataFrame:
     return table.astype({c: float for c in ("estimate", "ci_low", "ci_high", "n")})
 
 
+def with_published(table: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows with the `published` figure of the same (quantity, condition)
+    joined beside them (the column left out when none has one)."""
+    published = published_figures()[["quantity", "condition", "published"]]
+    joined = table.merge(published, on=["quantity", "condition"], how="left")
+    return joined if joined["published"].notna().any() else table
+
+
 @dataclass(frozen=True)
 class Result:
     """Base of the result dataclasses (declared `@dataclass(frozen=True, eq=False)`, so
@@ -77,10 +85,7 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """One row per reported quantity: `SUMMARY_COLUMNS`, plus `published` where a
         published figure of the same (quantity, condition) exists."""
-        table = summary_frame(self._rows())
-        published = published_figures()[["quantity", "condition", "published"]]
-        joined = table.merge(published, on=["quantity", "condition"], how="left")
-        return joined if joined["published"].notna().any() else table
+        return with_published(summary_frame(self._rows()))
 
     def figures(self) -> dict[str, Callable[[], Any]]:
         """Figure name -> function drawing it (an Axes or array of Axes); none here."""

@@ -152,3 +152,17 @@ def first_move_index(maze: Maze, cell, target) -> int:
 def towards():
     """`first_move_index`, as a fixture."""
     return first_move_index
+
+
+@pytest.fixture(scope="session")
+def quick_study(tmp_path_factory):
+    """One `behavstats study --quick` of the default policy per session (about a
+    minute), shared by the study and report tests: (folder, the command's output)."""
+    from typer.testing import CliRunner
+
+    from behavstats.cli import app
+
+    out = tmp_path_factory.mktemp("study")
+    first = CliRunner().invoke(app, ["study", "--quick", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    return out, first.output

@@ -128,7 +128,8 @@ def test_the_cli_spells_the_library_constants():
 
 def test_the_report_reproduces_every_option_of_the_study(tmp_path):
     from behavstats.io import write_json
-    from behavstats.report import _reproduce, reproduce_command
+    from behavstats.report.sections import reproduce, reproduce_command
+    from behavstats.report.study import Study
     from behavstats.study import StudyConfig, quick_config
 
     config = json.loads(json.dumps(quick_config(3, "easy").as_dict()))
@@ -139,4 +140,4 @@ def test_the_report_reproduces_every_option_of_the_study(tmp_path):
     assert reproduce_command(tmp_path, custom, "p.pt") is None
     write_json({"policy": "p.pt", "policy_fingerprint": "f", "config": config,
                 "versions": {}, "policy_metadata": {}}, tmp_path / "study.json")
-    assert "--seed 3 --mode easy --quick</code>" in _reproduce(tmp_path)
+    assert "--seed 3 --mode easy --quick</code>" in reproduce(Study.load(tmp_path))

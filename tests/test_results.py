@@ -62,6 +62,8 @@ PUBLISHED = {  # (quantity, condition) a small run reports and the figure joined
                    ("coefficient", "published model: euc_cheese_tr", -2.786)],
     "cheese_vector": [("p_cheese_median_before", "cheese vector x -1", 0.81),
                       ("p_cheese_median_after", "cheese vector x -1", 0.03)],
+    "top_right_vector": [("p_topright_interaction",
+                          "cheese vector x -1 + top-right vector x 1", 0.0)],
     "resample": [("published_change", "cheese, same location", 0.0088),
                  ("published_change", "random_single, different location", 0.0006)],
 }

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 import matplotlib.axes
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 
+from behavstats.geometry import shortest_path
 from behavstats.plots.vfield import plot_field_comparison, plot_vector_field
 from behavstats.quantities import edited, resampled
 from behavstats.seeding import Purpose, stream
@@ -38,17 +40,23 @@ def plot_probability_histograms(decision: pd.DataFrame, prefix: str = "p_cheese"
     """One panel per coefficient: histograms over levels of `<prefix>_original` and
     `<prefix>_patched` (e.g. P(move towards the cheese) at the decision square)."""
     coeffs = sorted(decision["coeff"].unique())
-    axes = _grid(axes, 1, len(coeffs), (3.2, 2.8)).ravel()
+    rows = 1 if len(coeffs) <= 3 else 2
+    axes = _grid(axes, rows, -(-len(coeffs) // rows), (3.6, 3.0)).ravel()
     bins = np.linspace(0, 1, 21)
-    for ax, coeff in zip(axes, coeffs, strict=True):
+    what = {"p_cheese": "P(cheese)", "p_topright": "P(top-right)"}.get(prefix, prefix)
+    for ax in axes[len(coeffs):]:
+        ax.set_visible(False)
+    for ax, coeff in zip(axes[: len(coeffs)], coeffs, strict=True):
         rows = decision[decision["coeff"] == coeff]
-        ax.hist(rows[f"{prefix}_original"], bins=bins, alpha=0.6, color="0.5",
-                label="original")
-        ax.hist(rows[f"{prefix}_patched"], bins=bins, alpha=0.6, color="C3", label="patched")
-        ax.set_title(f"coeff {coeff:+g}", fontsize=9)
-        ax.set_xlabel(prefix.replace("p_", "P(") + ")")
-    axes[0].set_ylabel("levels")
-    axes[0].legend(fontsize="small")
+        long = pd.DataFrame({what: np.concatenate([rows[f"{prefix}_original"],
+                                                   rows[f"{prefix}_patched"]]),
+                             "condition": ["unedited"] * len(rows) + ["edited"] * len(rows)})
+        sns.histplot(long, x=what, hue="condition", bins=bins, ax=ax, alpha=0.55,
+                     palette={"unedited": "0.5", "edited": "C3"},
+                     legend=ax is axes[0])
+        ax.set_title(f"coefficient {coeff:+g}", fontsize=9)
+        ax.set_xlabel(f"{what} at the decision square")
+        ax.set_ylabel("mazes" if ax is axes[0] else "")
     return axes
 
 
@@ -67,6 +75,7 @@ def _sweeps(summary: pd.DataFrame, coeffs: Sequence[float],
     ax.axhline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("coefficient")
     ax.set_ylabel(ylabel)
+    ax.set_title(f"{ylabel} by coefficient (95% intervals)", fontsize=10)
     ax.legend(fontsize="small")
     return ax
 
@@ -108,6 +117,8 @@ def plot_transfer(transfer: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axhline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("distance between the cheeses (Chebyshev, world cells)")
     ax.set_ylabel("change of P(cheese)")
+    ax.set_title("another maze's cheese vector, by distance between the cheeses",
+                 fontsize=10)
     ax.legend(fontsize="small")
     return ax
 
@@ -128,8 +139,9 @@ def plot_cheese_fields(fields: dict, observations: dict[str, np.ndarray], *,
                        title: str | None = None, axes: np.ndarray | None = None
                        ) -> np.ndarray:
     """The cheese-vector triptych plus the unedited field without cheese (does the
-    edited agent act as if there were no cheese?)."""
-    axes = _grid(axes, 1, 4, (4, 4)).ravel()
+    edited agent act as if there were no cheese?), as a 2 x 2 grid so that the arrows
+    stay legible."""
+    axes = _grid(axes, 2, 2, (5, 5)).ravel()
     plot_field_triptych(fields["original"], fields["patched"], observations["maze"],
                         axes=axes[:3])
     plot_vector_field(fields["absent"], axes[3], observation=observations["absent"],
@@ -188,7 +200,7 @@ def plot_channel_maps(maps: np.ndarray, cells: np.ndarray, channels: Sequence[in
 def plot_retarget_heatmap(targets: pd.DataFrame, maze, metric: str = "p_path",
                           ax: Axes | None = None, title: str | None = None) -> Axes:
     """Success (`metric`) of each target square of one maze and channel set, walls
-    grey, the start marked S and the top-right cell T."""
+    grey, the start, the top-right cell and the shortest path between them marked."""
     ax = _axes(ax, (4, 4))
     dim = maze.maze_dim
     grid = np.full((dim, dim), np.nan)
@@ -199,13 +211,18 @@ def plot_retarget_heatmap(targets: pd.DataFrame, maze, metric: str = "p_path",
                       for y in range(dim)])
     ax.imshow(np.where(walls > 0, 1.0, np.nan), origin="lower", cmap="Greys", vmin=0, vmax=2)
     image = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0, vmax=1)
-    ax.text(*maze.start, "S", ha="center", va="center", color="black", fontsize=8)
-    ax.text(*maze.top_right, "T", ha="center", va="center", color="red", fontsize=8)
+    path = np.array(shortest_path(maze, maze.start, maze.top_right))
+    ax.plot(path[:, 0], path[:, 1], color="tab:red", linewidth=1.6, linestyle="--",
+            label="path to the top-right")
+    ax.plot(*maze.start, "s", color="tab:blue", markeredgecolor="white", markersize=7,
+            label="start")
+    ax.plot(*maze.top_right, "^", color="tab:red", markeredgecolor="white", markersize=8,
+            label="top-right cell")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
-    ax.figure.colorbar(image, ax=ax, shrink=0.7)
+    ax.figure.colorbar(image, ax=ax, shrink=0.7, label=metric.replace("p_path", "P(path)"))
     return ax
 
 
@@ -219,7 +236,9 @@ def plot_retarget_heatmaps(targets: pd.DataFrame, mazes: Sequence, set_names: Se
         for c, name in enumerate(set_names):
             rows = targets[(targets["level"] == maze.level) & (targets["channel_set"] == name)]
             plot_retarget_heatmap(rows, maze, metric, axes[r, c],
-                                  title=f"level {maze.level}, {name}: {metric}")
+                                  title=f"level {maze.level}, clamp {name}")
+    axes[0, 0].figure.legend(*axes[0, 0].get_legend_handles_labels(),
+                             loc="outside lower center", ncol=3, frameon=False)
     return axes
 
 

@@ -49,6 +49,37 @@ def _wall_image(maze: Maze) -> np.ndarray:
     return np.where(maze.free[::-1], 1.0, 0.45)
 
 
+def mark_cells(ax: matplotlib.axes.Axes, maze: Maze, *, dsq: bool = True,
+               size: float = 7) -> None:
+    """The start, cheese, top-right cell and (with `dsq`) the decision square, as
+    `MARKERS` (a square that cannot be computed is left out)."""
+    cells: dict[str, Cell | None] = {"start": maze.start, "cheese": maze.cheese,
+                                     "top_right": maze.top_right, "dsq": None}
+    if dsq:
+        try:
+            cells["dsq"] = decision_square(maze)
+        except MazeStateError:
+            cells["dsq"] = None
+    for gid, style in MARKERS.items():
+        cell = cells[gid]
+        if cell is None:
+            continue
+        kwargs = {"markersize": size, **style}
+        if gid == "cheese":
+            kwargs["markersize"] = size * 1.6
+        ax.plot(*_xy(maze, [cell]), linestyle="none", gid=gid, markeredgecolor="black",
+                markeredgewidth=0.6, zorder=5, **kwargs)
+
+
+def crop_to_maze(ax: matplotlib.axes.Axes, maze: Maze, pad: float = 0.3) -> None:
+    """Limit the axes to the maze proper (plus `pad` cells), not the whole world."""
+    cell = OBS_SIZE / maze.world_dim
+    lo = (maze.world_dim - maze.maze_dim) // 2 * cell - pad * cell
+    hi = lo + (maze.maze_dim + 2 * pad) * cell
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(hi, lo)
+
+
 def plot_maze(maze: Maze, ax: matplotlib.axes.Axes | None = None, *,
               observation: np.ndarray | None = None, paths: bool = True
               ) -> matplotlib.axes.Axes:
@@ -85,20 +116,7 @@ def plot_maze(maze: Maze, ax: matplotlib.axes.Axes | None = None, *,
                 continue
             ax.plot(*_xy(maze, cells), gid=gid, linewidth=1.5, alpha=0.85, **PATHS[gid])
 
-    cells: dict[str, Cell | None] = {"start": maze.start, "cheese": maze.cheese,
-                                     "top_right": maze.top_right, "dsq": None}
-    if paths:
-        try:
-            cells["dsq"] = decision_square(maze)
-        except MazeStateError:
-            cells["dsq"] = None
-    for gid, style in MARKERS.items():
-        cell = cells[gid]
-        if cell is None:
-            continue
-        kwargs = {"markersize": 7, **style}
-        ax.plot(*_xy(maze, [cell]), linestyle="none", gid=gid, markeredgecolor="black",
-                markeredgewidth=0.6, **kwargs)
+    mark_cells(ax, maze, dsq=paths)
 
     ax.set_xlim(0, OBS_SIZE)
     ax.set_ylim(OBS_SIZE, 0)

@@ -1,19 +1,23 @@
 """Figures of the behavioural study: coefficients, correlations, sign stability.
 
-Each function draws on `ax` or, without one, on a new pyplot-free Figure (safe under
-any backend, nothing global to close), and returns the Axes. Plain matplotlib: the
-heat map needs no seaborn (whose heatmap calls a colormap API matplotlib is
-deprecating).
+Each function draws on `ax` or, without one, on a new pyplot-free Figure in seaborn's
+whitegrid style (safe under any backend, nothing global to close), and returns the
+Axes. The heat map stays plain matplotlib (seaborn's heatmap calls a colormap API
+matplotlib is deprecating).
 """
 
 import matplotlib.axes
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 
 
 def _axes(ax: matplotlib.axes.Axes | None, size: tuple[float, float]) -> matplotlib.axes.Axes:
-    return ax if ax is not None else Figure(figsize=size, layout="constrained").subplots()
+    if ax is not None:
+        return ax
+    with sns.axes_style("whitegrid"):
+        return Figure(figsize=size, layout="constrained").subplots()
 
 
 def plot_coefficients(coefficients: pd.DataFrame,
@@ -30,11 +34,13 @@ def plot_coefficients(coefficients: pd.DataFrame,
         # most splits, the mean can lie outside the 2.5-97.5% range of the splits
         ax.hlines(y + shift, coefficients[f"{prefix}ci_low"], coefficients[f"{prefix}ci_high"],
                   color=color)
-        ax.plot(coefficients[f"{prefix}coef_mean"], y + shift, "o", color=color, label=label)
+        sns.scatterplot(x=coefficients[f"{prefix}coef_mean"].to_numpy(), y=y + shift,
+                        color=color, label=label, ax=ax, s=40, zorder=3)
     ax.axvline(0, color="0.5", linewidth=0.8)
     ax.set_yticks(y, coefficients["feature"])
     ax.invert_yaxis()
     ax.set_xlabel("coefficient per SD (mean, 95% range across splits)")
+    ax.set_title("L1 logistic coefficients: does the agent go to the cheese?")
     if len(fits) > 1:
         ax.legend(loc="best")
     return ax
@@ -77,6 +83,7 @@ def plot_sign_stability(sign_stability: pd.DataFrame,
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the subsets that included the feature")
+    ax.set_title("sign of each coefficient over random feature subsets", pad=24)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small",
               frameon=False)
     return ax

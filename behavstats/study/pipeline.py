@@ -43,14 +43,19 @@ from behavstats.study.parts import PartOutcome, run_part
 SECTIONS = {
     "behaviour": "How often does the agent get the cheese, and where does it go instead?",
     "regression": "Which maze features predict that it goes to the cheese?",
-    "fields": "Vector fields of example mazes",
-    "cheese_vector": "The cheese vector",
-    "top_right_vector": "The top-right vector",
-    "channels": "Cheese-tracking channels and retargeting",
-    "resample": "Resampling the cheese channels",
+    "fields": "What would the agent do on every free square of an example maze?",
+    "cheese_vector": "Does subtracting the cheese vector make the agent ignore the cheese?",
+    "top_right_vector": "Does adding the top-right vector send the agent to the top-right?",
+    "channels": "Which channels track the cheese, and does clamping them retarget the "
+                "agent?",
+    "resample": "Do the cheese channels carry the cheese's location?",
 }
 """Report sections in order: key -> the question the section answers."""
 ERROR = "error.json"
+ANIMATED = 3
+"""Example mazes animated (the first vector levels with a decision square)."""
+ANIMATION_COEFF = -1.0
+"""Cheese-vector coefficient of the animated episodes."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,25 @@ def _fields(run: PartRun) -> None:
                          run.directory)
 
 
+def _animations(run: PartRun) -> None:
+    """Three example mazes' episodes, unedited beside the cheese vector (same seed)."""
+    from behavstats.animation import animate
+    from behavstats.geometry import decision_square
+    from behavstats.maze.levels import LevelGenerator
+
+    config, rows = run.config, []
+    mazes = [m for m in LevelGenerator(config.mode).mazes(levels(config.vector_levels))
+             if m.cheese is not None and decision_square(m) is not None][:ANIMATED]
+    for maze in mazes:
+        episodes = animate(run.policy, maze, run.directory / f"episode_level{maze.level}.gif",
+                           cheese=ANIMATION_COEFF, seed=config.seed,
+                           max_steps=config.max_steps)
+        rows += [{"level": maze.level, "maze_dim": maze.maze_dim, "condition": e.label,
+                  "steps": len(e.path) - 1, "reached_cheese": e.reached_cheese}
+                 for e in episodes]
+    write_parquet(pd.DataFrame(rows), run.directory / "episodes.parquet")
+
+
 def _experiment(function: Callable, levels_of: Callable[[StudyConfig], tuple[int, int]],
                 **options: Callable[[PartRun], Any]) -> Callable[[PartRun], None]:
     """compute of an intervention experiment `function(policy, levels, out_dir, ...)`
@@ -136,10 +160,14 @@ PARTS: tuple[Part, ...] = (
                     "published_model": PUBLISHED_MODEL}, _regression,
          StudyResult.load, inputs=("episodes",)),
     Part("fields", "fields", lambda c: {"levels": c.example_levels}, _fields,
-         lambda d: pd.read_parquet(d / "fields.parquet")),
+         lambda d: pd.read_parquet(d / "examples.parquet")),
     Part("cheese_vector", "cheese_vector", lambda c: {"levels": c.vector_levels},
          _experiment(iv.run_cheese_vector, lambda c: c.vector_levels),
          CheeseVectorResult.load),
+    Part("animations", "cheese_vector",
+         lambda c: {"levels": c.vector_levels, "max_steps": c.max_steps,
+                    "count": ANIMATED, "coeff": ANIMATION_COEFF}, _animations,
+         lambda d: pd.read_parquet(d / "episodes.parquet")),
     Part("top_right_vector", "top_right_vector", lambda c: {"levels": c.top_right_levels},
          _experiment(iv.run_top_right_vector, lambda c: c.top_right_levels),
          TopRightResult.load),
@@ -180,7 +208,9 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
     outcomes = run_parts(policy, out_dir, config, PARTS, executor=executor,
                          progress=progress, log=log)
     write_json({"policy": policy_source, "policy_fingerprint": policy_fingerprint(policy),
-                "policy_metadata": policy.metadata, "config": config.as_dict(),
+                "policy_parameters": sum(p.numel() for p in policy.parameters()),
+                "model_card": model_card(policy_source), "policy_metadata": policy.metadata,
+                "config": config.as_dict(),
                 "versions": versions(), "parts": [vars(o) for o in outcomes]},
                out_dir / "study.json")
     write_report(out_dir)
@@ -234,6 +264,14 @@ def _recording_errors(declared: Part, run: PartRun, log: Callable[[str], None]) 
         write_json({"error": type(exc).__name__, "message": str(exc)}, run.directory / ERROR)
 
 
+def model_card(policy_source: str) -> str | None:
+    """The model card shipped beside a policy file (<policy>.md), by name, or None."""
+    from behavstats.policy import resolve_policy_path
+
+    card = resolve_policy_path(policy_source).with_suffix(".md")
+    return card.name if card.is_file() else None
+
+
 def versions() -> dict[str, str]:
     """Versions of everything the numbers depend on."""
     import numpy
@@ -250,7 +288,9 @@ def versions() -> dict[str, str]:
 
 
 def write_example_fields(policy: Policy, example_levels, mode: str, part: Path) -> None:
-    """Vector fields of a few example levels: fields.parquet and one PNG per level."""
+    """Vector fields of a few example levels: fields.parquet (every cell), one PNG per
+    level and examples.parquet (level, maze_dim, n_cells, p_cheese, p_topright at the
+    decision square, NaN without one)."""
     from behavstats.env import observe
     from behavstats.maze.levels import LevelGenerator
     from behavstats.plots import save_figure
@@ -259,16 +299,21 @@ def write_example_fields(policy: Policy, example_levels, mode: str, part: Path) 
 
     mazes = list(LevelGenerator(mode).mazes(example_levels))
     computed = vector_fields(policy, mazes)
-    frames = []
+    frames, examples = [], []
     for maze, field, ob in zip(mazes, computed, observe(mazes), strict=True):
         frame = field.to_frame()
         frame.insert(0, "level", maze.level)
         frames.append(frame)
-        probs = decision_probs(field)
-        title = f"level {maze.level} ({maze.maze_dim}x{maze.maze_dim})"
+        probs = decision_probs(field) or {}
+        examples.append({"level": maze.level, "maze_dim": maze.maze_dim,
+                         "n_cells": len(field.cells),
+                         "p_cheese": probs.get("p_cheese", float("nan")),
+                         "p_topright": probs.get("p_topright", float("nan"))})
+        title = f"level {maze.level} ({maze.maze_dim} x {maze.maze_dim})"
         if probs:
             title += f": P(cheese) {probs['p_cheese']:.2f}, P(top-right) " \
                      f"{probs['p_topright']:.2f} at the decision square"
         ax = plot_vector_field(field, observation=ob, title=title)
         save_figure(ax.figure, part / f"field_{maze.level}.png")
     write_parquet(pd.concat(frames, ignore_index=True), part / "fields.parquet")
+    write_parquet(pd.DataFrame(examples), part / "examples.parquet")
