@@ -44,7 +44,7 @@ def render_report(study: str | Path) -> str:
     source = esc(reference_results()["source"])
     head = (f"<h1>{esc(title)}{quick}</h1>{agent(loaded)}"
             f'<div class="findings" id="findings"><h2>Findings</h2><ul>{items}</ul></div>'
-            f'<p class="note">Published: {source} {VERDICT_RULE}</p><ol>{toc}</ol>')
+            f'<p class="note">{source} {VERDICT_RULE}</p><ol>{toc}</ol>')
     return page(title, head + bodies)
 
 

@@ -30,6 +30,21 @@ def _get(rows: Rows, section: str, quantity: str, condition: str | None = None
     return None
 
 
+Sentence = Callable[[Rows], str | None]
+
+
+def _needs(section: str, *keys: str | tuple[str, str]) -> Callable[..., Sentence]:
+    """A sentence written from the rows of `section` named by `keys` (a quantity, or
+    (quantity, condition)); None when any of them is missing."""
+    def wrap(write: Callable[..., str]) -> Sentence:
+        def sentence(rows: Rows) -> str | None:
+            found = [_get(rows, section, *((key,) if isinstance(key, str) else key))
+                     for key in keys]
+            return None if None in found else write(*found)
+        return sentence
+    return wrap
+
+
 def _published(c: Compared) -> str:
     """'published 0.83', or 'published: <the publication's words>'."""
     if c.published == c.published:
@@ -41,21 +56,15 @@ def _mazes(n: float) -> str:
     return f"{count(n)} maze{'' if n == 1 else 's'}"
 
 
-def _behaviour(rows: Rows) -> str | None:
-    pair = _pair(rows, "behaviour", ("reached_cheese", None), ("reached_tr5", None))
-    if pair is None:
-        return None
-    c, tr5 = pair
+@_needs("behaviour", "reached_cheese", "reached_tr5")
+def _behaviour(c: Compared, tr5: Compared) -> str:
     return (f"On {count(c.n)} mazes with a decision square and the cheese outside the "
             f"top-right 5x5, the agent reaches the cheese in {c.ours} of episodes and "
             f"goes to the top-right 5x5 in {tr5.ours}; {_published(c)}.")
 
 
-def _regression(rows: Rows) -> str | None:
-    acc = _get(rows, "regression", "accuracy", "published model")
-    base = _get(rows, "regression", "baseline")
-    if acc is None or base is None:
-        return None
+@_needs("regression", ("accuracy", "published model"), "baseline")
+def _regression(acc: Compared, base: Compared) -> str:
     return (f"The published four-feature L1 model predicts from the maze alone whether the "
             f"agent goes to the cheese with held-out accuracy {acc.ours} on {count(acc.n)} "
             f"test episodes per split (baseline {base.ours}); {_published(acc)} (baseline "
@@ -72,90 +81,63 @@ def _coefficient(rows: Rows) -> str | None:
             f"splits); {_published(c)} ({c.verdict}).")
 
 
-def _cheese_vector(rows: Rows) -> str | None:
-    before = _get(rows, "cheese_vector", "p_cheese_median_before")
-    after = _get(rows, "cheese_vector", "p_cheese_median_after")
-    change = _get(rows, "cheese_vector", "p_cheese_change", CHEESE)
-    if None in (before, after, change):
-        return None
+@_needs("cheese_vector", "p_cheese_median_before", "p_cheese_median_after",
+        ("p_cheese_change", CHEESE))
+def _cheese_vector(before: Compared, after: Compared, change: Compared) -> str:
     return (f"Subtracting the cheese vector lowers the median P(cheese) at the decision "
             f"square from {before.ours} to {after.ours} on {_mazes(change.n)} (mean "
             f"change {change.ours}); published {before.theirs} → {after.theirs}.")
 
 
-def _random_vector(rows: Rows) -> str | None:
-    c = _get(rows, "cheese_vector", "p_cheese_change", "random vector x -1")
-    if c is None:
-        return None
+@_needs("cheese_vector", ("p_cheese_change", "random vector x -1"))
+def _random_vector(c: Compared) -> str:
     return (f"A random vector of the same magnitude changes P(cheese) by {c.ours} on "
             f"{_mazes(c.n)}; {_published(c)}.")
 
 
-def _pair(rows: Rows, section: str, first: tuple[str, str | None],
-          second: tuple[str, str | None]) -> tuple[Compared, Compared] | None:
-    """Two rows of a section by (quantity, condition or None for the first one), or
-    None if either is missing."""
-    a, b = (_get(rows, section, *key) for key in (first, second))
-    return None if a is None or b is None else (a, b)
-
-
-def _transfer(rows: Rows) -> str | None:
-    pair = _pair(rows, "cheese_vector", ("p_cheese_change", "transfer near x -1"),
-                 ("p_cheese_change", "transfer far x -1"))
-    if pair is None:
-        return None
-    near, far = pair
+@_needs("cheese_vector", ("p_cheese_change", "transfer near x -1"),
+        ("p_cheese_change", "transfer far x -1"))
+def _transfer(near: Compared, far: Compared) -> str:
     return (f"Another maze's cheese vector changes P(cheese) by {near.ours} when the two "
             f"cheeses lie within 2 cells ({count(near.n)} target mazes) and by {far.ours} "
             f"otherwise ({count(far.n)}); published: it transfers within about 2 cells "
             "and does nothing otherwise.")
 
 
-def _top_right(rows: Rows) -> str | None:
-    before = _get(rows, "top_right_vector", "p_topright_median_before")
-    after = _get(rows, "top_right_vector", "p_topright_median_after", "top-right vector x 1")
-    change = _get(rows, "top_right_vector", "p_topright_change", "top-right vector x 1")
-    if None in (before, after, change):
-        return None
+@_needs("top_right_vector", "p_topright_median_before",
+        ("p_topright_median_after", "top-right vector x 1"),
+        ("p_topright_change", "top-right vector x 1"))
+def _top_right(before: Compared, after: Compared, change: Compared) -> str:
     return (f"Adding the top-right vector (x 1) raises the median P(top-right) at the "
             f"decision square from {before.ours} to {after.ours} on {_mazes(change.n)} "
             f"(mean change {change.ours}); published: strong at coefficients 1-2.")
 
 
-def _channels(rows: Rows) -> str | None:
-    score = _get(rows, "channels", "channel_score")
-    hit = _get(rows, "channels", "argmax_hit")
-    if score is None or hit is None:
-        return None
-    channel = score.row.condition
-    return (f"{channel.capitalize()} tracks the cheese best (score {score.ours}; its "
-            f"arg-max lies within a cell of the cheese in {hit.ours} of {count(hit.n)} "
-            f"cheese placements); published: channel 55 of the larger network.")
+@_needs("channels", "channel_score", "argmax_hit")
+def _channels(score: Compared, hit: Compared) -> str:
+    return (f"{score.row.condition.capitalize()} tracks the cheese best (score "
+            f"{score.ours}; its arg-max lies within a cell of the cheese in {hit.ours} of "
+            f"{count(hit.n)} cheese placements); published: channel 55 of the larger "
+            "network.")
 
 
-def _retarget(rows: Rows) -> str | None:
-    pair = _pair(rows, "channels", ("p_path_lift", None), ("p_path", "clamp top1, 0 steps"))
-    if pair is None:
-        return None
-    lift, on_path = pair
+@_needs("channels", "p_path_lift", ("p_path", "clamp top1, 0 steps"))
+def _retarget(lift: Compared, on_path: Compared) -> str:
     return (f"Clamping that channel at a target square changes P(follow the path to it) "
             f"by {lift.ours} on {_mazes(lift.n)}; on the path to the top-right it is "
             f"{on_path.ours} ({count(on_path.n)} targets), published about 0.9.")
 
 
-def _resample(rows: Rows) -> str | None:
-    pair = _pair(rows, "resample", ("published_change", "cheese, different location"),
-                 ("published_change", "random, different location"))
-    if pair is None:
-        return None
-    cheese, random = pair
+@_needs("resample", ("published_change", "cheese, different location"),
+        ("published_change", "random, different location"))
+def _resample(cheese: Compared, random: Compared) -> str:
     return (f"Resampling the cheese channels from a maze with the cheese elsewhere changes "
             f"the action probabilities by {cheese.ours} (published statistic, "
             f"{_mazes(cheese.n)}) against {random.ours} for random channels; "
             f"published {cheese.theirs} against {random.theirs}.")
 
 
-SENTENCES: tuple[tuple[str, Callable[[Rows], str | None]], ...] = (
+SENTENCES: tuple[tuple[str, Sentence], ...] = (
     ("behaviour", _behaviour), ("regression", _regression), ("regression", _coefficient),
     ("cheese_vector", _cheese_vector), ("cheese_vector", _random_vector),
     ("cheese_vector", _transfer), ("top_right_vector", _top_right),
