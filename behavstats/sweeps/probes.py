@@ -52,7 +52,7 @@ from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, leve
 from behavstats.maze import Maze
 from behavstats.maze.edits import top_right_region
 from behavstats.policy import HIDDEN_LAYER, Policy
-from behavstats.rollout import RolloutConfig, run_episodes
+from behavstats.rollout import PROCGEN_STEP_LIMIT, RolloutConfig, run_episodes
 from behavstats.sweeps.layers import sweep_layers
 from behavstats.sweeps.result import (
     BOOTSTRAP,
@@ -97,25 +97,26 @@ class ProbeResult(TableResult):
 
 
 def probe_observations(policy: Policy, mazes: Sequence[Maze], *, per_episode: int = 4,
-                       seed: int = 0) -> pd.DataFrame:
-    """One row per observation: level, x, y (the mouse's maze cell) and the `TARGETS`
-    labels (see the module docstring)."""
-    episodes = run_episodes(policy, mazes, RolloutConfig(seed=seed, mode=mazes[0].mode,
-                                                         record_path=True))
-    tr5_cells = {}
+                       max_steps: int = PROCGEN_STEP_LIMIT, seed: int = 0) -> pd.DataFrame:
+    """One row per observation: maze (index), level, x, y (the mouse's maze cell) and
+    the `TARGETS` labels (see the module docstring; reaches_cheese within
+    `max_steps`)."""
+    config = RolloutConfig(seed=seed, mode=mazes[0].mode, max_steps=max_steps,
+                           record_path=True)
+    episodes = run_episodes(policy, mazes, config)
     rows = []
     for i, (maze, episode) in enumerate(zip(mazes, episodes.itertuples(), strict=True)):
         level = level_id(maze, i)
         cells = list(dict.fromkeys(tuple(c) for c in episode.path if tuple(c) != maze.cheese))
         rng = np.random.default_rng(stream(seed, PATH_CELLS, level))
         picked = rng.choice(len(cells), size=min(per_episode, len(cells)), replace=False)
-        tr5_cells[i] = set(top_right_region(maze, 5, exclude_mouse=False))
+        in_tr5 = maze.cheese in set(top_right_region(maze, 5, exclude_mouse=False))
         cheese = maze.world_cell(maze.cheese)
         for k in sorted(picked):
             mouse = maze.world_cell(cells[k])
             rows.append({"maze": i, "level": level, "x": cells[k][0], "y": cells[k][1],
                          "cheese_x": cheese[0], "cheese_y": cheese[1], "mouse_x": mouse[0],
-                         "mouse_y": mouse[1], "cheese_in_tr5": maze.cheese in tr5_cells[i],
+                         "mouse_y": mouse[1], "cheese_in_tr5": in_tr5,
                          "reaches_cheese": bool(episode.reached_cheese)})
     return pd.DataFrame(rows)
 
@@ -193,15 +194,18 @@ def random_network(policy: Policy, seed: int) -> Policy:
 
 def run_probes(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                out_dir: str | Path | None = None, *, layers: Sequence[str] | None = None,
-               per_episode: int = 4, mode: str = "hard", seed: int = 0,
+               targets: Sequence[str] = TARGETS, per_episode: int = 4,
+               max_steps: int = PROCGEN_STEP_LIMIT, mode: str = "hard", seed: int = 0,
                progress: bool = False, batch: int = BATCH) -> ProbeResult:
-    """Probe every layer (default `probe_layers`) for every target on the levels
-    (seeds or mazes; at least 4); with `out_dir`, also save the result."""
+    """Probe every layer (default `probe_layers`) for each of `targets` on the levels
+    (seeds or mazes; at least 4), episodes of at most `max_steps`; with `out_dir`,
+    also save the result."""
     mazes = as_mazes(levels, mode)
     if len(mazes) < 4:
         raise NoUsableLevelsError("probes need at least 4 levels (split into train and test)")
     layers = list(layers or probe_layers(policy))
-    table = probe_observations(policy, mazes, per_episode=per_episode, seed=seed)
+    table = probe_observations(policy, mazes, per_episode=per_episode, max_steps=max_steps,
+                               seed=seed)
     obs = render([(mazes[m], (x, y)) for m, x, y in table[["maze", "x", "y"]].to_numpy()],
                  Observer(batch=batch))
     groups = table["maze"].to_numpy()
@@ -212,7 +216,7 @@ def run_probes(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     real = layer_features(policy, obs, layers, batch=batch)
     rand = layer_features(random_network(policy, seed), obs, layers, batch=batch)
     rows = []
-    todo = [(layer, target) for layer in layers for target in TARGETS]
+    todo = [(layer, target) for layer in layers for target in targets]
     for k, (layer, target) in enumerate(tqdm(todo, desc="probes", disable=not progress)):
         labels = table[target].to_numpy()
         correct = probe_accuracy(real[layer], labels, train, test)
