@@ -68,7 +68,7 @@ from behavstats.sweeps.result import (
 TARGETS = ("cheese_x", "cheese_y", "mouse_x", "mouse_y", "cheese_in_tr5", "reaches_cheese")
 COLUMNS = ("layer", "target", "accuracy", "ci_low", "ci_high", "baseline", "control_accuracy",
            "selectivity", "random_network_accuracy", "n_train", "n_test")
-PROBE_C = 0.1
+PROBE_C = 1.0
 MAX_ITER = 200
 TEST_SHARE = 0.3
 CHUNK = 512
@@ -178,6 +178,22 @@ def level_interval(correct: np.ndarray, groups: np.ndarray, seed: int, row: int
     return min(low, accuracy), max(high, accuracy)
 
 
+def score_probe(features: np.ndarray, labels: np.ndarray, control: np.ndarray,
+                groups: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int, row: int
+                ) -> dict[str, float]:
+    """accuracy (with the level-bootstrap interval of table row `row`), baseline,
+    control_accuracy and selectivity of a probe of `labels` (control task: `control`)
+    fitted on the train rows and scored on the test rows."""
+    correct = probe_accuracy(features, labels, train, test)
+    low, high = level_interval(correct, groups[test], seed, row)
+    values, counts = np.unique(labels[train], return_counts=True)
+    accuracy = float(correct.mean())
+    control_accuracy = float(probe_accuracy(features, control, train, test).mean())
+    return {"accuracy": accuracy, "ci_low": low, "ci_high": high,
+            "baseline": float((labels[test] == values[counts.argmax()]).mean()),
+            "control_accuracy": control_accuracy, "selectivity": accuracy - control_accuracy}
+
+
 def probe_layers(policy: Policy) -> list[str]:
     """`sweep_layers` and the embedder's output (`HIDDEN_LAYER`, the 256 features both
     heads read)."""
@@ -215,21 +231,13 @@ def run_probes(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     table["test"] = np.isin(np.arange(len(table)), test)
     real = layer_features(policy, obs, layers, batch=batch)
     rand = layer_features(random_network(policy, seed), obs, layers, batch=batch)
-    rows = []
     todo = [(layer, target) for layer in layers for target in targets]
+    rows = []
     for k, (layer, target) in enumerate(tqdm(todo, desc="probes", disable=not progress)):
         labels = table[target].to_numpy()
-        correct = probe_accuracy(real[layer], labels, train, test)
         control = control_labels(labels, groups, seed, TARGETS.index(target))
-        values, counts = np.unique(labels[train], return_counts=True)
-        low, high = level_interval(correct, groups[test], seed, k)
-        accuracy = float(correct.mean())
-        control_accuracy = float(probe_accuracy(real[layer], control, train, test).mean())
-        rows.append({"layer": layer, "target": target, "accuracy": accuracy, "ci_low": low,
-                     "ci_high": high,
-                     "baseline": float((labels[test] == values[counts.argmax()]).mean()),
-                     "control_accuracy": control_accuracy,
-                     "selectivity": accuracy - control_accuracy,
+        rows.append({"layer": layer, "target": target,
+                     **score_probe(real[layer], labels, control, groups, train, test, seed, k),
                      "random_network_accuracy": float(
                          probe_accuracy(rand[layer], labels, train, test).mean()),
                      "n_train": len(train), "n_test": len(test)})
