@@ -515,12 +515,14 @@ def study(
 
 # --- sweeps over layers and channels, and probes ---
 
+DsqLevels = Annotated[str, typer.Option(help="Level seeds (those with a decision square are "
+                                             "used).")]
+
 
 @app.command("layer-sweep")
 def layer_sweep_command(
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds (those with a decision square "
-                                             "are used).")] = "0:100",
+    levels: DsqLevels = "0:100",
     out: Out = Path("layer-sweep"),
     mode: Mode = "hard",
     seed: Seed = 0,
@@ -546,8 +548,9 @@ def layer_sweep_command(
 def ablate_command(
     policy: PolicyOption = "default",
     layer: Layer = VECTOR_LAYER_NAME,
-    levels: Annotated[str, typer.Option(help="Level seeds (those with a decision square "
-                                             "are used).")] = "0:100",
+    levels: DsqLevels = "0:100",
+    placements: Annotated[int, typer.Option(help="Random cheese cells per maze of the "
+                                                 "channel discovery (tracking score).")] = 4,
     out: Out = Path("ablation"),
     mode: Mode = "hard",
     seed: Seed = 0,
@@ -559,21 +562,23 @@ def ablate_command(
     from behavstats.sweeps import run_ablation
 
     result = _experiment(run_ablation, policy, levels, out, quiet=quiet, layer=layer,
-                         mode=mode, seed=seed)
+                         placements=placements, mode=mode, seed=seed)
     for method, part in result.ablation.groupby("method", sort=False):
         typer.echo(f"{method}-ablation, largest effects:")
         typer.echo(part.head(8).to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
     typer.echo(f"-> {out}")
 
 
+PerEpisode = Annotated[int, typer.Option(help="Observations per episode (cells of its path).")]
+
+
 @app.command("probe")
 def probe_command(
+    out: Out = Path("probes"),
     policy: PolicyOption = "default",
     levels: Annotated[str, typer.Option(help="Level seeds (split by level into train and "
                                              "test).")] = "0:1000",
-    out: Out = Path("probes"),
-    per_episode: Annotated[int, typer.Option(help="Observations per episode (cells of its "
-                                                  "path).")] = 4,
+    per_episode: PerEpisode = 4,
     mode: Mode = "hard",
     seed: Seed = 0,
     quiet: Quiet = False,
