@@ -96,5 +96,7 @@ def test_command_errors_are_one_line(tmp_path):
     done = _cli("ablate", "--layer", "embedder.block9", "--levels", "0:4", "--out",
                 str(tmp_path))
     assert done.exit_code == 2 and "no layer named" in done.output
+    done = _cli("ablate", "--layer", "embedder.fc", "--levels", "0:4", "--out", str(tmp_path))
+    assert done.exit_code == 2 and "no channel maps" in done.output
     done = _cli("layer-sweep", "--levels", "1", "--out", str(tmp_path))
     assert done.exit_code == 2 and "decision square" in done.output

@@ -20,10 +20,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
-from behavstats.forward import BATCH, forward
+from behavstats.forward import BATCH, forward, stage_index
 from behavstats.hooks import VECTOR_LAYER, Ablate, ReplaceChannels
 from behavstats.interventions.channels import run_channels
-from behavstats.interventions.forward import DecisionSquares, NoUsableLevelsError, as_mazes
+from behavstats.interventions.forward import (
+    ChannelError,
+    DecisionSquares,
+    NoUsableLevelsError,
+    as_mazes,
+)
 from behavstats.interventions.geometry import decision_point
 from behavstats.maze import Maze
 from behavstats.policy import Policy
@@ -58,6 +63,9 @@ def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     square (at least two, for the leave-one-out mean); the tracking score comes from
     channel discovery on the same levels with `placements` cheese cells each. With
     `out_dir`, also save the result."""
+    if stage_index(policy, layer) >= policy.stage_names.index("embedder.flatten"):
+        raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
+                           "e.g. embedder.block2.res1.resadd")
     mazes = as_mazes(levels, mode)
     points = [decision_point(m) for m in mazes]
     chosen = [i for i, p in enumerate(points) if p is not None]
