@@ -7,9 +7,9 @@ import pandas as pd
 
 from behavstats.plots.interventions import _grid
 
-_TARGET_LABELS = {"p_cheese": "change of P(towards cheese) at the decision square",
-                  "p_top_right": "change of P(towards top-right) at the decision square",
-                  "field_tv": "mean TV distance at the other cells"}
+_TARGET_LABELS = {"p_cheese": ("P(towards cheese) at the decision square", "change"),
+                  "p_top_right": ("P(towards top-right) at the decision square", "change"),
+                  "field_tv": ("the rest of the field", "mean TV distance over cells")}
 
 
 def _short(layer: str) -> str:
@@ -35,7 +35,9 @@ def plot_layer_sweep(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.
         ax.set_xticks(x, [_short(layer) for layer in layers], rotation=60, ha="right",
                       fontsize=8)
         ax.set_xlabel("layer")
-        ax.set_ylabel(_TARGET_LABELS[target], fontsize=8)
+        title, ylabel = _TARGET_LABELS[target]
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(ylabel)
     axes[0].legend(fontsize="small")
     axes[0].figure.suptitle("Activation additions by layer (mean over levels, 95% bootstrap CI)")
     return axes
