@@ -379,14 +379,16 @@ def _channels_option(help: str):
     return typer.Option(parser=_channels, metavar="CHANNELS", help=help)
 
 
-def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bool, layer: str,
-                **kwargs):
+def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bool,
+                layer: str | None = None, **kwargs):
     """`run(policy, levels, out, progress=not quiet, layer=layer, **kwargs)`, an
     intervention experiment, with the policy file loaded and the layer checked before
-    any work."""
+    any work (no layer: an experiment over many layers, a sweep)."""
     from behavstats.hooks import get_module
 
     net = _load(policy)
+    if layer is None:
+        return run(net, levels, out, progress=not quiet, **kwargs)
     get_module(net, layer)
     return run(net, levels, out, progress=not quiet, layer=layer, **kwargs)
 
@@ -498,11 +500,11 @@ def channels_command(
 def retarget_command(
     policy: PolicyOption = "default",
     levels: Annotated[Sequence[int], _levels_option("Level seeds (cheese removed).")] =
-    "0:10",
+    "0:100",
     out: Out = Path("retarget"),
     channels: Annotated[Sequence[int] | None, _channels_option(
-        "Channels to clamp, e.g. 55,42 (default: top-1, top-k and tracked channels of a "
-        "discovery run).")] = None,
+        "Channels to clamp, e.g. 55,42 (default: the top channel, the tracked set and every "
+        "channel scoring at least --min-score, from a discovery run).")] = None,
     value: Annotated[float | None, typer.Option(
         callback=_finite, help="Clamp value for every channel (default: value-scale x the "
                                "channel's max at the cheese).")] = None,
@@ -511,11 +513,10 @@ def retarget_command(
     5.0,
     fill: Annotated[float | None, typer.Option(
         callback=_finite, help="Set the rest of the clamped channels to this value.")] = None,
-    rollouts: Annotated[int, typer.Option(min=1, help="Sampled episodes per target square.")] =
-    4,
-    step_budget: Annotated[float, typer.Option(
-        min=1.0, callback=_finite, help="An episode reaches the target if within this many "
-                                        "times its path length.")] = 2.0,
+    max_targets: Annotated[int, typer.Option(
+        min=0, help="Target squares drawn per maze (0: every reachable square).")] = 20,
+    min_score: Annotated[float, typer.Option(
+        callback=_finite, help="Tracking score of the widest default channel set.")] = 0.3,
     discovery_levels: Annotated[Sequence[int], _levels_option(
         "Levels of the channel discovery.")] = "1000:1100",
     layer: Layer = VECTOR_LAYER_NAME,
@@ -523,20 +524,20 @@ def retarget_command(
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Retargeting: clamp the target square's activation cell in cheese channels; success
-    per target square (path probability, reached share) and by distance from the path to
-    the top-right cell."""
+    """Retargeting (Mini et al.'s protocol): per target square, no edit, the real cheese
+    moved there, and clamps of cheese channels at its activation cell; success = geometric
+    mean of P(move along the shortest path), by distance from the path to the top-right
+    cell and by maze size, with the ratio to the unedited agent."""
     from behavstats.interventions import run_retarget
 
     result = _experiment(run_retarget, policy, levels, out, quiet=quiet,
                          channel_sets=None if channels is None else {"given": channels},
                          layer=layer, value=value, value_scale=value_scale, fill=fill,
-                         n_rollouts=rollouts, step_budget=step_budget,
-                         discovery=discovery_levels, mode=mode,
-                         seed=seed)
+                         max_targets=max_targets or None, min_score=min_score,
+                         discovery=discovery_levels, mode=mode, seed=seed)
     for name, channels in result.channel_sets.items():
         typer.echo(f"clamp {name}: channels {channels}")
-    _echo_summary(result, ("p_path", "reach", "p_path_lift"))
+    _echo_summary(result, ("p_path", "p_path_ratio"))
     typer.echo(f"-> {out}")
 
 
@@ -629,8 +630,8 @@ def explore(
 
 # --- sweeps over layers and channels, and probes ---
 
-DsqLevels = Annotated[str, typer.Option(help="Level seeds (those with a decision square are "
-                                             "used).")]
+DsqLevels = Annotated[Sequence[int], _levels_option("Level seeds (those with a decision "
+                                                    "square are used).")]
 
 
 @app.command("layer-sweep")
@@ -643,8 +644,8 @@ def layer_sweep_command(
     quiet: Quiet = False,
 ) -> None:
     """Cheese vector (x -1, +1) and top-right vector (x +1, +2) computed and added at
-    every residual add: change of P(cheese) / P(top-right) at the decision square and
-    field TV -> OUT/layer_sweep.csv."""
+    every residual add and the embedder output: change of P(cheese) / P(top-right) at
+    the decision square and field TV -> OUT/layer_sweep.csv."""
     from behavstats.sweeps import run_layer_sweep
 
     result = _experiment(run_layer_sweep, policy, levels, out, quiet=quiet, mode=mode,
@@ -690,8 +691,8 @@ PerEpisode = Annotated[int, typer.Option(help="Observations per episode (cells o
 def probe_command(
     out: Out = Path("probes"),
     policy: PolicyOption = "default",
-    levels: Annotated[str, typer.Option(help="Level seeds (split by level into train and "
-                                             "test).")] = "0:1000",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds (split by level into train "
+                                                    "and test).")] = "0:1000",
     per_episode: PerEpisode = 4,
     mode: Mode = "hard",
     seed: Seed = 0,

@@ -43,12 +43,12 @@ def test_probe_of_noise_is_not_selective():
     groups, labels, train, test, rng = _noise_split()
     features = rng.normal(size=(len(groups), 64))
     row = score_probe(features, labels, control_labels(labels, groups, 0, 0), groups, train,
-                      test, 0, 0)
+                      test, 0)
     assert abs(row["selectivity"]) < 0.08
     assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
     readable = np.eye(4)[labels] + 0.1 * rng.normal(size=(len(groups), 4))
     row = score_probe(readable, labels, control_labels(labels, groups, 0, 0), groups, train,
-                      test, 0, 0)
+                      test, 0)
     assert row["accuracy"] == 1.0 and row["selectivity"] > 0.5
 
 

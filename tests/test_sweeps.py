@@ -8,6 +8,7 @@ from _planted import CHANNEL, LAYER, planted_policy
 from typer.testing import CliRunner
 
 from behavstats.cli import app
+from behavstats.policy import HIDDEN_LAYER
 from behavstats.sweeps import AblationResult, LayerSweepResult, run_ablation, run_layer_sweep
 from behavstats.sweeps import layers as layer_sweep
 
@@ -21,10 +22,10 @@ def _intervals_hold(table: pd.DataFrame) -> bool:
     return bool(((ok.ci_low <= ok.estimate) & (ok.estimate <= ok.ci_high)).all())
 
 
-def test_sweep_layers_are_the_residual_adds(make_policy):
+def test_sweep_layers_are_the_residual_adds_and_the_embedder_output(make_policy):
     names = layer_sweep.sweep_layers(make_policy(0))
-    assert len(names) == 6 and all(n.endswith(".resadd") for n in names)
-    assert names[2] == "embedder.block2.res1.resadd"
+    assert len(names) == 7 and all(n.endswith(".resadd") for n in names[:6])
+    assert names[2] == "embedder.block2.res1.resadd" and names[6] == HIDDEN_LAYER
 
 
 def test_layer_sweep_shows_no_effect_where_the_network_ignores_the_layer(make_policy, tmp_path):

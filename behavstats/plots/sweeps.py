@@ -70,3 +70,27 @@ def plot_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarr
     axes.flat[0].legend(fontsize="x-small")
     axes.flat[0].figure.suptitle("Linear probes by layer (levels split between train and test)")
     return axes
+
+
+def plot_ablation(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
+    """Change of P(towards cheese) when a channel is ablated against its tracking
+    score, one panel per method (`AblationResult.ablation` rows), the largest effects
+    labelled with their channel."""
+    methods = list(dict.fromkeys(table["method"]))
+    axes = _grid(axes, 1, len(methods), (4.4, 3.4)).ravel()
+    for ax, method in zip(axes, methods, strict=True):
+        rows = table[table["method"] == method]
+        est = rows["estimate"].to_numpy(float)
+        err = np.vstack([est - rows["ci_low"].to_numpy(float),
+                         rows["ci_high"].to_numpy(float) - est])
+        ax.errorbar(rows["tracking_score"], est, yerr=np.nan_to_num(err), fmt="o", ms=3,
+                    capsize=1.5, alpha=0.8)
+        for r in rows.head(5).itertuples():
+            ax.annotate(str(r.channel), (r.tracking_score, r.estimate), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.set_xlabel("cheese-tracking score")
+        ax.set_ylabel("change of P(towards cheese) at the decision square")
+        ax.set_title(f"{method}-ablation", fontsize=9)
+    axes[0].figure.suptitle("Channel ablation against tracking (mean over levels, 95% CI)")
+    return axes

@@ -1,5 +1,8 @@
 """Layer sweep of activation additions: the cheese vector and the top-right vector,
 each computed and added at every layer of `sweep_layers`, at a few coefficients.
+The embedder's output (`HIDDEN_LAYER`, the 256 features both heads read) is one of
+them: a difference of its activations (with minus without the cheese) is a vector
+like any other, added to every observation's features.
 
 Per layer, vector and coefficient, over the levels with a decision square (dsq; the
 top-right vector also needs a maze smaller than the world, `corridor_is_empty`): the
@@ -13,10 +16,10 @@ every coefficient reruns only the rest of the network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,63 +27,77 @@ from tqdm.auto import tqdm
 
 from behavstats.env import Observer, render
 from behavstats.forward import BATCH, LayerCache
-from behavstats.interventions.effects import tv_distance
+from behavstats.geometry import decision_point
+from behavstats.interventions.effects import N_BOOT, estimate_ci, tv_distance
 from behavstats.interventions.forward import (
     DecisionSquares,
     NoUsableLevelsError,
     added,
     as_mazes,
 )
-from behavstats.interventions.geometry import decision_point
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maze import Maze
-from behavstats.policy import Policy
-from behavstats.sweeps.result import TableResult, mean_interval, summary_frame
+from behavstats.policy import HIDDEN_LAYER, Policy
+from behavstats.quantities import edited
+from behavstats.results import Result, quantity_row
 from behavstats.vfield import FIELD_GROUP, FieldRows
 
 COEFFS = {"cheese": (-1.0, 1.0), "top_right": (1.0, 2.0)}
 """Coefficients of each vector (activation + coeff * vector)."""
 TARGETS = ("p_cheese", "p_top_right", "field_tv")
 COLUMNS = ("vector", "layer", "coeff", "target", "estimate", "ci_low", "ci_high", "n")
+QUANTITY = {"p_cheese": "p_cheese_change", "p_top_right": "p_topright_change",
+            "field_tv": "field_tv"}
+"""The summary quantity of each target."""
 _VECTORS = {"cheese": cheese_vectors, "top_right": top_right_vectors}
 
 
 def sweep_layers(policy: Policy) -> list[str]:
     """Every residual add, in network order (the second of each IMPALA block is the
-    block's output)."""
-    return [f"{stage}.resadd" for stage in policy.stage_names
-            if stage.endswith((".res1", ".res2"))]
+    block's output), then the embedder's output `HIDDEN_LAYER`."""
+    return [*(f"{stage}.resadd" for stage in policy.stage_names
+              if stage.endswith((".res1", ".res2"))), HIDDEN_LAYER]
 
 
-@dataclass(frozen=True)
-class LayerSweepResult(TableResult):
-    """layer_sweep: one row per vector, layer, coeff and target (`COLUMNS`): the mean
-    change (probabilities: edited - unedited; field_tv: the distance) with its
-    bootstrap interval over levels and the number of levels n.
+@dataclass(frozen=True, eq=False)
+class LayerSweepResult(Result):
+    """What `run_layer_sweep` measured.
+
+    layer_sweep: one row per vector, layer, coeff and target (`COLUMNS`): the mean
+        change (probabilities: edited - unedited; field_tv: the distance) with its
+        bootstrap interval over levels and the number of levels n.
     levels: one row per vector, layer, coeff and level: level, p_cheese, p_top_right
-    (changes at the dsq), field_tv (mean TV over the field's other cells)."""
+        (changes at the dsq), field_tv (mean TV over the field's other cells).
+    params: layers, coeffs (vector -> coefficients), mode, seed, n_boot, n_levels.
+    """
 
     layer_sweep: pd.DataFrame
     levels: pd.DataFrame
-    figures: ClassVar[dict[str, str]] = {"layer_sweep": "plot"}
+    params: dict
+    topic = "layer_sweep"
+    csv_tables = ("layer_sweep",)
 
-    def summary(self) -> pd.DataFrame:
-        return summary_frame(self.layer_sweep, lambda r: r["target"],
-                             lambda r: f"{r['vector']} vector x {r['coeff']:+g} at {r['layer']}")
+    def _rows(self) -> list[dict]:
+        """Every row of the table: the target's quantity under '<vector> vector x
+        <coeff> at <layer>'."""
+        return [quantity_row(QUANTITY[r.target], f"{edited(f'{r.vector} vector', r.coeff)} "
+                             f"at {r.layer}", r.estimate, r.ci_low, r.ci_high, r.n)
+                for r in self.layer_sweep.itertuples()]
 
-    def plot(self):
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Effect by layer with its interval, one panel per target."""
         from behavstats.plots.sweeps import plot_layer_sweep
 
-        return plot_layer_sweep(self.layer_sweep)
+        return {"layer_sweep": lambda: plot_layer_sweep(self.layer_sweep)}
 
 
 def run_layer_sweep(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                     out_dir: str | Path | None = None, *, layers: Sequence[str] | None = None,
                     coeffs: dict[str, Sequence[float]] | None = None, mode: str = "hard",
-                    seed: int = 0, progress: bool = False, batch: int = BATCH
-                    ) -> LayerSweepResult:
+                    seed: int = 0, n_boot: int = N_BOOT, progress: bool = False,
+                    batch: int = BATCH) -> LayerSweepResult:
     """Sweep both vectors over `layers` (default `sweep_layers`) and `coeffs` (default
-    `COEFFS`) on the levels (seeds or mazes); with `out_dir`, also save the result.
+    `COEFFS`) on the levels (seeds or mazes); with `out_dir`, also write the result.
     NoUsableLevelsError when no level has a decision square."""
     mazes = as_mazes(levels, mode)
     layers = list(layers or sweep_layers(policy))
@@ -112,9 +129,11 @@ def run_layer_sweep(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                    observer, progress, batch)
     per_level["field_tv"] = tv
     per_level = per_level[per_level.pop("used")].reset_index(drop=True)
-    result = LayerSweepResult(_aggregate(per_level, seed), per_level)
+    params = {"layers": layers, "coeffs": {k: list(v) for k, v in coeffs.items()},
+              "mode": mode, "seed": seed, "n_boot": n_boot, "n_levels": len(mazes)}
+    result = LayerSweepResult(_aggregate(per_level, seed, n_boot), per_level, params)
     if out_dir is not None:
-        result.save(out_dir)
+        result.write(out_dir)
     return result
 
 
@@ -150,12 +169,12 @@ def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[s
     return np.concatenate([out[name, layer].ravel() for layer in layers for name in coeffs])
 
 
-def _aggregate(per_level: pd.DataFrame, seed: int) -> pd.DataFrame:
+def _aggregate(per_level: pd.DataFrame, seed: int, n_boot: int) -> pd.DataFrame:
     """`COLUMNS`: mean and bootstrap interval over levels of each target."""
     rows = []
     for (vector, layer, coeff), part in per_level.groupby(["vector", "layer", "coeff"],
                                                           sort=False):
         for target in TARGETS:
             rows.append({"vector": vector, "layer": layer, "coeff": coeff, "target": target,
-                         **mean_interval(part[target].to_numpy(), seed, len(rows))})
+                         **estimate_ci(part[target].to_numpy(), seed=seed, n_boot=n_boot)})
     return pd.DataFrame(rows, columns=list(COLUMNS))
