@@ -584,7 +584,8 @@ def study(
     quiet: Quiet = False,
 ) -> None:
     """The whole study of a policy: evaluation, episodes, behavioural regression, cheese
-    and top-right vectors, channels, retargeting, resampling -> OUT/report.html."""
+    and top-right vectors, channels, retargeting, resampling, layer sweep, channel
+    ablation, probes -> OUT/report.html."""
     from behavstats.study import StudyConfig, quick_config, run_full_study
 
     net = _load(policy)

@@ -32,6 +32,7 @@ from behavstats.reference import published_notes, reference_results
 from behavstats.results import PARAMS, Result
 from behavstats.stats import StudyResult
 from behavstats.study.pipeline import SECTIONS as STUDY_SECTIONS
+from behavstats.sweeps import AblationResult, LayerSweepResult, ProbeResult
 
 SECTIONS = (*STUDY_SECTIONS.items(), ("reproduce", "Settings, seeds and versions"))
 """The study's declared sections, then how to reproduce it."""
@@ -202,6 +203,9 @@ def render_report(study: str | Path) -> str:
                                 "<h3>Retargeting</h3>" + _experiment(study, "retarget",
                                                                       RetargetResult)),
         "resample": _experiment(study, "resample", ResampleResult),
+        "layer_sweep": _experiment(study, "layer_sweep", LayerSweepResult),
+        "ablation": _experiment(study, "ablation", AblationResult),
+        "probes": _experiment(study, "probes", ProbeResult),
         "reproduce": _reproduce(study),
     }
     title = f"behavstats study of {html.escape(str(info.get('policy', study.name)))}"

@@ -39,6 +39,14 @@ from behavstats.stats import StudyResult, run_study
 from behavstats.stats.study import PUBLISHED_MODEL
 from behavstats.study.config import StudyConfig, levels
 from behavstats.study.parts import PartOutcome, run_part
+from behavstats.sweeps import (
+    AblationResult,
+    LayerSweepResult,
+    ProbeResult,
+    run_ablation,
+    run_layer_sweep,
+    run_probes,
+)
 
 SECTIONS = {
     "behaviour": "How often does the agent get the cheese, and where does it go instead?",
@@ -48,6 +56,9 @@ SECTIONS = {
     "top_right_vector": "The top-right vector",
     "channels": "Cheese-tracking channels and retargeting",
     "resample": "Resampling the cheese channels",
+    "layer_sweep": "At which layer do the cheese and top-right vectors steer?",
+    "ablation": "Which channels does the decision need (ablation beside tracking)?",
+    "probes": "What does each layer encode (linear probes)?",
 }
 """Report sections in order: key -> the question the section answers."""
 ERROR = "error.json"
@@ -147,15 +158,29 @@ PARTS: tuple[Part, ...] = (
          _experiment(iv.run_channels, lambda c: c.channel_levels),
          ChannelResult.load),
     Part("retarget", "channels",
-         lambda c: {"levels": c.retarget_levels, "rollouts": c.retarget_rollouts},
+         lambda c: {"levels": c.retarget_levels, "targets": c.retarget_targets},
          _experiment(iv.run_retarget, lambda c: c.retarget_levels,
-                     n_rollouts=lambda run: run.config.retarget_rollouts,
+                     max_targets=lambda run: run.config.retarget_targets,
                      discovery=lambda run: run.inputs["channels"]),
          RetargetResult.load, inputs=("channels",)),
     Part("resample", "resample", lambda c: {"levels": c.resample_levels},
          _experiment(iv.run_resample, lambda c: c.resample_levels,
                      discovery=lambda run: run.inputs["channels"]),
          ResampleResult.load, inputs=("channels",)),
+    Part("layer_sweep", "layer_sweep", lambda c: {"levels": c.layer_sweep_levels},
+         _experiment(run_layer_sweep, lambda c: c.layer_sweep_levels),
+         LayerSweepResult.load),
+    Part("ablation", "ablation", lambda c: {"levels": c.ablation_levels},
+         _experiment(run_ablation, lambda c: c.ablation_levels,
+                     discovery=lambda run: run.inputs["channels"]),
+         AblationResult.load, inputs=("channels",)),
+    Part("probes", "probes",
+         lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
+                    "max_steps": c.max_steps},
+         _experiment(run_probes, lambda c: c.probe_levels,
+                     per_episode=lambda run: run.config.probe_per_episode,
+                     max_steps=lambda run: run.config.max_steps),
+         ProbeResult.load),
 )
 """Every part of the study, in report order."""
 
