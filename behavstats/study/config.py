@@ -12,6 +12,8 @@ class StudyConfig:
     The full defaults follow the published analyses: 10,000 vanilla episodes for the
     behavioural regression, cheese-vector levels 0-99, 30+ levels for resampling,
     retargeting on 100 levels (Mini et al.), `retarget_targets` target squares each.
+    The sweeps' sizes keep the whole study within about 12 minutes on 2 cores: the
+    layer sweep (seven layers, every cell's field) on 50 levels, probes on 250.
     Training levels of our agents start at 900,000, so every level here is held out.
     """
 
@@ -29,9 +31,9 @@ class StudyConfig:
     retarget_levels: tuple[int, int] = (300, 400)
     retarget_targets: int = 20
     resample_levels: tuple[int, int] = (310, 350)
-    layer_sweep_levels: tuple[int, int] = (0, 100)
+    layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
-    probe_levels: tuple[int, int] = (0, 400)
+    probe_levels: tuple[int, int] = (0, 250)
     probe_per_episode: int = 4
     quick: bool = False
 
