@@ -90,7 +90,8 @@ def plot_ablation(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.nda
                         xytext=(3, 3), textcoords="offset points")
         ax.axhline(0, color="0.6", lw=0.8)
         ax.set_xlabel("cheese-tracking score")
-        ax.set_ylabel("change of P(towards cheese) at the decision square")
+        ax.set_ylabel("change of P(towards cheese)")
         ax.set_title(f"{method}-ablation", fontsize=9)
-    axes[0].figure.suptitle("Channel ablation against tracking (mean over levels, 95% CI)")
+    axes[0].figure.suptitle("Channel ablation at the decision square against tracking "
+                            "(mean over levels, 95% CI)", y=1.02)
     return axes
