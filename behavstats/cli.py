@@ -425,14 +425,16 @@ def _channels_option(help: str):
     return typer.Option(parser=_channels, metavar="CHANNELS", help=help)
 
 
-def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bool, layer: str,
-                **kwargs):
+def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bool,
+                layer: str | None = None, **kwargs):
     """`run(policy, levels, out, progress=not quiet, layer=layer, **kwargs)`, an
     intervention experiment, with the policy file loaded and the layer checked before
-    any work."""
+    any work (no layer: an experiment over many layers, a sweep)."""
     from behavstats.hooks import get_module
 
     net = _load(policy)
+    if layer is None:
+        return run(net, levels, out, progress=not quiet, **kwargs)
     get_module(net, layer)
     return run(net, levels, out, progress=not quiet, layer=layer, **kwargs)
 
@@ -544,11 +546,11 @@ def channels_command(
 def retarget_command(
     policy: PolicyOption = "default",
     levels: Annotated[Sequence[int], _levels_option("Level seeds (cheese removed).")] =
-    "0:10",
+    "0:100",
     out: Out = Path("retarget"),
     channels: Annotated[Sequence[int] | None, _channels_option(
-        "Channels to clamp, e.g. 55,42 (default: top-1, top-k and tracked channels of a "
-        "discovery run).")] = None,
+        "Channels to clamp, e.g. 55,42 (default: the top channel, the tracked set and every "
+        "channel scoring at least --min-score, from a discovery run).")] = None,
     value: Annotated[float | None, typer.Option(
         callback=_finite, help="Clamp value for every channel (default: value-scale x the "
                                "channel's max at the cheese).")] = None,
@@ -557,11 +559,10 @@ def retarget_command(
     5.0,
     fill: Annotated[float | None, typer.Option(
         callback=_finite, help="Set the rest of the clamped channels to this value.")] = None,
-    rollouts: Annotated[int, typer.Option(min=1, help="Sampled episodes per target square.")] =
-    4,
-    step_budget: Annotated[float, typer.Option(
-        min=1.0, callback=_finite, help="An episode reaches the target if within this many "
-                                        "times its path length.")] = 2.0,
+    max_targets: Annotated[int, typer.Option(
+        min=0, help="Target squares drawn per maze (0: every reachable square).")] = 20,
+    min_score: Annotated[float, typer.Option(
+        callback=_finite, help="Tracking score of the widest default channel set.")] = 0.3,
     discovery_levels: Annotated[Sequence[int], _levels_option(
         "Levels of the channel discovery.")] = "1000:1100",
     layer: Layer = VECTOR_LAYER_NAME,
@@ -569,20 +570,20 @@ def retarget_command(
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Retargeting: clamp the target square's activation cell in cheese channels; success
-    per target square (path probability, reached share) and by distance from the path to
-    the top-right cell."""
+    """Retargeting (Mini et al.'s protocol): per target square, no edit, the real cheese
+    moved there, and clamps of cheese channels at its activation cell; success = geometric
+    mean of P(move along the shortest path), by distance from the path to the top-right
+    cell and by maze size, with the ratio to the unedited agent."""
     from behavstats.interventions import run_retarget
 
     result = _experiment(run_retarget, policy, levels, out, quiet=quiet,
                          channel_sets=None if channels is None else {"given": channels},
                          layer=layer, value=value, value_scale=value_scale, fill=fill,
-                         n_rollouts=rollouts, step_budget=step_budget,
-                         discovery=discovery_levels, mode=mode,
-                         seed=seed)
+                         max_targets=max_targets or None, min_score=min_score,
+                         discovery=discovery_levels, mode=mode, seed=seed)
     for name, channels in result.channel_sets.items():
         typer.echo(f"clamp {name}: channels {channels}")
-    _echo_summary(result, ("p_path", "reach", "p_path_lift"))
+    _echo_summary(result, ("p_path", "p_path_ratio"))
     typer.echo(f"-> {out}")
 
 
@@ -629,7 +630,8 @@ def study(
     quiet: Quiet = False,
 ) -> None:
     """The whole study of a policy: evaluation, episodes, behavioural regression, cheese
-    and top-right vectors, channels, retargeting, resampling -> OUT/report.html."""
+    and top-right vectors, channels, retargeting, resampling, layer sweep, channel
+    ablation, probes -> OUT/report.html."""
     from behavstats.study import StudyConfig, quick_config, run_full_study
 
     net = _load(policy)
@@ -671,3 +673,86 @@ def explore(
         server.wait()
     except KeyboardInterrupt:
         server.stop()
+
+
+# --- sweeps over layers and channels, and probes ---
+
+DsqLevels = Annotated[Sequence[int], _levels_option("Level seeds (those with a decision "
+                                                    "square are used).")]
+
+
+@app.command("layer-sweep")
+def layer_sweep_command(
+    policy: PolicyOption = "default",
+    levels: DsqLevels = "0:100",
+    out: Out = Path("layer-sweep"),
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Cheese vector (x -1, +1) and top-right vector (x +1, +2) computed and added at
+    every residual add and the embedder output: change of P(cheese) / P(top-right) at
+    the decision square and field TV -> OUT/layer_sweep.csv."""
+    from behavstats.sweeps import run_layer_sweep
+
+    result = _experiment(run_layer_sweep, policy, levels, out, quiet=quiet, mode=mode,
+                         seed=seed)
+    table = result.layer_sweep
+    best = table[(table.vector == "cheese") & (table.coeff == -1)
+                 & (table.target == "p_cheese")].sort_values("estimate").iloc[0]
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
+    typer.echo(f"cheese vector x -1 steers most at {best.layer}: P(cheese) "
+               f"{best.estimate:+.3f} [{best.ci_low:+.3f}, {best.ci_high:+.3f}] (n={best.n})"
+               f"\n-> {out}")
+
+
+@app.command("ablate")
+def ablate_command(
+    policy: PolicyOption = "default",
+    layer: Layer = VECTOR_LAYER_NAME,
+    levels: DsqLevels = "0:100",
+    placements: Annotated[int, typer.Option(help="Random cheese cells per maze of the "
+                                                 "channel discovery (tracking score).")] = 4,
+    out: Out = Path("ablation"),
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Zero- and mean-ablate (leave-one-maze-out mean) each channel of a layer: change
+    of P(cheese) at the decision square beside the tracking score ->
+    OUT/ablation.csv."""
+    from behavstats.sweeps import run_ablation
+
+    result = _experiment(run_ablation, policy, levels, out, quiet=quiet, layer=layer,
+                         placements=placements, mode=mode, seed=seed)
+    for method, part in result.ablation.groupby("method", sort=False):
+        typer.echo(f"{method}-ablation, largest effects:")
+        typer.echo(part.head(8).to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
+    typer.echo(f"-> {out}")
+
+
+PerEpisode = Annotated[int, typer.Option(help="Observations per episode (cells of its path).")]
+
+
+@app.command("probe")
+def probe_command(
+    out: Out = Path("probes"),
+    policy: PolicyOption = "default",
+    levels: Annotated[Sequence[int], _levels_option("Level seeds (split by level into train "
+                                                    "and test).")] = "0:1000",
+    per_episode: PerEpisode = 4,
+    mode: Mode = "hard",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Linear probes of every residual add and the embedder output for cheese and mouse
+    position, cheese in the top-right 5x5 and reaching the cheese, with baselines,
+    control tasks and a random network -> OUT/probes.csv."""
+    from behavstats.sweeps import run_probes
+
+    if per_episode < 1:
+        _fail(f"--per-episode must be at least 1, got {per_episode}")
+    result = _experiment(run_probes, policy, levels, out, quiet=quiet, per_episode=per_episode,
+                         mode=mode, seed=seed)
+    typer.echo(result.probes.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"-> {out}")

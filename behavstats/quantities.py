@@ -63,13 +63,18 @@ QUANTITIES: dict[str, Quantity] = {
                            "share"),
     "chance_hit": Quantity("arg-max hit rate by chance", "share"),
     "tracked_channels": Quantity("channels whose score reaches the threshold", "channels"),
-    "p_path": Quantity("P(follow the shortest path to the target square)", "probability"),
-    "reach": Quantity("share of sampled episodes that reached the target square", "share"),
-    "p_path_lift": Quantity("P(path), clamped minus unclamped", "probability"),
-    "reach_lift": Quantity("reached share, clamped minus unclamped", "share"),
-    "p_path_difference": Quantity("P(path), difference between channel sets", "probability"),
+    "p_path": Quantity("P(follow the shortest path to the target square), geometric mean "
+                       "over its steps", "probability"),
+    "p_path_ratio": Quantity("P(path), edited / unedited (ratio of level means)", "ratio"),
+    "p_path_difference": Quantity("P(path), difference between conditions", "probability"),
     "spearman_p_path_vs_distance": Quantity("Spearman correlation of P(path) with the "
                                             "distance to the path to the top-right"),
+    # probes
+    "probe_accuracy": Quantity("held-out accuracy of a linear probe", "share"),
+    "probe_selectivity": Quantity("probe accuracy minus its control task's accuracy",
+                                  "share"),
+    "probe_random_network_accuracy": Quantity("held-out accuracy of the same probe on a "
+                                              "randomly initialised network", "share"),
     # resampling
     "tv": Quantity("mean per-cell total-variation distance, resampled vs original",
                    "probability"),

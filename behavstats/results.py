@@ -6,7 +6,8 @@ per reported quantity (`SUMMARY_COLUMNS`, quantities labelled in
 `behavstats.quantities`) with the published figure beside it where one exists (joined
 on (quantity, condition), `behavstats.reference`); `save(dir)` / `load(dir)` round-trip
 it (one parquet file per table, params.json). `write(dir)` adds the
-result's figures. A field declared with `figure_only()`
+result's figures and the CSV copies of the tables named in `csv_tables` (the files a
+command promises). A field declared with `figure_only()`
 holds what only figures need (example mazes, maps): it is not saved.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, ClassVar, Self
 
 import pandas as pd
 
-from behavstats.io import plain, read_json, write_atomic, write_json
+from behavstats.io import plain, read_json, write_atomic, write_csv, write_json
 from behavstats.reference import published_figures
 
 SUMMARY_COLUMNS = ("quantity", "condition", "estimate", "ci_low", "ci_high", "n")
@@ -67,6 +68,7 @@ class Result:
     notes) and `_rows()` (their summary rows)."""
 
     topic: ClassVar[str]
+    csv_tables: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", plain(self.params))  # JSON values only
@@ -92,10 +94,13 @@ class Result:
         return {}
 
     def write(self, directory: str | Path) -> list[Path]:
-        """`save` plus every figure as <name>.png; returns the paths written."""
+        """`save` plus every figure as <name>.png and each of `csv_tables` as
+        <name>.csv; returns the paths written."""
         from behavstats.plots import save_figure  # matplotlib only when drawing
 
         paths = self.save(directory)
+        paths += [write_csv(getattr(self, name), Path(directory) / f"{name}.csv")
+                  for name in self.csv_tables]
         for name, draw in self.figures().items():
             axes = draw()
             figure = axes.flat[0].figure if hasattr(axes, "flat") else axes.figure

@@ -18,14 +18,20 @@ The purposes, with their keys:
 - RANDOM_VECTOR (level): the cheese vector's random control.
 - RANDOM_CHANNELS (level): resampling's random channel sets.
 - SOURCES (level, location): resampling's source mazes ("same" 0, "different" 1).
-- BASELINE_WALKS (level, rollout): retargeting's unedited walks.
-- RETARGETED_WALKS (level, x, y, rollout): retargeting's walks to the target (x, y).
+- 11, 12: retired (retargeting's sampled walks); not reused, so old draws keep their
+  meaning.
 - TRAIN_LEVELS (block): PPO's training level seeds, 64 per block.
 - TRAIN_CHEESE: PPO's cheese re-draws, one stream per run.
 - CLONING_CHEESE, CLONING_FACING (chunk + 1; 0 is the validation set): behaviour
   cloning's cheese cells and mouse facings.
 - SYNTHETIC: synthetic data sets (`stats.synthetic`).
 - PLOT_JITTER: jitter of scatter plots.
+- PATH_CELLS (level): the probes' observation cells along an episode's path.
+- CONTROL_LABELS (level, target): the probes' control-task labels (target: its index
+  in `sweeps.probes.TARGETS`).
+- PROBE_SPLIT: the probes' train/test split of levels.
+- RANDOM_NETWORK: the probes' randomly initialised network.
+- RETARGET_TARGETS (level): retargeting's sample of target squares.
 """
 
 from enum import IntEnum
@@ -48,14 +54,17 @@ class Purpose(IntEnum):
     RANDOM_VECTOR = 8
     RANDOM_CHANNELS = 9
     SOURCES = 10
-    BASELINE_WALKS = 11
-    RETARGETED_WALKS = 12
     TRAIN_LEVELS = 13
     TRAIN_CHEESE = 14
     CLONING_CHEESE = 15
     CLONING_FACING = 16
     SYNTHETIC = 17
     PLOT_JITTER = 18
+    PATH_CELLS = 19
+    CONTROL_LABELS = 20
+    PROBE_SPLIT = 21
+    RANDOM_NETWORK = 22
+    RETARGET_TARGETS = 23
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

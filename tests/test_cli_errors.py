@@ -42,7 +42,7 @@ CASES = {
     "negative near": ["cheese-vector", "--near", "-1"],
     "zero placements": ["channels", "--placements", "0"],
     "NaN clamp value": ["retarget", "--value", "nan"],
-    "step budget below 1": ["retarget", "--step-budget", "0.5"],
+    "negative target count": ["retarget", "--max-targets", "-1"],
     "bad channels": ["resample", "--channels", "a,b"],
     "output folder is a file": ["cheese-vector", "--out", "a_file"],
     "output inside a file": ["features", "--levels", "0:2", "--out", "a_file/f.parquet"],

@@ -42,8 +42,9 @@ def test_other_commands(policy_file, tmp_path):
                "--out", str(tmp_path / "ch"))
     assert "tracked" in out and (tmp_path / "ch" / "table.parquet").exists()
     _run("retarget", "--policy", policy_file, "--levels", "3", "--channels", "1,2",
-         "--value", "3", "--rollouts", "1", "--out", str(tmp_path / "rt"))
-    assert set(RetargetResult.load(tmp_path / "rt").targets["channel_set"]) == {"given"}
+         "--value", "3", "--max-targets", "5", "--out", str(tmp_path / "rt"))
+    assert set(RetargetResult.load(tmp_path / "rt").targets["condition"]) == {"no edit", "cheese",
+                                                                          "given"}
     _run("resample", "--policy", policy_file, "--levels", "3,6", "--channels", "1,2",
          "--source-levels", "100:140", "--out", str(tmp_path / "rs"))
     assert not ResampleResult.load(tmp_path / "rs").effects.empty

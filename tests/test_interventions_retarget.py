@@ -1,19 +1,23 @@
-"""Retargeting: the per-sample clamp, path probabilities and sampled episodes against the
-real env with batch-1 forwards through `hooks.SetCell`, and the experiment's table."""
+"""Retargeting: the per-sample clamp and path probabilities against the real env with
+batch-1 forwards through `hooks.SetCell`; the experiment's five conditions, its success
+against a direct per-cell computation, and its tables."""
 
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from behavstats.env import render
 from behavstats.geometry import move_between, shortest_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.interventions import RetargetResult, run_retarget
-from behavstats.interventions.walk import ObservationTable, path_probability, walk
+from behavstats.interventions.retarget import conditions, default_channel_sets
+from behavstats.interventions.walk import ObservationTable, path_probability
 from behavstats.maze import parse, serialize
 from behavstats.maze.coords import maze_to_activation_cell
-from behavstats.maze.edits import remove_cheese
+from behavstats.maze.edits import move_cheese, remove_cheese
 from behavstats.maze.levels import get_state, make_env, set_state
 from behavstats.policy import MOVE_ACTION, MOVE_NAMES, move_probs, preprocess
 
@@ -106,44 +110,83 @@ def parse_state_facing(state: bytes) -> int:
     return parse_state(state).fields["entities"][0]["is_reflected"]
 
 
-def test_episodes_are_valid_reproducible_and_independent_of_batching(policy, mazes, table):
-    maze = mazes[6]
-    goals = [maze.top_right, (0, 2)]
-    def rngs():
-        return [np.random.default_rng(k) for k in (1, 2)]
+def _direct_p_path(policy, maze, path, edits=()):
+    """Geometric mean of P(move along the path), one batch-1 forward per cell."""
+    logs, facing = [], maze.reflected
+    for cell, nxt in zip(path[:-1], path[1:], strict=True):
+        move = move_between(cell, nxt)
+        obs = render([(maze, cell)], reflected=[facing])
+        with torch.no_grad(), policy.hooks(*edits):
+            p = move_probs(policy(preprocess(obs))[0])[0]
+        logs.append(float(torch.log(p[move])))
+        _, facing = maze.step(cell, facing, MOVE_NAMES[move])
+    return float(np.exp(np.mean(logs))) if logs else 1.0
 
-    paths = walk(policy, table, goals, [30, 30], rngs())
-    alone = walk(policy, table, goals[1:], [30], rngs()[1:])
-    assert paths[1] == alone[0]
-    assert walk(policy, table, goals, [30, 30], rngs()) == paths
-    for path, goal in zip(paths, goals, strict=True):
-        assert path[0] == maze.start
-        assert path[-1] == goal or len(path) == 31
-        for a, b in zip(path[:-1], path[1:], strict=True):
-            assert maze.is_free(b) and abs(a[0] - b[0]) + abs(a[1] - b[1]) <= 1
+
+def test_default_channel_sets_give_the_five_conditions():
+    table = pd.DataFrame({"channel": [4, 7, 9, 2], "rank": [1, 2, 3, 4],
+                          "score": [0.9, 0.6, 0.35, 0.1]})
+    sets = default_channel_sets(table, min_score=0.3)
+    assert sets == {"top1": [4], "tracked": [4, 7], "score >= 0.3": [4, 7, 9]}
+    assert conditions(sets) == ["no edit", "cheese", "top1", "tracked", "score >= 0.3"]
 
 
 def test_run_retarget_table_and_outputs(policy, mazes, tmp_path):
     pristine = copy.deepcopy(policy)
     maze = mazes[3]
     result = run_retarget(policy, [maze], tmp_path, channel_sets={"one": [1], "two": [1, 2]},
-                          value=VALUE, n_rollouts=2, n_boot=100)
+                          value=VALUE, max_targets=None, n_boot=100)
     targets = result.targets
+    names = ["no edit", "cheese", "one", "two"]
+    assert result.params["conditions"] == names
     n_targets = len(maze.free_cells()) - 1
-    assert len(targets) == 2 * n_targets
-    assert targets["p_path"].between(0, 1).all() and targets["reach"].isin([0, 0.5, 1]).all()
+    assert len(targets) == len(names) * n_targets and set(targets["condition"]) == set(names)
+    assert targets["p_path"].between(0, 1).all()
     on_path = set(shortest_path(maze, maze.start, maze.top_right))
     for row in targets.itertuples():
         assert (row.dist_to_tr_path == 0) == ((row.x, row.y) in on_path)
         assert (row.act_row, row.act_col) == maze_to_activation_cell(
             row.x, row.y, maze.maze_dim, maze.world_dim, 16)
-    assert set(result.by_distance["channel_set"]) == {"one", "two"}
-    for name in ("targets.parquet", "by_distance.parquet", "clamps.parquet", "params.json",
-                 "heatmap_p_path.png", "heatmap_reach.png", "success_by_distance.png"):
+    # success is the geometric mean over the path's cells, each computed on its own
+    by = targets.set_index(["condition", "x", "y"]).sort_index()["p_path"]
+    for target in [(r.x, r.y) for r in targets.head(n_targets).itertuples()][::7]:
+        path = shortest_path(maze, maze.start, target)
+        row, col = maze_to_activation_cell(*target, maze.maze_dim, maze.world_dim, 16)
+        assert by[("no edit", *target)] == pytest.approx(_direct_p_path(policy, maze, path),
+                                                      rel=1e-4)
+        clamp = SetCell(VECTOR_LAYER, [1, 2], row, col, VALUE)
+        assert by[("two", *target)] == pytest.approx(
+            _direct_p_path(policy, maze, path, [clamp]), rel=1e-4)
+        # the real-cheese condition is the unedited policy with the cheese moved there
+        moved = move_cheese(maze, target)
+        assert by[("cheese", *target)] == pytest.approx(
+            path_probability(policy, ObservationTable(moved), [path])[0], rel=1e-4)
+        assert by[("cheese", *target)] == pytest.approx(_direct_p_path(policy, moved, path),
+                                                     rel=1e-4)
+    for table, column in ((result.by_distance, "distance_bin"), (result.by_size, "size_bin")):
+        assert set(table["condition"]) == set(names)
+        base = table[table["condition"] == "no edit"]
+        np.testing.assert_allclose(base["ratio"], 1.0)
+        assert table.groupby("condition")["n_targets"].sum().eq(n_targets).all()
+        assert column in table
+    for name in ("targets.parquet", "by_distance.parquet", "by_size.parquet",
+                 "clamps.parquet", "params.json", "heatmap_p_path.png",
+                 "success_by_distance.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert RetargetResult.load(tmp_path) == result
     assert result.channel_sets == {"one": [1], "two": [1, 2]}
+    summary = result.summary()
+    assert {"p_path", "p_path_ratio", "p_path_difference"} <= set(summary["quantity"])
     assert all(not m._forward_hooks for m in policy.modules())
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(policy(x)[0], pristine(x)[0], rtol=0, atol=0)
+
+
+def test_max_targets_draws_a_reproducible_sample(policy, mazes):
+    def run():
+        return run_retarget(policy, [mazes[6]], channel_sets={"one": [1]}, value=VALUE,
+                            max_targets=3, n_boot=10).targets
+    first = run()
+    assert len(first) == 3 * 3 and first.groupby("condition").size().eq(3).all()
+    pd.testing.assert_frame_equal(first, run())

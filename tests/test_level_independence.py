@@ -51,7 +51,7 @@ EXPERIMENTS = {
                                    n_boot=10)).decision, r.fields, r.composition],
     "channels": lambda p, m: [run_channels(p, m, placements=3).samples],
     "retarget": lambda p, m: [run_retarget(p, m, channel_sets={"a": [1, 2]}, value=3.0,
-                                           n_rollouts=2, n_boot=10, n_heatmaps=0).targets],
+                                           max_targets=None, n_boot=10, n_heatmaps=0).targets],
     "resample": lambda p, m: [run_resample(p, m, channels=[1, 2], source_levels=POOL,
                                            n_boot=10).effects],
     "vector fields": lambda p, m: [pd.concat(

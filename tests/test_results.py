@@ -44,12 +44,24 @@ COLUMNS = {
                            "argmax_hit", "cheese_mean", "other_mean", "cheese_max",
                            "act_max"],
                  "samples": ["level", "cheese_x", "cheese_y", "row", "col"]},
-    "retarget": {"targets": ["level", "maze_dim", "channel_set", "x", "y", "act_row",
-                             "act_col", "steps", "dist_to_tr_path", "region", "p_path",
-                             "p_path_base", "reach", "reach_base"],
-                 "by_distance": ["channel_set", "distance_bin", "n_targets", "n_levels",
-                                 "p_path_mean", "p_path_ci_low", "reach_lift_ci_high"],
+    "retarget": {"targets": ["level", "maze_dim", "condition", "x", "y", "act_row",
+                             "act_col", "steps", "dist_to_tr_path", "region", "p_path"],
+                 "by_distance": ["condition", "distance_bin", "n_targets", "n_levels",
+                                 "p_path_mean", "p_path_ci_low", "ratio", "ratio_ci_high"],
+                 "by_size": ["condition", "size_bin", "n_targets", "p_path_mean", "ratio"],
                  "clamps": ["channel_set", "channel", "value"]},
+    "layer_sweep": {"layer_sweep": ["vector", "layer", "coeff", "target", "estimate",
+                                    "ci_low", "ci_high", "n"],
+                    "levels": ["vector", "layer", "coeff", "level", "p_cheese", "p_top_right",
+                               "field_tv"]},
+    "ablation": {"ablation": ["layer", "channel", "method", "estimate", "ci_low", "ci_high",
+                              "n", "tracking_score"],
+                 "levels": ["channel", "method", "level", "change"]},
+    "probes": {"probes": ["layer", "target", "accuracy", "ci_low", "ci_high", "baseline",
+                          "control_accuracy", "selectivity", "random_network_accuracy",
+                          "n_train", "n_test"],
+               "observations": ["level", "x", "y", "cheese_x", "mouse_y", "reaches_cheese",
+                                "test"]},
     "resample": {"effects": ["level", "channel_set", "location", "channels", "source_level",
                              "source_cheese_x", "source_cheese_y", "n_cells", "tv",
                              "published"]},
@@ -98,17 +110,35 @@ def _run(topic, make_policy, mazes_by_level):
         return iv.run_channels(policy, [mazes[3], mazes[6]], placements=2)
     if topic == "retarget":
         return iv.run_retarget(policy, [mazes[3]], channel_sets={"a": [1], "b": [1, 2]},
-                               value=3.0, n_rollouts=1, n_boot=50)
+                               value=3.0, max_targets=None, n_boot=50)
     if topic == "resample":
         from behavstats.maze.levels import LevelGenerator
 
         pool = list(LevelGenerator("hard", batch=8).mazes(range(100, 124)))
         return iv.run_resample(policy, [mazes[3], mazes[6]], channels=[1, 2],
                                source_levels=pool, n_boot=50)
+    if topic in ("layer_sweep", "ablation", "probes"):
+        return _sweep(topic, policy, mazes_by_level)
     from behavstats.across import across_agents
     from behavstats.policy import load_policy
 
     return across_agents({"default": load_policy("default")}, range(4), [3, 6])
+
+
+def _sweep(topic, policy, mazes_by_level):
+    from behavstats import sweeps
+    from behavstats.hooks import VECTOR_LAYER
+    from behavstats.policy import HIDDEN_LAYER
+
+    mazes = list(mazes_by_level([3, 6, 26]).values())
+    if topic == "layer_sweep":
+        return sweeps.run_layer_sweep(policy, mazes, layers=[VECTOR_LAYER, HIDDEN_LAYER],
+                                      n_boot=50)
+    if topic == "ablation":
+        return sweeps.run_ablation(policy, mazes, discovery=mazes, n_boot=50)
+    return sweeps.run_probes(policy, list(mazes_by_level(range(8)).values()),
+                             layers=[VECTOR_LAYER, HIDDEN_LAYER], per_episode=2, max_steps=20,
+                             n_boot=50)
 
 
 @pytest.fixture(scope="module", params=sorted(COLUMNS))

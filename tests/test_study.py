@@ -12,6 +12,7 @@ from behavstats.cli import app
 from behavstats.interventions import ChannelResult, ResampleResult, RetargetResult
 from behavstats.report import SECTIONS
 from behavstats.study.pipeline import PARTS
+from behavstats.sweeps import AblationResult
 
 
 class ReportParser(html.parser.HTMLParser):
@@ -76,17 +77,22 @@ def test_report_shows_published_numbers_and_how_to_reproduce(study):
     assert record["policy"] == "default" and record["config"]["quick"] is True
     assert record["versions"]["torch"] in text and record["policy_fingerprint"] in text
     for table in ("evaluation/success.parquet", "episodes/episodes.parquet",
-                  "cheese_vector/decision.parquet"):
+                  "cheese_vector/decision.parquet", "retarget/by_size.parquet",
+                  "layer_sweep/layer_sweep.csv", "ablation/ablation.csv", "probes/probes.csv"):
         assert (out / table).stat().st_size > 0
 
 
 def test_each_input_is_computed_once(study):
-    """Channel discovery runs once and feeds retargeting and resampling; the evaluation
-    takes its vanilla episodes from the episodes part instead of running them again."""
+    """Channel discovery runs once and feeds retargeting, resampling and the ablation's
+    tracking scores; the evaluation takes its vanilla episodes from the episodes part
+    instead of running them again."""
     out, _ = study
     discovery = ChannelResult.load(out / "channels").table
     assert RetargetResult.load(out / "retarget").channels.equals(discovery)
     assert ResampleResult.load(out / "resample").channels.equals(discovery)
+    ablation = AblationResult.load(out / "ablation").ablation
+    scores = discovery.set_index("channel")["score"]
+    assert ablation["tracking_score"].equals(ablation["channel"].map(scores))
     assert (out / "evaluation" / "episodes" / "training").is_dir()
     assert not (out / "evaluation" / "episodes" / "vanilla").exists()
 

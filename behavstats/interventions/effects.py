@@ -6,8 +6,9 @@
   ||A - B||_F / n / 2 with A, B the (n, 2) net probability vectors ("arrows",
   p_right - p_left and p_up - p_down) of the n positions of a maze.
 - `bootstrap_ci`: percentile bootstrap interval of a statistic (default the mean)
-  from a seeded numpy Generator; `mean_ci` / `change_summary` / `transfer_change`
-  package it into dicts, `change_rows` into summary rows (`behavstats.results`).
+  from a seeded numpy Generator; `mean_ci` / `ratio_ci` / `change_summary` /
+  `transfer_change` package it into dicts, `estimate_ci` into table columns,
+  `change_rows` into summary rows (`behavstats.results`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,29 @@ def mean_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
     low, high = bootstrap_ci(values, seed=seed, n_boot=n_boot)
     mean = float(values.mean()) if len(values) else float("nan")
     return {"n": int(len(values)), "mean": mean, "ci_low": low, "ci_high": high}
+
+
+def estimate_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
+    """`mean_ci` as the columns of a tidy effect table: estimate, ci_low, ci_high, n."""
+    stats = mean_ci(values, seed=seed, n_boot=n_boot)
+    return {"estimate": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
+            "n": stats["n"]}
+
+
+def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, *, seed: int = 0,
+             n_boot: int = N_BOOT) -> dict:
+    """{"n", "mean", "ci_low", "ci_high"} of the ratio of means, mean(numerator) /
+    mean(denominator), over paired units (e.g. levels); the interval resamples units."""
+    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+
+    def ratio(draws: np.ndarray, axis: int) -> np.ndarray:
+        drawn = draws.astype(int)
+        return num[drawn].mean(axis=axis) / den[drawn].mean(axis=axis)
+
+    low, high = bootstrap_ci(np.arange(len(num), dtype=float), seed=seed, n_boot=n_boot,
+                             statistic=ratio)
+    mean = float(num.mean() / den.mean()) if len(num) else float("nan")
+    return {"n": len(num), "mean": mean, "ci_low": low, "ci_high": high}
 
 
 def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,

@@ -58,13 +58,14 @@ def as_mazes(levels: Sequence[int] | Sequence[Maze], mode: str = "hard") -> list
 
 
 def added(layer: str, *terms: tuple[torch.Tensor, np.ndarray, np.ndarray]) -> RowInterventions:
-    """Per-row activation additions: each term (vectors (M, C, H, W), owner (rows,),
-    coeffs (rows,)) adds coeffs[r] * vectors[owner[r]] to row r at `layer`."""
+    """Per-row activation additions: each term (vectors (M, C, H, W) or (M, F), owner
+    (rows,), coeffs (rows,)) adds coeffs[r] * vectors[owner[r]] to row r at `layer`."""
     def edits(rows: np.ndarray) -> list[AddVector]:
         total = None
         for vectors, owner, coeffs in terms:
             scale = torch.as_tensor(np.asarray(coeffs)[rows], dtype=torch.float32)
-            part = vectors[torch.as_tensor(np.asarray(owner)[rows])] * scale[:, None, None, None]
+            part = vectors[torch.as_tensor(np.asarray(owner)[rows])]
+            part = part * scale.reshape(-1, *[1] * (part.ndim - 1))
             total = part if total is None else total + part
         return [] if total is None else [AddVector(layer, total)]
     return edits

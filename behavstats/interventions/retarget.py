@@ -1,25 +1,30 @@
-"""Retargeting: clamp one activation cell of cheese-tracking channels and see whether
-the agent goes there.
+"""Retargeting at the protocol of Mini et al. (2023): can a clamp of cheese-tracking
+channels send the agent to a chosen square, compared with moving the real cheese?
 
-For a maze with the cheese removed and each target square t (every free cell but the
-start), the chosen channels of `layer` get the activation cell that t maps to
-(`maze_to_activation_cell`, the package's single conversion) set to a value (and,
-with `fill`, every other cell of those channels set to `fill`) in every forward pass.
-Each target is computed on its own: targets sharing an activation cell still have
-their own paths and rollouts (never cached by cell). Success for t:
+For each level (cheese removed, mouse at the start) and each target square t (every
+reachable free cell but the start; with `max_targets`, that many drawn at random,
+`Purpose.RETARGET_TARGETS`), five conditions (`conditions`):
 
-- p_path: probability of following the shortest path start -> t, the geometric mean
-  of the per-step probabilities of the move along it (`walk.path_probability`);
-- reach: share of `n_rollouts` sampled episodes that step on t within
-  ceil(step_budget x shortest-path steps) steps (`walk.walk`).
+- "no edit": the policy on the maze without cheese;
+- "cheese": the real cheese moved to t;
+- one per channel set (`default_channel_sets`: the top channel, the tracked set, all
+  channels scoring at least `min_score`): the chosen channels of `layer` get the
+  activation cell that t maps to (`maze_to_activation_cell`) set to a value (with
+  `fill`, every other cell of those channels set to `fill`) in every forward pass.
 
-Both are also measured without the clamp (p_path_base, reach_base), since near
-targets are often reached anyway. Default clamp value per channel: `value_scale`
-times the channel's largest activation at the cheese cell across the discovery mazes
-(its largest activation anywhere if that is not positive): the published 5.6 on
-channel 55 (about 0.6 at the cheese) belongs to their network, so the scale is
-relative. Success is reported against dist_to_tr_path, the shortest-path steps from t
-to the path start -> top-right cell.
+Success p_path: the geometric mean of the probabilities of the moves along the
+shortest path start -> t, each seen with the facing following the path gives
+(`walk.path_steps`). Only those observations are computed: per maze every (cell,
+facing) is rendered once and cached at `layer` (`walk.ObservationTable`), each clamp
+condition is one batched pass over all targets' path steps with per-row clamps, and
+the cheese condition renders each target's path with the cheese on t. No field, no
+rollout. Default clamp value per channel: `value_scale` times the channel's largest
+activation at the cheese cell across the discovery mazes (its largest activation
+anywhere if that is not positive): the published values belong to their network.
+
+Success is reported by dist_to_tr_path (shortest-path steps from t to the path start
+-> top-right cell) and by maze size, with the ratio of each condition's success to
+the unedited one (ratio of level means).
 """
 
 from __future__ import annotations
@@ -35,56 +40,69 @@ import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer
-from behavstats.forward import BATCH
+from behavstats.env import Observer, render
+from behavstats.forward import BATCH, probs
 from behavstats.geometry import distances, shortest_path, steps_to_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.interventions.channels import (
     Discovery,
     discovered_channels,
-    published_share,
     top_channels,
     tracked_channels,
 )
-from behavstats.interventions.effects import N_BOOT, mean_ci
+from behavstats.interventions.effects import N_BOOT, mean_ci, ratio_ci
 from behavstats.interventions.forward import NoUsableLevelsError, as_mazes, check_channels
 from behavstats.interventions.vectors import start_activations
-from behavstats.interventions.walk import ObservationTable, path_probability, walk
-from behavstats.maze import Maze
+from behavstats.interventions.walk import (
+    ObservationTable,
+    geometric_means,
+    path_probability,
+    path_steps,
+)
+from behavstats.maze import Cell, Maze
 from behavstats.maze.coords import maze_to_activation_cell
-from behavstats.maze.edits import move_mouse, remove_cheese
+from behavstats.maze.edits import move_cheese, move_mouse, remove_cheese
 from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.results import Result, figure_only, interval_row, quantity_row
 from behavstats.seeding import Purpose, stream
 
+NO_EDIT, CHEESE = "no edit", "cheese"
 DISTANCE_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 10**6))
+SIZE_BINS = ((3, 9), (10, 15), (16, 20), (21, 25))
+"""Maze sizes (maze_dim, inclusive ranges) of the by-size table."""
 DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
+MAX_TARGETS = 20
+"""Target squares per maze by default (the study's 100 levels in its time budget)."""
+MIN_SCORE = 0.3
+"""Tracking score of the widest channel set by default."""
+CHUNK = 4096
+"""Rendered observations of the cheese condition held at a time."""
 
 
 @dataclass(frozen=True, eq=False)
 class RetargetResult(Result):
     """What `run_retarget` measured.
 
-    targets: one row per level, channel set and target square: level, maze_dim,
-        x, y (maze frame), act_row, act_col, steps (shortest path from the start),
+    targets: one row per level, target square and condition: level, maze_dim, x, y
+        (maze frame), act_row, act_col, steps (shortest path from the start),
         dist_to_tr_path, region (top/bottom-left/right half of the maze, the centre row
-        and column counted bottom / left), p_path_base, reach_base, channel_set,
-        p_path, reach.
-    by_distance: one row per channel set and distance bin (`DISTANCE_BINS`):
-        channel_set, distance_bin, n_targets, n_levels and for p_path, reach and their
-        lifts over the baseline: mean, ci_low, ci_high (mean over levels of the
-        per-level mean, bootstrapped over levels).
-    clamps: one row per channel set and channel: channel_set, channel, value (the clamp
-        value).
+        and column counted bottom / left), condition, p_path.
+    by_distance: one row per condition and distance bin (`DISTANCE_BINS`): condition,
+        distance_bin, n_targets, n_levels, p_path_mean, p_path_ci_low, p_path_ci_high
+        (mean over levels of the level's mean, bootstrapped over levels), ratio,
+        ratio_ci_low, ratio_ci_high (ratio of those level means to the unedited ones).
+    by_size: the same by maze size (`SIZE_BINS`): size_bin instead of distance_bin.
+    clamps: one row per channel set and channel: channel_set, channel, value.
     channels: the discovery table (`channels.channel_scores`), empty if not run.
-    params: layer, fill, value_scale (None when one value was given), n_rollouts,
-        step_budget, seed, n_boot, n_levels.
+    params: layer, fill, value_scale (None when one value was given), max_targets,
+        min_score, seed, n_boot, n_levels, conditions.
     heatmap_mazes: figure material, the first levels' mazes (cheese removed); not saved.
     """
 
     targets: pd.DataFrame
     by_distance: pd.DataFrame
+    by_size: pd.DataFrame
     clamps: pd.DataFrame
     channels: pd.DataFrame
     params: dict
@@ -98,62 +116,61 @@ class RetargetResult(Result):
         return {name: [int(c) for c in channels] for name, channels in groups}
 
     def _rows(self) -> list[dict]:
-        """Per channel set: mean p_path, reach and their lifts over the unclamped baseline
-        (level means, bootstrapped over levels), the Spearman correlation of p_path with
-        dist_to_tr_path, and means by region; paired differences between channel sets;
-        the unclamped baseline."""
+        """Per condition: mean p_path (level means, bootstrapped over levels), its ratio
+        to the unedited p_path, overall and by distance bin, the Spearman correlation
+        of p_path with dist_to_tr_path and means by region; the paired difference of
+        the cheese condition and each clamp."""
         targets, seed, n_boot = self.targets, self.params["seed"], self.params["n_boot"]
         if targets.empty:
             return []
-        rows = []
-        for name, t in targets.groupby("channel_set"):
-            condition = f"clamp {name}"
-            rows += [interval_row(metric, condition, _level_mean_ci(t, column, seed, n_boot))
-                     for metric, column in _metrics(t)]
-            rho = stats.spearmanr(t["dist_to_tr_path"], t["p_path"]).statistic
-            rows.append(quantity_row("spearman_p_path_vs_distance", condition, rho,
-                                     n=len(t)))
-            rows += [quantity_row(metric, f"{condition}, {region}", r[metric].mean(),
-                                  n=len(r))
-                     for region, r in t.groupby("region") for metric in ("p_path", "reach")]
-        wide = targets.pivot_table(index="level", columns="channel_set", values="p_path",
+        wide = targets.pivot_table(index="level", columns="condition", values="p_path",
                                    aggfunc="mean")
-        names = list(wide.columns)
-        rows += [interval_row("p_path_difference", f"clamp {a} - clamp {b}", mean_ci(
-                     (wide[a] - wide[b]).to_numpy(), seed=seed, n_boot=n_boot))
-                 for k, a in enumerate(names) for b in names[k + 1 :]]
-        base = targets.drop_duplicates(["level", "x", "y"])
-        rows += [interval_row(metric, "no clamp",
-                              _level_mean_ci(base, base[f"{metric}_base"], seed, n_boot))
-                 for metric in ("p_path", "reach")]
+        rows = []
+        for name in self.params["conditions"]:
+            t = targets[targets["condition"] == name]
+            rows.append(interval_row("p_path", name, mean_ci(wide[name].to_numpy(), seed=seed,
+                                                             n_boot=n_boot)))
+            if name != NO_EDIT:
+                rows.append(interval_row("p_path_ratio", name, ratio_ci(
+                    wide[name].to_numpy(), wide[NO_EDIT].to_numpy(), seed=seed,
+                    n_boot=n_boot)))
+            rho = stats.spearmanr(t["dist_to_tr_path"], t["p_path"]).statistic
+            rows.append(quantity_row("spearman_p_path_vs_distance", name, rho, n=len(t)))
+            rows += [quantity_row("p_path", f"{name}, {region}", r["p_path"].mean(), n=len(r))
+                     for region, r in t.groupby("region")]
+        for r in self.by_distance[self.by_distance["condition"] != NO_EDIT].itertuples():
+            rows.append(quantity_row("p_path_ratio", f"{r.condition}, distance {r.distance_bin}",
+                                     r.ratio, r.ratio_ci_low, r.ratio_ci_high, r.n_levels))
+        rows += [interval_row("p_path_difference", f"{CHEESE} - {name}", mean_ci(
+                     (wide[CHEESE] - wide[name]).to_numpy(), seed=seed, n_boot=n_boot))
+                 for name in self.channel_sets]
         return rows
 
     def figures(self) -> dict[str, Callable[[], Any]]:
-        """Heat maps of p_path and reach over target squares (levels x channel sets) and
-        success against distance from the path to the top-right cell."""
+        """Heat maps of p_path over target squares (levels x conditions) and success
+        against distance from the path to the top-right cell."""
         from behavstats.plots import interventions as plots
 
         if self.targets.empty:
             return {}
-        figures = {f"heatmap_{metric}": (lambda m=metric: plots.plot_retarget_heatmaps(
-                       self.targets, self.heatmap_mazes, list(self.channel_sets), m))
-                   for metric in ("p_path", "reach")}
-        figures["success_by_distance"] = lambda: plots.plot_success_by_distance(
-            self.by_distance)
-        return figures
+        return {"heatmap_p_path": lambda: plots.plot_retarget_heatmaps(
+                    self.targets, self.heatmap_mazes, self.params["conditions"], "p_path"),
+                "success_by_distance": lambda: plots.plot_success_by_distance(
+                    self.by_distance)}
 
 
-def default_channel_sets(table: pd.DataFrame) -> dict[str, list[int]]:
-    """top1, top{k} (k = `published_share` of the layer's width) and, when it differs
-    from those and is not empty, "tracked" (`tracked_channels`)."""
-    k = published_share(len(table))
-    sets = {"top1": top_channels(table, 1)}
-    if k > 1:
-        sets[f"top{k}"] = top_channels(table, k)
-    tracked = tracked_channels(table)
-    if tracked and tracked not in sets.values():
-        sets["tracked"] = tracked
-    return sets
+def default_channel_sets(table: pd.DataFrame, min_score: float = MIN_SCORE
+                         ) -> dict[str, list[int]]:
+    """"top1" (the best channel), "tracked" (`tracked_channels`) and "score >= <min_score>"
+    (every channel scoring at least that), each only when not empty."""
+    sets = {"top1": top_channels(table, 1), "tracked": tracked_channels(table),
+            f"score >= {min_score:g}": tracked_channels(table, min_score)}
+    return {name: channels for name, channels in sets.items() if channels}
+
+
+def conditions(channel_sets: dict[str, Sequence[int]]) -> list[str]:
+    """The conditions of a run: no edit, the real cheese, then each channel set."""
+    return [NO_EDIT, CHEESE, *channel_sets]
 
 
 def clamp_values(table: pd.DataFrame, value_scale: float) -> dict[int, float]:
@@ -172,17 +189,18 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                  out_dir: str | Path | None = None, *,
                  channel_sets: dict[str, Sequence[int]] | None = None,
                  layer: str = VECTOR_LAYER, value: float | None = None,
-                 value_scale: float = 5.0, fill: float | None = None, n_rollouts: int = 4,
-                 step_budget: float = 2.0,
+                 value_scale: float = 5.0, fill: float | None = None,
+                 max_targets: int | None = MAX_TARGETS, min_score: float = MIN_SCORE,
                  discovery: Discovery = DEFAULT_DISCOVERY_LEVELS,
                  mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT, n_heatmaps: int = 3,
                  progress: bool = False, batch: int = BATCH) -> RetargetResult:
-    """Retarget the agent to every target square of each level (seeds or mazes; the
-    cheese is removed), for each channel set; with `out_dir`, also write the result.
+    """Retarget the agent to the target squares of each level (seeds or mazes; the
+    cheese is removed) under every condition; with `out_dir`, also write the result.
 
-    channel_sets: name -> channels (default `default_channel_sets` of a channel
-    channel `discovery`: a finished one or its levels). value: one clamp value for every channel
-    (default: per channel, see the module docstring; needs the discovery run).
+    channel_sets: name -> channels (default `default_channel_sets` of the channel
+    `discovery`: a finished one or its levels). value: one clamp value for every
+    channel (default: per channel, see the module docstring; needs the discovery).
+    max_targets: target squares per maze (None: all).
     """
     table = pd.DataFrame()
     if channel_sets is None or value is None:
@@ -194,68 +212,61 @@ def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     observer = Observer(batch=batch)
     probe = start_activations(policy, mazes[:1], layer, observer)
     sets = {k: check_channels(v, probe.shape[1], layer) for k, v in
-            (default_channel_sets(table) if channel_sets is None else channel_sets).items()}
+            (default_channel_sets(table, min_score) if channel_sets is None
+             else channel_sets).items()}
     chosen = sorted({c for v in sets.values() for c in v})
-    if value is not None:
-        values = {c: float(value) for c in chosen}
-    else:
-        scaled = clamp_values(table, value_scale)
-        values = {c: scaled[c] for c in chosen}
+    scaled = {c: float(value) for c in chosen} if value is not None else \
+        clamp_values(table, value_scale)
+    values = {c: scaled[c] for c in chosen}
     rows = []
     for i, maze in enumerate(tqdm(mazes, desc="retarget", disable=not progress)):
-        rows += _retarget_maze(policy, maze, level_id(maze, i),
-                               sets, values, layer, probe.shape[-1], fill, n_rollouts,
-                               step_budget, seed, observer, batch)
+        level = level_id(maze, i)
+        targets = _targets(maze, max_targets, stream(seed, Purpose.RETARGET_TARGETS, level))
+        rows += _retarget_maze(policy, maze, level, targets, sets, values, layer,
+                               probe.shape[-1], fill, observer, batch)
     targets = pd.DataFrame(rows)
     clamps = pd.DataFrame([{"channel_set": name, "channel": c, "value": values[c]}
                            for name, channels in sets.items() for c in channels],
                           columns=["channel_set", "channel", "value"])
     params = {"layer": layer, "fill": fill,
               "value_scale": None if value is not None else value_scale,
-              "n_rollouts": n_rollouts, "step_budget": step_budget, "seed": seed,
-              "n_boot": n_boot, "n_levels": len(mazes)}
-    result = RetargetResult(targets, retarget_by_distance(targets, seed=seed, n_boot=n_boot),
+              "max_targets": max_targets, "min_score": min_score, "seed": seed,
+              "n_boot": n_boot, "n_levels": len(mazes), "conditions": conditions(sets)}
+    result = RetargetResult(targets, success_by(targets, "dist_to_tr_path", DISTANCE_BINS,
+                                                "distance_bin", seed=seed, n_boot=n_boot),
+                            success_by(targets, "maze_dim", SIZE_BINS, "size_bin", seed=seed,
+                                       n_boot=n_boot),
                             clamps, table, params, tuple(mazes[:n_heatmaps]))
     if out_dir is not None:
         result.write(out_dir)
     return result
 
 
-def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[int]],
-                   values: dict[int, float], layer: str, size: int, fill: float | None,
-                   n_rollouts: int, step_budget: float, seed: int, observer: Observer,
-                   batch: int) -> list[dict]:
-    table = ObservationTable(maze, observer, policy=policy, layer=layer, batch=batch)
+def _targets(maze: Maze, max_targets: int | None, rng: np.random.Generator) -> list[Cell]:
+    """The maze's reachable free cells but the start, in cell order; at most
+    `max_targets` of them, drawn from `rng`."""
     reach = distances(maze, maze.start)
-    targets = [c for c in table.cells if c != maze.start and c in reach]
+    cells = [c for c in maze.free_cells() if c != maze.start and c in reach]
+    if max_targets is None or len(cells) <= max_targets:
+        return cells
+    return [cells[k] for k in sorted(rng.choice(len(cells), max_targets, replace=False))]
+
+
+def _retarget_maze(policy: Policy, maze: Maze, level: int, targets: list[Cell],
+                   sets: dict[str, list[int]], values: dict[int, float], layer: str,
+                   size: int, fill: float | None, observer: Observer, batch: int
+                   ) -> list[dict]:
+    """The target rows of one maze, every condition (`conditions`)."""
     if not targets:
         return []
+    table = ObservationTable(maze, observer, policy=policy, layer=layer, batch=batch)
     to_tr = steps_to_path(maze, shortest_path(maze, maze.start, maze.top_right))
     cells = np.array([maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, size)
                       for x, y in targets])
     act_rows, act_cols = torch.as_tensor(cells[:, 0]), torch.as_tensor(cells[:, 1])
-    target_paths = [shortest_path(maze, maze.start, t) for t in targets]
-    steps = np.array([len(p) - 1 for p in target_paths])
-    limits = np.ceil(step_budget * steps).astype(int)
-
-    base_paths = walk(policy, table, [None] * n_rollouts, [int(limits.max())] * n_rollouts,
-                      [stream(seed, Purpose.BASELINE_WALKS, level, r) for r in range(n_rollouts)],
-                      batch=batch)
-    first = [{c: k for k, c in reversed(list(enumerate(p)))} for p in base_paths]
-    reach_base = np.array([np.mean([f.get(t, 10**9) <= lim for f in first])
-                           for t, lim in zip(targets, limits, strict=True)])
-    p_base = path_probability(policy, table, target_paths, batch=batch)
-
-    episode_target = np.repeat(np.arange(len(targets)), n_rollouts)
-    goals = [targets[t] for t in episode_target]
-    keys = [(level, *targets[t], r % n_rollouts) for r, t in enumerate(episode_target)]
-    common = [{"level": level, "maze_dim": maze.maze_dim, "x": t[0], "y": t[1],
-               "act_row": int(r), "act_col": int(c), "steps": int(s),
-               "dist_to_tr_path": int(to_tr[t]), "region": region_of(t, maze.maze_dim),
-               "p_path_base": float(pb), "reach_base": float(rb)}
-              for t, (r, c), s, pb, rb in zip(targets, cells, steps, p_base, reach_base,
-                                              strict=True)]
-    rows = []
+    paths = [shortest_path(maze, maze.start, t) for t in targets]
+    success = {NO_EDIT: path_probability(policy, table, paths, batch=batch),
+               CHEESE: cheese_success(policy, maze, paths, observer, batch=batch)}
     for name, channels in sets.items():
         vals = torch.tensor([values[c] for c in channels], dtype=torch.float32)
 
@@ -263,50 +274,63 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, sets: dict[str, list[
             idx = torch.as_tensor(idx)
             return [SetCell(layer, channels, act_rows[idx], act_cols[idx], vals, fill)]
 
-        p_path = path_probability(policy, table, target_paths, clamp, batch=batch)
-        rngs = [stream(seed, Purpose.RETARGETED_WALKS, *key) for key in keys]
-        episodes = walk(policy, table, goals, limits[episode_target].tolist(), rngs,
-                        lambda e, clamp=clamp: clamp(episode_target[e]), batch=batch)
-        hits = np.array([p[-1] == g for p, g in zip(episodes, goals, strict=True)])
-        reach = hits.reshape(len(targets), n_rollouts).mean(axis=1)
-        rows += [{**row, "channel_set": name, "p_path": float(p), "reach": float(r)}
-                 for row, p, r in zip(common, p_path, reach, strict=True)]
-    return rows
+        success[name] = path_probability(policy, table, paths, clamp, batch=batch)
+    common = [{"level": level, "maze_dim": maze.maze_dim, "x": t[0], "y": t[1],
+               "act_row": int(r), "act_col": int(c), "steps": len(p) - 1,
+               "dist_to_tr_path": int(to_tr[t]), "region": region_of(t, maze.maze_dim)}
+              for t, (r, c), p in zip(targets, cells, paths, strict=True)]
+    return [{**row, "condition": name, "p_path": float(p)}
+            for name, ps in success.items() for row, p in zip(common, ps, strict=True)]
 
 
-def _bin(distance: int) -> str:
-    low, high = next(b for b in DISTANCE_BINS if b[0] <= distance <= b[1])
+def cheese_success(policy: Policy, maze: Maze, paths: Sequence[Sequence[Cell]],
+                   observer: Observer | None = None, *, batch: int = BATCH) -> np.ndarray:
+    """p_path of each path (start ... target) of the unedited policy in the maze with
+    the cheese moved to the path's target: each step's observation rendered with the
+    cheese there, `CHUNK` observations at a time."""
+    out, group = [], []
+    for k, path in enumerate(paths):
+        group.append(path)
+        if sum(len(p) for p in group) >= CHUNK or k == len(paths) - 1:
+            cells, facings, moves, owner = path_steps(maze, group, maze.reflected)
+            mazes = [move_cheese(maze, p[-1]) for p in group]
+            obs = render([(mazes[o], c) for o, c in zip(owner, cells, strict=True)], observer,
+                         reflected=facings)
+            out.append(geometric_means(probs(policy, obs, batch=batch), moves, owner,
+                                       len(group)))
+            group = []
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _label(bounds: tuple[int, int]) -> str:
+    low, high = bounds
     return str(low) if low == high else f"{low}-{high}" if high < 10**6 else f"{low}+"
 
 
-def _level_mean_ci(rows: pd.DataFrame, column: pd.Series, seed: int, n_boot: int) -> dict:
-    per_level = column.groupby(rows["level"]).mean().to_numpy()
-    return mean_ci(per_level, seed=seed, n_boot=n_boot)
-
-
-def _metrics(rows: pd.DataFrame) -> list[tuple[str, pd.Series]]:
-    """p_path, reach and their lifts over the unclamped baseline, per target row."""
-    return [("p_path", rows["p_path"]), ("reach", rows["reach"]),
-            ("p_path_lift", rows["p_path"] - rows["p_path_base"]),
-            ("reach_lift", rows["reach"] - rows["reach_base"])]
-
-
-def retarget_by_distance(targets: pd.DataFrame, *, seed: int = 0, n_boot: int = N_BOOT
-                         ) -> pd.DataFrame:
-    """Success by channel set and distance bin (see `RetargetResult.by_distance`)."""
+def success_by(targets: pd.DataFrame, column: str, bins: Sequence[tuple[int, int]], name: str,
+               *, seed: int = 0, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Success by condition and bin of `column` (see `RetargetResult.by_distance`)."""
     if targets.empty:
         return pd.DataFrame()
-    order = {_bin(low): k for k, (low, _) in enumerate(DISTANCE_BINS)}
-    binned = targets.assign(distance_bin=targets["dist_to_tr_path"].map(_bin))
+    labels = [_label(b) for b in bins]
+    binned = targets.assign(**{name: pd.Categorical(targets[column].map(
+        lambda v: next(_label(b) for b in bins if b[0] <= v <= b[1])), labels, ordered=True)})
     out = []
-    for (name, label), rows in binned.groupby(["channel_set", "distance_bin"]):
-        row = {"channel_set": name, "distance_bin": label, "n_targets": len(rows),
-               "n_levels": rows["level"].nunique()}
-        for metric, column in _metrics(rows):
-            stats_ = _level_mean_ci(rows, column, seed, n_boot)
-            row.update({f"{metric}_mean": stats_["mean"], f"{metric}_ci_low": stats_["ci_low"],
-                        f"{metric}_ci_high": stats_["ci_high"]})
-        out.append(row)
+    for label, in_bin in binned.groupby(name, observed=True):
+        wide = in_bin.pivot_table(index="level", columns="condition", values="p_path",
+                                  aggfunc="mean")
+        for condition in dict.fromkeys(in_bin["condition"]):
+            rows = in_bin[in_bin["condition"] == condition]
+            mean = mean_ci(wide[condition].to_numpy(), seed=seed, n_boot=n_boot)
+            ratio = ratio_ci(wide[condition].to_numpy(), wide[NO_EDIT].to_numpy(), seed=seed,
+                             n_boot=n_boot)
+            out.append({"condition": condition, name: label, "n_targets": len(rows),
+                        "n_levels": mean["n"], "p_path_mean": mean["mean"],
+                        "p_path_ci_low": mean["ci_low"], "p_path_ci_high": mean["ci_high"],
+                        "ratio": ratio["mean"], "ratio_ci_low": ratio["ci_low"],
+                        "ratio_ci_high": ratio["ci_high"]})
     table = pd.DataFrame(out)
-    return table.sort_values(["channel_set", "distance_bin"], key=lambda s: s.map(
-        order) if s.name == "distance_bin" else s, ignore_index=True)
+    order = {c: k for k, c in enumerate(dict.fromkeys(targets["condition"]))}
+    return table.sort_values([name, "condition"], key=lambda s: s.map(
+        order if s.name == "condition" else {b: k for k, b in enumerate(labels)}),
+        kind="stable", ignore_index=True)

@@ -1,14 +1,11 @@
-"""Episodes and path probabilities in one maze from pre-rendered observations, each
-episode (or path) under its own activation edits.
+"""Path probabilities in one maze from pre-rendered observations, each path under its
+own activation edits.
 
 In a maze without cheese the only state that changes while the mouse walks is its
 cell and the sprite's facing (`Maze.step`, checked against the env). So every
-observation an episode can meet is rendered once per (cell, facing), and hundreds of
-episodes, each with its own interventions (e.g. a clamp at its own target square),
-advance together in shared forward batches.
-
-Moves are sampled from the five move probabilities (`MOVE_NAMES`); the move, not
-which of the 15 actions made it, decides the next cell and facing.
+observation a path can meet is rendered once per (cell, facing), and hundreds of
+paths, each with its own interventions (e.g. a clamp at its own target square), are
+scored together in shared forward batches.
 """
 
 from __future__ import annotations
@@ -24,15 +21,14 @@ from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy
 
 ItemInterventions = Callable[[np.ndarray], Sequence]
-"""Given the indices of the episodes (or paths) in one forward batch, their
-interventions."""
+"""Given the indices of the paths in one forward batch, their interventions."""
 
 
 class ObservationTable:
     """Observations of `maze` with the mouse on every free cell, facing either way.
 
     With `policy` and `layer`, the policy's activations at `layer` are cached for
-    them (`LayerCache`), and `walk` / `path_probability` of that policy continue every
+    them (`LayerCache`), and `path_probability` of that policy continues every
     pass from there: their interventions must then all be at `layer`.
     """
 
@@ -60,10 +56,32 @@ class ObservationTable:
         return probs(policy, self.obs, interventions, index=index, batch=batch)
 
 
-def _per_row(interventions: ItemInterventions | None, owner: np.ndarray):
-    if interventions is None:
-        return ()
-    return lambda rows: interventions(owner[rows])
+def path_steps(maze: Maze, paths: Sequence[Sequence[Cell]], facing: bool
+               ) -> tuple[list[Cell], list[bool], np.ndarray, np.ndarray]:
+    """Every step of the paths (start ... target) from the sprite facing `facing`: the
+    cell the mouse stands on, its facing there (as following the path gives), the move
+    along the path, and the path's index (owner)."""
+    cells, facings, moves, owner = [], [], [], []
+    for k, path in enumerate(paths):
+        now = facing
+        for cell, nxt in zip(path[:-1], path[1:], strict=True):
+            move = move_between(cell, nxt)
+            cells.append(cell)
+            facings.append(now)
+            moves.append(move)
+            owner.append(k)
+            _, now = maze.step(cell, now, MOVE_NAMES[move])
+    return cells, facings, np.array(moves, dtype=int), np.array(owner, dtype=int)
+
+
+def geometric_means(p: np.ndarray, moves: np.ndarray, owner: np.ndarray, n_paths: int
+                    ) -> np.ndarray:
+    """Per path, the geometric mean over its steps of the probability of the move along
+    it (`p`: move probabilities of the steps of `path_steps`); 1.0 without steps."""
+    logp = np.log(np.maximum(p[np.arange(len(moves)), moves], 1e-30))
+    sums = np.bincount(owner, weights=logp, minlength=n_paths)
+    counts = np.bincount(owner, minlength=n_paths)
+    return np.exp(np.divide(sums, counts, out=np.zeros(n_paths), where=counts > 0))
 
 
 def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Sequence[Cell]],
@@ -72,44 +90,7 @@ def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Se
     """For each path (start ... target), the geometric mean over its steps of the
     probability of the move along the path, seen with the facing that following the
     path gives; 1.0 for a path without steps."""
-    obs_rows, moves, owner = [], [], []
-    for k, path in enumerate(paths):
-        facing = table.initial_facing
-        for cell, nxt in zip(path[:-1], path[1:], strict=True):
-            move = move_between(cell, nxt)
-            obs_rows.append(table.row(cell, facing))
-            moves.append(move)
-            owner.append(k)
-            _, facing = table.maze.step(cell, facing, MOVE_NAMES[move])
-    owner = np.array(owner, dtype=int)
-    p = table.probs(policy, _per_row(interventions, owner), np.array(obs_rows, int), batch)
-    logp = np.log(np.maximum(p[np.arange(len(moves)), moves], 1e-30))
-    sums = np.bincount(owner, weights=logp, minlength=len(paths))
-    counts = np.bincount(owner, minlength=len(paths))
-    return np.exp(np.divide(sums, counts, out=np.zeros(len(paths)), where=counts > 0))
-
-
-def walk(policy: Policy, table: ObservationTable, goals: Sequence[Cell | None],
-         limits: Sequence[int], rngs: Sequence[np.random.Generator],
-         interventions: ItemInterventions | None = None, *, batch: int = BATCH
-         ) -> list[list[Cell]]:
-    """One sampled episode per goal from the maze's mouse cell: the cells visited (start
-    included), ending on the goal or after limits[e] steps. Episode e draws its moves
-    from its own `rngs[e]`, so it does not depend on the other episodes."""
-    maze = table.maze
-    paths = [[maze.mouse] for _ in goals]
-    facing = [table.initial_facing] * len(goals)
-    active = np.array([limits[e] > 0 and goals[e] != maze.mouse for e in range(len(goals))])
-    while active.any():
-        episodes = np.flatnonzero(active)
-        rows = np.array([table.row(paths[e][-1], facing[e]) for e in episodes])
-        p = table.probs(policy, _per_row(interventions, episodes), rows, batch).astype(float)
-        cdf = np.cumsum(p, axis=1)
-        for k, e in enumerate(episodes):
-            move = min(int(np.searchsorted(cdf[k], rngs[e].random() * cdf[k, -1],
-                                           side="right")), len(MOVE_NAMES) - 1)
-            cell, facing[e] = maze.step(paths[e][-1], facing[e], MOVE_NAMES[move])
-            paths[e].append(cell)
-            if paths[e][-1] == goals[e] or len(paths[e]) > limits[e]:
-                active[e] = False
-    return paths
+    cells, facings, moves, owner = path_steps(table.maze, paths, table.initial_facing)
+    rows = np.array([table.row(c, f) for c, f in zip(cells, facings, strict=True)], int)
+    edits = () if interventions is None else (lambda r: interventions(owner[r]))
+    return geometric_means(table.probs(policy, edits, rows, batch), moves, owner, len(paths))

@@ -226,15 +226,15 @@ def plot_retarget_heatmap(targets: pd.DataFrame, maze, metric: str = "p_path",
     return ax
 
 
-def plot_retarget_heatmaps(targets: pd.DataFrame, mazes: Sequence, set_names: Sequence[str],
+def plot_retarget_heatmaps(targets: pd.DataFrame, mazes: Sequence, conditions: Sequence[str],
                            metric: str = "p_path", axes: np.ndarray | None = None
                            ) -> np.ndarray:
     """Heat maps of `metric` over target squares: one row per maze, one column per
-    channel set."""
-    axes = _grid(axes, len(mazes), len(set_names), (3.4, 3.2))
+    condition."""
+    axes = _grid(axes, len(mazes), len(conditions), (3.4, 3.2))
     for r, maze in enumerate(mazes):
-        for c, name in enumerate(set_names):
-            rows = targets[(targets["level"] == maze.level) & (targets["channel_set"] == name)]
+        for c, name in enumerate(conditions):
+            rows = targets[(targets["level"] == maze.level) & (targets["condition"] == name)]
             plot_retarget_heatmap(rows, maze, metric, axes[r, c],
                                   title=f"level {maze.level}, clamp {name}")
     axes[0, 0].figure.legend(*axes[0, 0].get_legend_handles_labels(),
@@ -244,9 +244,9 @@ def plot_retarget_heatmaps(targets: pd.DataFrame, mazes: Sequence, set_names: Se
 
 def plot_success_by_distance(by_distance: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Mean p_path (95% interval over levels) by distance from the path to the
-    top-right cell, one line per channel set."""
+    top-right cell, one line per condition."""
     ax = _axes(ax, (5.5, 3.5))
-    for k, (name, rows) in enumerate(by_distance.groupby("channel_set", sort=False)):
+    for k, (name, rows) in enumerate(by_distance.groupby("condition", sort=False)):
         x = np.arange(len(rows))
         mean = rows["p_path_mean"].to_numpy()
         error = np.vstack([mean - rows["p_path_ci_low"].to_numpy(),

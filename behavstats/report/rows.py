@@ -3,9 +3,14 @@ reader's words (`comparisons.Row`); `section_rows(study)` gives them per section
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from behavstats.evaluate import decision_behaviour
+from behavstats.hooks import VECTOR_LAYER
+from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
+from behavstats.interventions.retarget import NO_EDIT
 from behavstats.quantities import edited, feature_label, resampled
 from behavstats.report.comparisons import Compared, Row, compare
 from behavstats.report.study import Study
@@ -135,34 +140,99 @@ def _channels(study: Study) -> list[Compared]:
             "−0.2 elsewhere"),
         Row("channels tracking the cheese (score ≥ 0.5)", "tracked_channels",
             "score >= 0.5", published_text="11 of 128", whole=True)])
-    retarget = study.summary("retarget")
-    by_distance = study.results["retarget"].by_distance if study.results["retarget"] \
-        is not None else pd.DataFrame()
-    extra = []
-    for r in by_distance[by_distance.get("channel_set", pd.Series(dtype=str)) == "top1"
-                         ].itertuples() if len(by_distance) else ():
-        extra.append(quantity_row("p_path", f"clamp top1, {r.distance_bin} steps",
-                                  r.p_path_mean, r.p_path_ci_low, r.p_path_ci_high,
-                                  r.n_targets))
-    retarget = pd.concat([retarget, summary_frame(extra)])
-    bins = [r["condition"] for r in extra]
-    return rows + compare(retarget, [
-        Row("P(follow the path to the target), no clamp", "p_path", "no clamp"),
-        Row("P(path), best channel clamped", "p_path", "clamp top1"),
-        Row("P(path), clamped minus no clamp", "p_path_lift", "clamp top1", effect=True,
-            published_text="the clamp attracts the agent", headline=True),
-        *(Row(f"P(path), best channel clamped, target {c.split(', ')[1]} from the path to "
-              "the top-right", "p_path", c,
-              published_text="about 0.9 on the path" if k == 0 else
-              "below 0.3 at distance 25" if k == len(bins) - 1 else "")
-          for k, c in enumerate(bins)),
-        Row("reach rate, best channel clamped, top-left targets [%]", "reach",
-            "clamp top1, top-left", percent=True),
-        Row("reach rate, best channel clamped, bottom-right targets [%]", "reach",
-            "clamp top1, bottom-right", percent=True),
-        Row("Spearman correlation of P(path) with the distance to the path",
-            "spearman_p_path_vs_distance", "clamp top1",
-            published_text="falls with distance")])
+    return rows + _retarget(study)
+
+
+def _retarget(study: Study) -> list[Compared]:
+    """Mini et al.'s protocol: success (geometric-mean probability of the path to the
+    target) per condition, the best channel's ratio to the unedited agent by distance
+    from the path to the top-right, and the real cheese against the clamp."""
+    result = study.results["retarget"]
+    if result is None:
+        return []
+    sets = list(result.channel_sets)
+    words = {NO_EDIT: "no edit", CHEESE_MOVED: "the real cheese moved to the target",
+             **{name: f"clamp {name} ({', '.join(map(str, channels))})"
+                for name, channels in result.channel_sets.items()}}
+    bins = list(dict.fromkeys(result.by_distance["distance_bin"])) if len(
+        result.by_distance) else []
+    best = sets[0] if sets else ""
+    return compare(study.summary("retarget"), [
+        *(Row(f"success, {words[c]} [share]", "p_path", c, headline=c == best)
+          for c in (NO_EDIT, CHEESE_MOVED, *sets)),
+        Row(f"success with the real cheese minus with {words.get(best, best)}",
+            "p_path_difference", f"{CHEESE_MOVED} - {best}", effect=True,
+            published_text="moving the real cheese beats every clamp"),
+        *(Row(f"success ratio to no edit, {words.get(best, best)}, target {b} steps from "
+              "the path to the top-right", "p_path_ratio", f"{best}, distance {b}",
+              published_text="peaks at about 5 near the path" if k == 0 else
+              "above 1 everywhere" if k == len(bins) - 1 else "")
+          for k, b in enumerate(bins)),
+        Row(f"Spearman correlation of success with that distance, {words.get(best, best)}",
+            "spearman_p_path_vs_distance", best, published_text="falls with distance")])
+
+
+def _layer(layer: str) -> str:
+    """A layer in a reader's words: 'block 2, residual 1' for
+    embedder.block2.res1.resadd."""
+    match = re.fullmatch(r"embedder\.block(\d)\.res(\d)\.resadd", layer)
+    if match:
+        return f"block {match[1]}, residual {match[2]}"
+    return "the embedder output" if layer == "embedder.relufc" else layer.replace(".", " ")
+
+
+def _layer_sweep(study: Study) -> list[Compared]:
+    result = study.results["layer_sweep"]
+    if result is None:
+        return []
+    layers = list(dict.fromkeys(result.layer_sweep["layer"]))
+    cheese, top_right = edited("cheese vector", -1), edited("top_right vector", 2)
+    return compare(study.summary("layer_sweep"), [
+        *(Row(f"change of P(cheese), cheese vector x −1 at {_layer(layer)}",
+              "p_cheese_change", f"{cheese} at {layer}", effect=True,
+              headline=layer == VECTOR_LAYER,
+              published_text="the published layer (0.81 → 0.03)" if layer == VECTOR_LAYER
+              else "") for layer in layers),
+        *(Row(f"change of P(top-right), top-right vector x 2 at {_layer(layer)}",
+              "p_topright_change", f"{top_right} at {layer}", effect=True)
+          for layer in layers),
+        *(Row(f"mean TV of the rest of the field, cheese vector x −1 at {_layer(layer)}",
+              "field_tv", f"{cheese} at {layer}") for layer in layers)])
+
+
+def _ablation(study: Study) -> list[Compared]:
+    summary = study.summary("ablation")
+    effects = summary[summary["quantity"] == "p_cheese_change"]
+    scores = summary[summary["quantity"] == "channel_score"].set_index("condition")
+    return compare(summary, [
+        Row(f"change of P(cheese), {condition.split(' at ')[0]} (tracking score "
+            f"{scores.loc[condition, 'estimate']:.2f})", "p_cheese_change", condition,
+            effect=True, headline=k == 0)
+        for k, condition in enumerate(effects["condition"])])
+
+
+PROBE_TARGETS = {"cheese_x": "the cheese's column", "cheese_y": "the cheese's row",
+                 "mouse_x": "the mouse's column", "mouse_y": "the mouse's row",
+                 "cheese_in_tr5": "whether the cheese is in the top-right 5x5",
+                 "reaches_cheese": "whether the episode reaches the cheese"}
+
+
+def _probes(study: Study) -> list[Compared]:
+    """At the vector layer: each target's accuracy, baseline, selectivity and random
+    network (the figure shows every layer)."""
+    published = {"reaches_cheese": "78-85% against a 68% baseline (sparse probes)"}
+    rows = []
+    for target, words in PROBE_TARGETS.items():
+        condition = f"{target} at {VECTOR_LAYER}"
+        rows += [Row(f"probe accuracy, {words}, at {_layer(VECTOR_LAYER)} [share]",
+                     "probe_accuracy", condition, headline=target == "reaches_cheese",
+                     published_text=published.get(target, "")),
+                 Row(f"majority baseline, {words} [share]", "baseline", condition),
+                 Row(f"selectivity (accuracy minus control task), {words}",
+                     "probe_selectivity", condition),
+                 Row(f"same probe on a random network, {words} [share]",
+                     "probe_random_network_accuracy", condition)]
+    return compare(study.summary("probes"), rows)
 
 
 def _resample(study: Study) -> list[Compared]:
@@ -182,7 +252,8 @@ def _resample(study: Study) -> list[Compared]:
 
 BUILDERS = {"behaviour": _behaviour, "regression": _regression, "fields": _fields,
             "cheese_vector": _cheese_vector, "top_right_vector": _top_right_vector,
-            "channels": _channels, "resample": _resample}
+            "channels": _channels, "resample": _resample, "layer_sweep": _layer_sweep,
+            "ablation": _ablation, "probes": _probes}
 
 
 def section_rows(study: Study) -> dict[str, list[Compared]]:

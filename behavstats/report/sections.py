@@ -17,16 +17,12 @@ from behavstats.report.comparisons import Compared
 from behavstats.report.html import comparison_table, esc, figure, key_values, raw_table
 from behavstats.report.study import Study
 from behavstats.study.pipeline import PARTS
-from behavstats.study.pipeline import SECTIONS as QUESTIONS
+from behavstats.study.pipeline import SECTIONS as STUDY_SECTIONS
 
-TITLES = {"behaviour": "Where the agent goes", "regression": "What predicts going to the "
-          "cheese", "fields": "Vector fields of example mazes", "cheese_vector":
-          "The cheese vector", "top_right_vector": "The top-right vector", "channels":
-          "Cheese-tracking channels and retargeting", "resample":
-          "Resampling the cheese channels", "reproduce": "Settings, seeds and versions"}
-"""Section key -> heading, in report order (the study's sections, then how to
-reproduce it)."""
-SECTIONS = tuple(TITLES.items())
+SECTIONS = (*((key, section.title) for key, section in STUDY_SECTIONS.items()),
+            ("reproduce", "Settings, seeds and versions"))
+"""Section key -> heading, in report order: the study's declared sections, then how to
+reproduce it."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,7 @@ def part_notes(study: Study, key: str) -> str:
 
 def section(study: Study, key: str, rows: list[Compared]) -> str:
     """One study section."""
-    return (f'<p class="question">{esc(QUESTIONS[key])}</p>'
+    return (f'<p class="question">{esc(STUDY_SECTIONS[key].question)}</p>'
             + comparison_table(rows, key) + figures(study, key)
             + raw_tables(study, key) + part_notes(study, key))
 

@@ -10,7 +10,10 @@ class StudyConfig:
     """What `behavstats study` runs (level seeds are half-open [start, stop) ranges).
 
     The full defaults follow the published analyses: 10,000 vanilla episodes for the
-    behavioural regression, cheese-vector levels 0-99, 30+ levels for resampling.
+    behavioural regression, cheese-vector levels 0-99, 30+ levels for resampling,
+    retargeting on 100 levels (Mini et al.), `retarget_targets` target squares each.
+    The sweeps' sizes keep the whole study within about 12 minutes on 2 cores: the
+    layer sweep (seven layers, every cell's field) on 50 levels, probes on 250.
     Training levels of our agents start at 900,000, so every level here is held out.
     """
 
@@ -25,9 +28,13 @@ class StudyConfig:
     vector_levels: tuple[int, int] = (0, 100)
     top_right_levels: tuple[int, int] = (0, 100)
     channel_levels: tuple[int, int] = (100, 300)
-    retarget_levels: tuple[int, int] = (300, 310)
-    retarget_rollouts: int = 4
+    retarget_levels: tuple[int, int] = (300, 400)
+    retarget_targets: int = 20
     resample_levels: tuple[int, int] = (310, 350)
+    layer_sweep_levels: tuple[int, int] = (0, 50)
+    ablation_levels: tuple[int, int] = (0, 100)
+    probe_levels: tuple[int, int] = (0, 250)
+    probe_per_episode: int = 4
     quick: bool = False
 
     def as_dict(self) -> dict:
@@ -41,8 +48,9 @@ def quick_config(seed: int = 0, mode: str = "hard") -> StudyConfig:
                    episode_levels=(0, 200), max_steps=150, regression_splits=5,
                    regression_subsets=10, example_levels=(0, 2), vector_levels=(0, 12),
                    top_right_levels=(0, 8), channel_levels=(100, 130),
-                   retarget_levels=(305, 306), retarget_rollouts=1,
-                   resample_levels=(310, 316), quick=True)
+                   retarget_levels=(305, 306), resample_levels=(310, 316),
+                   layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
+                   probe_per_episode=2, quick=True)
 
 
 def levels(bounds: tuple[int, int]) -> list[int]:

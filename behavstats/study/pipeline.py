@@ -39,18 +39,48 @@ from behavstats.stats import StudyResult, run_study
 from behavstats.stats.study import PUBLISHED_MODEL
 from behavstats.study.config import StudyConfig, levels
 from behavstats.study.parts import PartOutcome, run_part
+from behavstats.sweeps import (
+    AblationResult,
+    LayerSweepResult,
+    ProbeResult,
+    run_ablation,
+    run_layer_sweep,
+    run_probes,
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section: its heading and the question it answers."""
+
+    title: str
+    question: str
+
 
 SECTIONS = {
-    "behaviour": "How often does the agent get the cheese, and where does it go instead?",
-    "regression": "Which maze features predict that it goes to the cheese?",
-    "fields": "What would the agent do on every free square of an example maze?",
-    "cheese_vector": "Does subtracting the cheese vector make the agent ignore the cheese?",
-    "top_right_vector": "Does adding the top-right vector send the agent to the top-right?",
-    "channels": "Which channels track the cheese, and does clamping them retarget the "
-                "agent?",
-    "resample": "Do the cheese channels carry the cheese's location?",
+    "behaviour": Section("Where the agent goes", "How often does the agent get the cheese, "
+                         "and where does it go instead?"),
+    "regression": Section("What predicts going to the cheese", "Which maze features "
+                          "predict that it goes to the cheese?"),
+    "fields": Section("Vector fields of example mazes", "What would the agent do on every "
+                      "free square of an example maze?"),
+    "cheese_vector": Section("The cheese vector", "Does subtracting the cheese vector make "
+                             "the agent ignore the cheese?"),
+    "top_right_vector": Section("The top-right vector", "Does adding the top-right vector "
+                                "send the agent to the top-right?"),
+    "channels": Section("Cheese-tracking channels and retargeting", "Which channels track "
+                        "the cheese, and does clamping them retarget the agent?"),
+    "resample": Section("Resampling the cheese channels", "Do the cheese channels carry the "
+                        "cheese's location?"),
+    "layer_sweep": Section("Activation additions at every layer", "At which layer do the "
+                           "cheese and top-right vectors steer, and where do they only "
+                           "break the policy?"),
+    "ablation": Section("Ablating each channel", "Which channels does the decision need, "
+                        "beside how well they track the cheese?"),
+    "probes": Section("Linear probes", "What can a linear probe read from each layer, "
+                      "beyond what a random network of the same shape gives?"),
 }
-"""Report sections in order: key -> the question the section answers."""
+"""The report's sections in order (each part names its section)."""
 ERROR = "error.json"
 ANIMATED = 3
 """Example mazes animated (the first vector levels with a decision square)."""
@@ -175,15 +205,29 @@ PARTS: tuple[Part, ...] = (
          _experiment(iv.run_channels, lambda c: c.channel_levels),
          ChannelResult.load),
     Part("retarget", "channels",
-         lambda c: {"levels": c.retarget_levels, "rollouts": c.retarget_rollouts},
+         lambda c: {"levels": c.retarget_levels, "targets": c.retarget_targets},
          _experiment(iv.run_retarget, lambda c: c.retarget_levels,
-                     n_rollouts=lambda run: run.config.retarget_rollouts,
+                     max_targets=lambda run: run.config.retarget_targets,
                      discovery=lambda run: run.inputs["channels"]),
          RetargetResult.load, inputs=("channels",)),
     Part("resample", "resample", lambda c: {"levels": c.resample_levels},
          _experiment(iv.run_resample, lambda c: c.resample_levels,
                      discovery=lambda run: run.inputs["channels"]),
          ResampleResult.load, inputs=("channels",)),
+    Part("layer_sweep", "layer_sweep", lambda c: {"levels": c.layer_sweep_levels},
+         _experiment(run_layer_sweep, lambda c: c.layer_sweep_levels),
+         LayerSweepResult.load),
+    Part("ablation", "ablation", lambda c: {"levels": c.ablation_levels},
+         _experiment(run_ablation, lambda c: c.ablation_levels,
+                     discovery=lambda run: run.inputs["channels"]),
+         AblationResult.load, inputs=("channels",)),
+    Part("probes", "probes",
+         lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
+                    "max_steps": c.max_steps},
+         _experiment(run_probes, lambda c: c.probe_levels,
+                     per_episode=lambda run: run.config.probe_per_episode,
+                     max_steps=lambda run: run.config.max_steps),
+         ProbeResult.load),
 )
 """Every part of the study, in report order."""
 

@@ -1,0 +1,143 @@
+"""Channel ablation sweep: every channel of a layer zero- and mean-ablated on its own,
+beside channel discovery's tracking score (`interventions.channels`), so causal and
+correlational evidence sit in one table.
+
+For each level with a decision square (dsq), the mouse on its dsq: the change of
+P(move towards the cheese) when one channel is set to zero (`zero`) or to its mean
+(`mean`). The mean is leave-one-maze-out: the mean of that channel's activations at
+the dsq observations of the other levels of the run, so a maze's own cheese never
+enters its replacement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from behavstats.env import Observer
+from behavstats.forward import BATCH, forward, stage_index
+from behavstats.geometry import decision_point
+from behavstats.hooks import VECTOR_LAYER, Ablate, ReplaceChannels
+from behavstats.interventions.channels import Discovery, discovered_channels, run_channels
+from behavstats.interventions.effects import N_BOOT, estimate_ci
+from behavstats.interventions.forward import (
+    ChannelError,
+    DecisionSquares,
+    NoUsableLevelsError,
+    as_mazes,
+)
+from behavstats.maze import Maze
+from behavstats.policy import Policy
+from behavstats.results import Result, quantity_row
+
+METHODS = ("zero", "mean")
+COLUMNS = ("layer", "channel", "method", "estimate", "ci_low", "ci_high", "n",
+           "tracking_score")
+SUMMARY_CHANNELS = 10
+"""Channels per method in the summary (the largest effects)."""
+
+
+@dataclass(frozen=True, eq=False)
+class AblationResult(Result):
+    """What `run_ablation` measured.
+
+    ablation: one row per channel and method (`COLUMNS`): the mean change of
+        P(towards cheese) at the dsq with its bootstrap interval over the n levels,
+        and the channel's tracking score; rows by method, largest |estimate| first.
+    levels: one row per channel, method and level: the change (`change`).
+    params: layer, mode, seed, n_boot, n_levels, n_used (levels with a dsq).
+    """
+
+    ablation: pd.DataFrame
+    levels: pd.DataFrame
+    params: dict
+    topic = "ablation"
+    csv_tables = ("ablation",)
+
+    def _rows(self) -> list[dict]:
+        """Per method, the `SUMMARY_CHANNELS` largest effects, each beside its channel's
+        tracking score."""
+        rows = []
+        for method, part in self.ablation.groupby("method", sort=False):
+            for r in part.head(SUMMARY_CHANNELS).itertuples():
+                condition = f"{method}-ablate channel {r.channel} at {r.layer}"
+                rows += [quantity_row("p_cheese_change", condition, r.estimate, r.ci_low,
+                                      r.ci_high, r.n),
+                         quantity_row("channel_score", condition, r.tracking_score)]
+        return rows
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Ablation effect against tracking score, one panel per method."""
+        from behavstats.plots.sweeps import plot_ablation
+
+        return {"ablation": lambda: plot_ablation(self.ablation)}
+
+
+def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
+                 out_dir: str | Path | None = None, *, layer: str = VECTOR_LAYER,
+                 discovery: Discovery | None = None, placements: int = 4,
+                 mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
+                 progress: bool = False, batch: int = BATCH) -> AblationResult:
+    """Ablate each channel of `layer` on the levels (seeds or mazes) with a decision
+    square (at least two, for the leave-one-out mean). The tracking score comes from
+    `discovery` (a finished channel discovery, or levels to run one on; default: a
+    discovery on the same levels with `placements` cheese cells each). With `out_dir`,
+    also write the result."""
+    if stage_index(policy, layer) >= policy.stage_names.index("embedder.flatten"):
+        raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
+                           "e.g. embedder.block2.res1.resadd")
+    mazes = as_mazes(levels, mode)
+    points = [decision_point(m) for m in mazes]
+    chosen = [i for i, p in enumerate(points) if p is not None]
+    if len(chosen) < 2:
+        raise NoUsableLevelsError("mean-ablation needs at least two levels with a decision "
+                                  "square: pass more levels")
+    dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, Observer(batch=batch),
+                             batch=batch)
+    cache = dsq.cache
+    acts = forward(policy, cache.acts, start=cache.start, stop=layer, batch=batch)
+    others = (acts.sum(0, keepdim=True) - acts) / (len(acts) - 1)
+    before = dsq.original[np.arange(len(chosen)), dsq.to_cheese]
+    rows = []
+    for channel in tqdm(range(acts.shape[1]), desc="ablation", disable=not progress):
+        edits = {"zero": [Ablate(layer, [channel])],
+                 "mean": lambda r, c=channel: [ReplaceChannels(layer, [c], others[r])]}
+        for method in METHODS:
+            after = cache.probs(edits[method])[np.arange(len(chosen)), dsq.to_cheese]
+            rows.append(pd.DataFrame({"channel": channel, "method": method, "level": dsq.ids,
+                                      "change": after - before}))
+    per_level = pd.concat(rows, ignore_index=True)
+    if discovery is None:
+        scores = run_channels(policy, [mazes[i] for i in chosen], layer=layer,
+                              placements=placements, seed=seed, batch=batch).table
+    else:
+        scores = discovered_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
+                                     batch=batch)
+    params = {"layer": layer, "mode": mode, "seed": seed, "n_boot": n_boot,
+              "n_levels": len(mazes), "n_used": len(chosen)}
+    result = AblationResult(_aggregate(per_level, layer, scores, seed, n_boot), per_level,
+                            params)
+    if out_dir is not None:
+        result.write(out_dir)
+    return result
+
+
+def _aggregate(per_level: pd.DataFrame, layer: str, scores: pd.DataFrame, seed: int,
+               n_boot: int) -> pd.DataFrame:
+    """`COLUMNS`, ranked by |estimate| within each method."""
+    rows = [{"layer": layer, "channel": channel, "method": method,
+             **estimate_ci(part["change"].to_numpy(), seed=seed, n_boot=n_boot)}
+            for (channel, method), part in per_level.groupby(["channel", "method"],
+                                                             sort=False)]
+    table = pd.DataFrame(rows)
+    table["tracking_score"] = table["channel"].map(scores.set_index("channel")["score"])
+    table["order"] = table["method"].map(METHODS.index)
+    table = table.assign(size=table["estimate"].abs()).sort_values(
+        ["order", "size", "channel"], ascending=[True, False, True])
+    return table[list(COLUMNS)].reset_index(drop=True)

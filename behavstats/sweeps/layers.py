@@ -1,0 +1,180 @@
+"""Layer sweep of activation additions: the cheese vector and the top-right vector,
+each computed and added at every layer of `sweep_layers`, at a few coefficients.
+The embedder's output (`HIDDEN_LAYER`, the 256 features both heads read) is one of
+them: a difference of its activations (with minus without the cheese) is a vector
+like any other, added to every observation's features.
+
+Per layer, vector and coefficient, over the levels with a decision square (dsq; the
+top-right vector also needs a maze smaller than the world, `corridor_is_empty`): the
+mean change of P(move towards the cheese) and of P(move towards the top-right cell)
+at the dsq, and the mean over levels of the mean total-variation distance between
+the edited and unedited move probabilities at every other cell of the vector field
+(`field_tv`: how much the vector breaks the rest of the policy). Each level gets its
+own vector (`added`); the activations before the layer are cached (`LayerCache`), so
+every coefficient reruns only the rest of the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from behavstats.env import Observer, render
+from behavstats.forward import BATCH, LayerCache
+from behavstats.geometry import decision_point
+from behavstats.interventions.effects import N_BOOT, estimate_ci, tv_distance
+from behavstats.interventions.forward import (
+    DecisionSquares,
+    NoUsableLevelsError,
+    added,
+    as_mazes,
+)
+from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
+from behavstats.maze import Maze
+from behavstats.policy import HIDDEN_LAYER, Policy
+from behavstats.quantities import edited
+from behavstats.results import Result, quantity_row
+from behavstats.vfield import FIELD_GROUP, FieldRows
+
+COEFFS = {"cheese": (-1.0, 1.0), "top_right": (1.0, 2.0)}
+"""Coefficients of each vector (activation + coeff * vector)."""
+TARGETS = ("p_cheese", "p_top_right", "field_tv")
+COLUMNS = ("vector", "layer", "coeff", "target", "estimate", "ci_low", "ci_high", "n")
+QUANTITY = {"p_cheese": "p_cheese_change", "p_top_right": "p_topright_change",
+            "field_tv": "field_tv"}
+"""The summary quantity of each target."""
+_VECTORS = {"cheese": cheese_vectors, "top_right": top_right_vectors}
+
+
+def sweep_layers(policy: Policy) -> list[str]:
+    """Every residual add, in network order (the second of each IMPALA block is the
+    block's output), then the embedder's output `HIDDEN_LAYER`."""
+    return [*(f"{stage}.resadd" for stage in policy.stage_names
+              if stage.endswith((".res1", ".res2"))), HIDDEN_LAYER]
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSweepResult(Result):
+    """What `run_layer_sweep` measured.
+
+    layer_sweep: one row per vector, layer, coeff and target (`COLUMNS`): the mean
+        change (probabilities: edited - unedited; field_tv: the distance) with its
+        bootstrap interval over levels and the number of levels n.
+    levels: one row per vector, layer, coeff and level: level, p_cheese, p_top_right
+        (changes at the dsq), field_tv (mean TV over the field's other cells).
+    params: layers, coeffs (vector -> coefficients), mode, seed, n_boot, n_levels.
+    """
+
+    layer_sweep: pd.DataFrame
+    levels: pd.DataFrame
+    params: dict
+    topic = "layer_sweep"
+    csv_tables = ("layer_sweep",)
+
+    def _rows(self) -> list[dict]:
+        """Every row of the table: the target's quantity under '<vector> vector x
+        <coeff> at <layer>'."""
+        return [quantity_row(QUANTITY[r.target], f"{edited(f'{r.vector} vector', r.coeff)} "
+                             f"at {r.layer}", r.estimate, r.ci_low, r.ci_high, r.n)
+                for r in self.layer_sweep.itertuples()]
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Effect by layer with its interval, one panel per target."""
+        from behavstats.plots.sweeps import plot_layer_sweep
+
+        return {"layer_sweep": lambda: plot_layer_sweep(self.layer_sweep)}
+
+
+def run_layer_sweep(policy: Policy, levels: Sequence[int] | Sequence[Maze],
+                    out_dir: str | Path | None = None, *, layers: Sequence[str] | None = None,
+                    coeffs: dict[str, Sequence[float]] | None = None, mode: str = "hard",
+                    seed: int = 0, n_boot: int = N_BOOT, progress: bool = False,
+                    batch: int = BATCH) -> LayerSweepResult:
+    """Sweep both vectors over `layers` (default `sweep_layers`) and `coeffs` (default
+    `COEFFS`) on the levels (seeds or mazes); with `out_dir`, also write the result.
+    NoUsableLevelsError when no level has a decision square."""
+    mazes = as_mazes(levels, mode)
+    layers = list(layers or sweep_layers(policy))
+    coeffs = {name: np.asarray(c, dtype=float) for name, c in (coeffs or COEFFS).items()}
+    points = [decision_point(m) for m in mazes]
+    chosen = [i for i, p in enumerate(points) if p is not None]
+    if not chosen:
+        raise NoUsableLevelsError("no level has a decision square: pass more levels")
+    observer = Observer(batch=batch)
+    usable = {"cheese": np.ones(len(chosen), bool),
+              "top_right": np.array([not corridor_is_empty(mazes[i]) for i in chosen])}
+    rows, vectors = [], {}
+    for layer in tqdm(layers, desc="layer sweep (dsq)", disable=not progress):
+        dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, observer, batch=batch)
+        for name, coeff in coeffs.items():
+            vectors[name, layer] = _VECTORS[name](policy, dsq.mazes, layer, observer)
+            owner, cf, patched = dsq.sweep(vectors[name, layer], coeff)
+            r = np.arange(len(owner))
+            rows.append(pd.DataFrame({
+                "vector": name, "layer": layer, "coeff": cf, "level": np.array(dsq.ids)[owner],
+                "p_cheese": patched[r, dsq.to_cheese[owner]]
+                - dsq.original[owner, dsq.to_cheese[owner]],
+                "p_top_right": patched[r, dsq.to_top_right[owner]]
+                - dsq.original[owner, dsq.to_top_right[owner]],
+                "used": usable[name][owner]}))
+    per_level = pd.concat(rows, ignore_index=True)
+    used = [mazes[i] for i in chosen]
+    tv = _field_tv(policy, used, [points[i].cell for i in chosen], layers, coeffs, vectors,
+                   observer, progress, batch)
+    per_level["field_tv"] = tv
+    per_level = per_level[per_level.pop("used")].reset_index(drop=True)
+    params = {"layers": layers, "coeffs": {k: list(v) for k, v in coeffs.items()},
+              "mode": mode, "seed": seed, "n_boot": n_boot, "n_levels": len(mazes)}
+    result = LayerSweepResult(_aggregate(per_level, seed, n_boot), per_level, params)
+    if out_dir is not None:
+        result.write(out_dir)
+    return result
+
+
+def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[str],
+              coeffs: dict[str, np.ndarray], vectors: dict, observer: Observer,
+              progress: bool, batch: int) -> np.ndarray:
+    """Mean TV over each maze's field cells other than its dsq, in the row order of
+    the per-level table (layer, vector, coeff, maze). Each group of mazes is rendered
+    once and cached at every layer."""
+    n = len(mazes)
+    out = {(name, layer): np.zeros((len(coeff), n)) for layer in layers
+           for name, coeff in coeffs.items()}
+    for start in tqdm(range(0, n, FIELD_GROUP), desc="layer sweep (fields)",
+                      disable=not progress):
+        group = np.arange(start, min(start + FIELD_GROUP, n))
+        members = [mazes[i] for i in group]
+        field_rows = FieldRows.of(members)
+        other = np.array([cell != dsq_cells[group[m]] for m, cells
+                          in enumerate(field_rows.cells) for cell in cells])
+        obs = render(field_rows.pairs(members), observer)
+        for layer in layers:
+            cache = LayerCache(policy, obs, layer, batch=batch)
+            base = cache.probs()
+            for name, coeff in coeffs.items():
+                index = np.tile(np.arange(len(obs)), len(coeff))
+                owner, cf = field_rows.owner[index], np.repeat(coeff, len(obs))
+                edits = added(layer, (vectors[name, layer][group], owner, cf))
+                tv = tv_distance(cache.probs(edits, index=index), base[index])
+                frame = pd.DataFrame({"k": np.repeat(np.arange(len(coeff)), len(obs)),
+                                      "m": group[owner], "tv": tv})[np.tile(other, len(coeff))]
+                for (k, m), value in frame.groupby(["k", "m"])["tv"].mean().items():
+                    out[name, layer][k, m] = value
+    return np.concatenate([out[name, layer].ravel() for layer in layers for name in coeffs])
+
+
+def _aggregate(per_level: pd.DataFrame, seed: int, n_boot: int) -> pd.DataFrame:
+    """`COLUMNS`: mean and bootstrap interval over levels of each target."""
+    rows = []
+    for (vector, layer, coeff), part in per_level.groupby(["vector", "layer", "coeff"],
+                                                          sort=False):
+        for target in TARGETS:
+            rows.append({"vector": vector, "layer": layer, "coeff": coeff, "target": target,
+                         **estimate_ci(part[target].to_numpy(), seed=seed, n_boot=n_boot)})
+    return pd.DataFrame(rows, columns=list(COLUMNS))

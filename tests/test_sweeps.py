@@ -1,0 +1,103 @@
+"""Layer sweep and channel ablation sweep: networks with a known answer, result round
+trips, and the commands on the shipped default policy."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from _planted import CHANNEL, LAYER, planted_policy
+from typer.testing import CliRunner
+
+from behavstats.cli import app
+from behavstats.policy import HIDDEN_LAYER
+from behavstats.sweeps import AblationResult, LayerSweepResult, run_ablation, run_layer_sweep
+from behavstats.sweeps import layers as layer_sweep
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+EARLY = ["embedder.block2.res1.resadd", "embedder.block2.res2.resadd"]
+EASY_LEVELS = range(12)
+
+
+def _intervals_hold(table: pd.DataFrame) -> bool:
+    ok = table.dropna(subset=["ci_low", "ci_high"])
+    return bool(((ok.ci_low <= ok.estimate) & (ok.estimate <= ok.ci_high)).all())
+
+
+def test_sweep_layers_are_the_residual_adds_and_the_embedder_output(make_policy):
+    names = layer_sweep.sweep_layers(make_policy(0))
+    assert len(names) == 7 and all(n.endswith(".resadd") for n in names[:6])
+    assert names[2] == "embedder.block2.res1.resadd" and names[6] == HIDDEN_LAYER
+
+
+def test_layer_sweep_shows_no_effect_where_the_network_ignores_the_layer(make_policy, tmp_path):
+    ignoring = make_policy(1)
+    ignoring.embedder.block3.conv.weight.data.zero_()  # nothing reads block 2's output
+    result = run_layer_sweep(ignoring, EASY_LEVELS, tmp_path, layers=EARLY, mode="easy")
+    table = result.layer_sweep
+    assert set(table.columns) == set(layer_sweep.COLUMNS) and table["n"].min() > 0
+    assert np.allclose(table["estimate"], 0, atol=1e-6)
+    reading = run_layer_sweep(make_policy(1), EASY_LEVELS, layers=EARLY[:1], mode="easy")
+    assert reading.layer_sweep.query("target == 'field_tv'")["estimate"].min() > 1e-4
+    loaded = LayerSweepResult.load(tmp_path)
+    pd.testing.assert_frame_equal(loaded.layer_sweep, table, check_dtype=False)
+    assert (tmp_path / "layer_sweep.png").exists()
+    assert list(result.summary().columns) == ["quantity", "condition", "estimate", "ci_low",
+                                              "ci_high", "n"]
+
+
+def test_ablation_finds_the_planted_channel(tmp_path):
+    result = run_ablation(planted_policy(), range(30), tmp_path, layer=LAYER, mode="easy")
+    table = result.ablation
+    for method in ("zero", "mean"):
+        rows = table[table.method == method]
+        assert rows.iloc[0]["channel"] == CHANNEL and abs(rows.iloc[0]["estimate"]) > 0.02
+        assert np.allclose(rows.iloc[1:]["estimate"], 0, atol=1e-6)
+    assert table.query("channel == @CHANNEL")["tracking_score"].iloc[0] > 0.8
+    assert _intervals_hold(table)
+    loaded = AblationResult.load(tmp_path)
+    pd.testing.assert_frame_equal(loaded.ablation, table, check_dtype=False)
+
+
+def test_mean_ablation_uses_the_other_mazes_mean(make_policy):
+    """With one channel of a layer constant over mazes, its leave-one-out mean equals
+    its value: mean-ablating it changes nothing; zero-ablating it does."""
+    policy = make_policy(2)
+    conv = policy.embedder.block2.res1.conv2
+    conv.weight.data[3] = 0.0
+    conv.bias.data[3] = 5.0
+    policy.embedder.block2.conv.weight.data[3] = 0.0  # block2 channel 3: constant
+    policy.embedder.block2.conv.bias.data[3] = 0.0
+    result = run_ablation(policy, range(10), layer=LAYER, mode="easy").ablation
+    row = result.set_index(["method", "channel"])["estimate"]
+    assert abs(row["mean", 3]) < 1e-6 and abs(row["zero", 3]) > 1e-6
+
+
+def _cli(*args):
+    return CliRunner().invoke(app, [*args, "--quiet"])
+
+
+def test_commands_on_the_default_policy(tmp_path):
+    done = _cli("layer-sweep", "--policy", "default", "--levels", "0:6", "--out",
+                str(tmp_path / "ls"))
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "ls" / "layer_sweep.csv")
+    assert list(table.columns) == ["vector", "layer", "coeff", "target", "estimate", "ci_low",
+                                   "ci_high", "n"]
+    assert set(table.vector) == {"cheese", "top_right"} and _intervals_hold(table)
+    assert set(table.target) == {"p_cheese", "p_top_right", "field_tv"}
+    done = _cli("ablate", "--policy", "default", "--levels", "0:8", "--out",
+                str(tmp_path / "ab"))
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "ab" / "ablation.csv")
+    assert list(table.columns) == ["layer", "channel", "method", "estimate", "ci_low",
+                                   "ci_high", "n", "tracking_score"]
+    assert len(table) == 2 * 32 and _intervals_hold(table)
+
+
+def test_command_errors_are_one_line(tmp_path):
+    done = _cli("ablate", "--layer", "embedder.block9", "--levels", "0:4", "--out",
+                str(tmp_path))
+    assert done.exit_code == 2 and "no layer named" in done.output
+    done = _cli("ablate", "--layer", "embedder.fc", "--levels", "0:4", "--out", str(tmp_path))
+    assert done.exit_code == 2 and "no channel maps" in done.output
+    done = _cli("layer-sweep", "--levels", "1", "--out", str(tmp_path))
+    assert done.exit_code == 2 and "decision square" in done.output
