@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames
 from behavstats.forward import BATCH, probs
 from behavstats.geometry import decision_point
 from behavstats.maze import Cell, Maze
@@ -75,7 +75,7 @@ def vector_fields(policy: Policy, mazes: Sequence[Maze], interventions: MazeInte
     fields = []
     for members, edits in groups:
         rows = FieldRows.of(members)
-        computed = probs(policy, render(rows.pairs(members), observer), edits, batch=batch)
+        computed = probs(policy, frames(rows.pairs(members), observer), edits, batch=batch)
         fields.extend(VectorField(maze, cells, p) for maze, cells, p
                       in zip(members, rows.cells, rows.split(computed), strict=True))
     return fields

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames, render
 from behavstats.errors import UserError
 from behavstats.forward import BATCH, LayerCache, RowInterventions
 from behavstats.geometry import DecisionPoint
@@ -78,7 +78,7 @@ def field_groups(policy: Policy, mazes: Sequence[Maze], layer: str, observer: Ob
         group = np.arange(start, min(start + FIELD_GROUP, len(mazes)))
         members = [mazes[i] for i in group]
         field_rows = FieldRows.of(members)
-        cache = LayerCache(policy, render(field_rows.pairs(members), observer), layer,
+        cache = LayerCache(policy, frames(field_rows.pairs(members), observer), layer,
                            batch=batch)
         yield group, field_rows, cache
 
