@@ -81,24 +81,31 @@ class _Window:
         return tuple(self.values.shape[2:])
 
 
+def _cells(values: torch.Tensor) -> torch.Tensor:
+    """(n, C, h, w) -> (n * h * w, C), one row per position (a view when channels_last)."""
+    return values.permute(0, 2, 3, 1).reshape(-1, values.shape[1])
+
+
 def _crop(base: torch.Tensor, slots: torch.Tensor, r0: torch.Tensor, c0: torch.Tensor,
           size: tuple[int, int], window: _Window, pad: float) -> torch.Tensor:
     """(n, C, *size) boxes at (r0, c0) of each row's activation (base `base[slots]` with
-    `window` pasted in), `pad` off the map; channels_last."""
-    grid = base.permute(0, 2, 3, 1)  # (K, S, S, C), a view of channels_last memory
-    side = grid.shape[1]
-    rows = r0[:, None] + torch.arange(size[0])
-    cols = c0[:, None] + torch.arange(size[1])
-    out = grid[slots[:, None, None], rows.clamp(0, side - 1)[:, :, None],
-               cols.clamp(0, side - 1)[:, None, :]]
-    h, w = window.size()
-    n = torch.arange(len(slots))[:, None, None]
+    `window` pasted in), `pad` off the map; channels_last. Gathers and pastes whole
+    channel vectors by flat position (index_select / index_copy_)."""
+    side, (height, width), (h, w) = base.shape[-1], size, window.size()
+    rows = r0[:, None] + torch.arange(height)
+    cols = c0[:, None] + torch.arange(width)
+    flat = (slots[:, None, None] * side + rows.clamp(0, side - 1)[:, :, None]) * side \
+        + cols.clamp(0, side - 1)[:, None, :]
+    out = _cells(base).index_select(0, flat.reshape(-1))
     pr = (window.r0 - r0)[:, None] + torch.arange(h)
     pc = (window.c0 - c0)[:, None] + torch.arange(w)
-    out[n, pr[:, :, None], pc[:, None, :]] = window.values.permute(0, 2, 3, 1).to(out.dtype)
-    inside = (((rows >= 0) & (rows < side))[:, :, None]
-              & ((cols >= 0) & (cols < side))[:, None, :])
-    return torch.where(inside[..., None], out, pad).permute(0, 3, 1, 2)
+    local = (torch.arange(len(slots))[:, None, None] * height + pr[:, :, None]) * width \
+        + pc[:, None, :]
+    out.index_copy_(0, local.reshape(-1), _cells(window.values).to(out.dtype))
+    off = ~(((rows >= 0) & (rows < side))[:, :, None] & ((cols >= 0) & (cols < side))[:, None, :])
+    if off.any():
+        out[off.reshape(-1)] = pad
+    return out.view(len(slots), height, width, -1).permute(0, 3, 1, 2)
 
 
 def _conv(conv: nn.Conv2d, base: torch.Tensor, slots: torch.Tensor, win: _Window) -> _Window:
@@ -132,15 +139,13 @@ def _residual(block: ResidualBlock, bases: tuple[torch.Tensor, torch.Tensor],
 
 def _dense(base: torch.Tensor, slots: torch.Tensor, win: _Window) -> torch.Tensor:
     """Each row's whole activation: its base with the window's on-map values."""
-    out = base[slots].contiguous(memory_format=torch.channels_last)
-    grid, side = out.permute(0, 2, 3, 1), out.shape[-1]
-    h, w = win.size()
-    rows = (win.r0[:, None] + torch.arange(h))[:, :, None].expand(-1, h, w)
-    cols = (win.c0[:, None] + torch.arange(w))[:, None, :].expand(-1, h, w)
-    n = torch.arange(len(slots))[:, None, None].expand(-1, h, w)
-    inside = (rows >= 0) & (rows < side) & (cols >= 0) & (cols < side)
-    values = win.values.permute(0, 2, 3, 1)
-    grid[n[inside], rows[inside], cols[inside]] = values[inside].to(out.dtype)
+    out = base.index_select(0, slots).contiguous(memory_format=torch.channels_last)
+    side, (h, w) = out.shape[-1], win.size()
+    rows = (win.r0[:, None] + torch.arange(h))[:, :, None]
+    cols = (win.c0[:, None] + torch.arange(w))[:, None, :]
+    flat = ((torch.arange(len(slots))[:, None, None] * side + rows) * side + cols).reshape(-1)
+    inside = ((rows >= 0) & (rows < side) & (cols >= 0) & (cols < side)).reshape(-1)
+    _cells(out).index_copy_(0, flat[inside], _cells(win.values)[inside].to(out.dtype))
     return out
 
 
@@ -270,10 +275,11 @@ def _store(policy: Policy) -> _BaseStore:
 def _changed_boxes(frames: Frames) -> tuple[np.ndarray, np.ndarray]:
     """Top-left corners (n, 2) and sizes (n, 2) of each row's changed pixels (an
     unchanged row gets a 1-pixel box)."""
-    changed = (frames.obs != frames.bases[frames.owner]).any(-1)
+    obs = torch.as_tensor(frames.obs)
+    changed = (obs != torch.as_tensor(frames.bases)[torch.as_tensor(frames.owner)]).any(-1)
     corners, sizes = [], []
-    for axis in (2, 1):
-        hit = changed.any(axis)
+    for dim in (2, 1):
+        hit = changed.any(dim).numpy()
         first = hit.argmax(1)
         last = hit.shape[1] - 1 - hit[:, ::-1].argmax(1)
         corners.append(first)
