@@ -9,7 +9,9 @@ sweep over levels x coefficients is one batched pass. Edits at the layer a pass
 starts from are applied to its inputs; later ones by hooks; earlier ones cannot
 apply and raise. `LayerCache` keeps the activations of fixed observations before an
 edited layer (about two thirds of the work at the vector layer) and continues every
-edited pass from there.
+edited pass from there. Inputs given as `Frames` (observations of mazes with their
+pictures without the mouse) run their first stages incrementally, on the few pixels
+each observation changes, up to the first edited layer (`behavstats.incremental`).
 """
 
 from __future__ import annotations
