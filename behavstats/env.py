@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from behavstats.incremental import Frames
 from behavstats.maze import Cell, Maze, MouseStates, parse, serialize
 from behavstats.maze.codec import ensure_valid
 from behavstats.maze.edits import cheese_in_top_right_region
@@ -86,6 +87,36 @@ def render(pairs: Sequence[tuple[Maze, Cell]], observer: Observer | None = None,
     if not buffers:
         return np.empty((0, 64, 64, 3), dtype=np.uint8)
     return observer.observe_states(buffers, [maze.mode for maze, _ in pairs])
+
+
+def base_picture(maze: Maze, observer: Observer | None = None) -> np.ndarray:
+    """The maze without the mouse (64, 64, 3) uint8: the pixel-wise majority of three
+    renders with the mouse on free cells far apart (each pixel shows the mouse in at
+    most one of them). The base of incremental forward passes (`Frames`)."""
+    cells = [c for c in maze.free_cells() if c != maze.cheese] or [maze.mouse]
+
+    def apart(cell, chosen):
+        return min(max(abs(cell[0] - c[0]), abs(cell[1] - c[1])) for c in chosen)
+
+    chosen = [cells[0]]
+    while len(chosen) < 3:
+        chosen.append(max(cells, key=lambda c: apart(c, chosen)))
+    a, b, c = render([(maze, cell) for cell in chosen], observer)
+    return np.where(a == b, a, c)
+
+
+def frames(pairs: Sequence[tuple[Maze, Cell]], observer: Observer | None = None,
+           reflected: Sequence[bool | None] | None = None) -> Frames:
+    """`render`'s observations as `Frames` (each with its maze's `base_picture`), which
+    the forward engine runs incrementally."""
+    observer = observer or Observer()
+    owner: dict[Maze, int] = {}
+    for maze, _ in pairs:
+        owner.setdefault(maze, len(owner))
+    bases = [base_picture(maze, observer) for maze in owner]
+    return Frames(render(pairs, observer, reflected),
+                  np.stack(bases) if bases else np.empty((0, 64, 64, 3), np.uint8),
+                  np.array([owner[maze] for maze, _ in pairs], dtype=int))
 
 
 MazeSource = Callable[[int], Maze]

@@ -9,7 +9,9 @@ sweep over levels x coefficients is one batched pass. Edits at the layer a pass
 starts from are applied to its inputs; later ones by hooks; earlier ones cannot
 apply and raise. `LayerCache` keeps the activations of fixed observations before an
 edited layer (about two thirds of the work at the vector layer) and continues every
-edited pass from there.
+edited pass from there. Inputs given as `Frames` (observations of mazes with their
+pictures without the mouse) run their first stages incrementally, on the few pixels
+each observation changes, up to the first edited layer (`behavstats.incremental`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import torch
 
 from behavstats.hooks import hook_module
+from behavstats.incremental import Frames, advance
 from behavstats.policy import MOVE_NAMES, NUM_ACTIONS, Policy, inference, move_probs, preprocess
 
 BATCH = 64
@@ -38,7 +41,9 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
     input row.
 
     inputs: uint8 observations (N, 64, 64, 3) when `start` is None, else activations
-        (N, C, H, W) at the output of layer `start`, from which the network continues.
+        (N, C, H, W) at the output of layer `start`, from which the network continues;
+        or `Frames` (observations with their mazes' base pictures, e.g. from
+        `env.frames`), run incrementally up to the first edit (`behavstats.incremental`).
     index: row r is `inputs[index[r]]` (default: every input once, in order).
     interventions: the same for every row, or a `RowInterventions` callable.
     bf16: bfloat16 autocast (see `inference`).
@@ -51,12 +56,17 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
         for begin in range(0, len(index), batch):
             rows = np.arange(begin, min(begin + batch, len(index)))
             edits = interventions(rows) if callable(interventions) else interventions
-            x = inputs[index[rows]] if start is None else inputs[torch.as_tensor(index[rows])]
-            if start is None:
-                x = preprocess(x)
-            elif x.ndim == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            parts.append(_one_pass(policy, x, edits, start, stop).float())
+            if isinstance(inputs, Frames):
+                begin, x = advance(policy, inputs.take(index[rows]), _free_stages(
+                    policy, edits, stop))
+            else:
+                begin = start
+                x = inputs[index[rows]] if start is None else inputs[torch.as_tensor(index[rows])]
+                if start is None:
+                    x = preprocess(x)
+                elif x.ndim == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+            parts.append(_one_pass(policy, x, edits, begin, stop).float())
     if parts:
         return torch.cat(parts)
     return torch.empty(0, NUM_ACTIONS) if stop is None else torch.empty(0)
@@ -89,6 +99,16 @@ def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | Non
         finally:
             handle.remove()
     return recorded[0]
+
+
+def _free_stages(policy: Policy, edits: Sequence, stop: str | None) -> int:
+    """How many leading stages run before the first edit and up to `stop`: a pass may
+    run a stage whose output is edited or recorded, not one an edit lies inside."""
+    limits = [len(policy.stage_names)]
+    for layer in [edit.layer for edit in edits] + ([stop] if stop else []):
+        at = stage_index(policy, layer)
+        limits.append(at + 1 if policy.stage_of(layer) is not None else at)
+    return min(limits)
 
 
 def stage_index(policy: Policy, layer: str) -> int:

@@ -7,7 +7,8 @@ rule (`Maze.step`; the tests check it, and every observation, against the env),
 renders each (cell, facing) an episode reaches once through procgen, and reuses the
 policy's logits when the episode comes back there (agents that miss the cheese
 wander over the same cells for hundreds of steps). Episodes run side by side and
-their new states share forward batches.
+their new states share forward batches, run incrementally against a picture of
+each maze without the mouse (`behavstats.incremental`).
 
 Each episode is a function of (policy, level, maze edit, seed) alone: its actions are
 drawn with the level's own ACTIONS stream (`behavstats.seeding`; Gumbel-max over the
@@ -30,10 +31,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer
+from behavstats.env import Observer, base_picture
 from behavstats.errors import UserError
 from behavstats.features import features_table
 from behavstats.forward import forward
+from behavstats.incremental import Frames, picture_key
 from behavstats.io import write_json, write_parquet
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region, top_right_region
@@ -96,8 +98,10 @@ class _Episode:
     """A running episode: where the mouse is and faces, its path, its random stream,
     and the logits of every (cell, facing) it has met."""
 
-    def __init__(self, index: int, maze: Maze, seed: int):
+    def __init__(self, index: int, maze: Maze, seed: int, observer: Observer):
         self.index, self.maze = index, maze
+        self.base = base_picture(maze, observer)
+        self.base_key = picture_key(self.base)
         self.states = MouseStates(maze)
         self.cell, self.facing = maze.mouse, maze.reflected
         self.path: list[Cell] = [maze.mouse]
@@ -132,7 +136,7 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
     while waiting or running:
         while waiting and len(running) < config.parallel_episodes:
             index, maze = waiting.pop()
-            running.append(_Episode(index, maze, config.seed))
+            running.append(_Episode(index, maze, config.seed, observer))
         _evaluate_new_states(policy, running, observer, config)
         logits = np.stack([episode.logits[episode.state] for episode in running])
         for episode, action in zip(running, _choose_actions(
@@ -160,7 +164,9 @@ def _evaluate_new_states(policy: Policy, running: list[_Episode], observer: Obse
         return
     obs = observer.observe_states([e.states.at(e.cell, e.facing) for e in new],
                                   [e.maze.mode for e in new])
-    logits = forward(policy, obs, batch=config.batch, bf16=config.bf16).numpy()
+    views = Frames(obs, np.stack([e.base for e in new]), np.arange(len(new)),
+                   tuple(e.base_key for e in new))
+    logits = forward(policy, views, batch=config.batch, bf16=config.bf16).numpy()
     for episode, row in zip(new, logits, strict=True):
         episode.logits[episode.state] = row
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames
 from behavstats.forward import BATCH, probs
 from behavstats.geometry import decision_point
 from behavstats.maze import Cell, Maze
@@ -80,13 +80,14 @@ def field_observations(mazes: Sequence[Maze], observer: Observer | None = None,
                        group: int = FIELD_GROUP
                        ) -> Iterator[tuple[np.ndarray, FieldRows, np.ndarray]]:
     """The observations of the vector fields of `mazes`, `group` mazes at a time: each
-    group's indices into `mazes`, its `FieldRows` and its observations (rows, 64, 64, 3)."""
+    group's indices into `mazes`, its `FieldRows` and its observations (`Frames`, so
+    the engine computes them incrementally)."""
     observer = observer or Observer()
     for start in range(0, len(mazes), group):
         indices = np.arange(start, min(start + group, len(mazes)))
         members = [mazes[i] for i in indices]
         rows = FieldRows.of(members)
-        yield indices, rows, render(rows.pairs(members), observer)
+        yield indices, rows, frames(rows.pairs(members), observer)
 
 
 def vector_field(policy: Policy, maze: Maze, interventions: MazeInterventions = (),

@@ -87,7 +87,7 @@ def test_path_probability_matches_walking_the_real_env(policy, mazes, table, obs
             move = move_between(cell, nxt)
             facing = bool(parse_state_facing(get_state(env, 0)))
             # the table holds exactly what the env shows (cell and sprite facing)
-            np.testing.assert_array_equal(obs[0], table.obs[table.row(cell, facing)])
+            np.testing.assert_array_equal(obs[0], table.frames.obs[table.row(cell, facing)])
             with torch.no_grad(), policy.hooks(SetCell(VECTOR_LAYER, CHANNELS, row, col, VALUE)):
                 p = move_probs(policy(preprocess(obs))[0])[0]
             logs.append(float(torch.log(p[move])))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames, render
 from behavstats.explore import responses as r
 from behavstats.explore.state import (
     ActivationRequest,
@@ -32,6 +32,7 @@ from behavstats.explore.state import (
 from behavstats.forward import LayerCache, activations, forward
 from behavstats.geometry import decision_square, shortest_path
 from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
+from behavstats.incremental import Frames
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maze import Maze, maze_to_activation_cell
@@ -68,7 +69,7 @@ class _MazeEntry:
     observations, the unpatched field and one LayerCache (of the last layer edited)."""
 
     maze: Maze
-    obs: np.ndarray
+    obs: Frames
     original: VectorField
     layer_cache: LayerCache
     means: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -128,7 +129,7 @@ class Engine:
         LayerCache at `layer`, so the next patched field only needs the rest."""
         def make() -> _MazeEntry:
             cells = field_cells(maze)
-            obs = render([(maze, c) for c in cells], self.observer)
+            obs = frames([(maze, c) for c in cells], self.observer)
             cache = LayerCache(self.policy, obs, layer)
             return _MazeEntry(maze, obs, VectorField(maze, cells, cache.probs()), cache)
 

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames, render
 from behavstats.forward import BATCH, probs
 from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER
@@ -204,7 +204,7 @@ def _absent(policy: Policy, dsq: DecisionSquares, vectors: torch.Tensor, randoms
     used, ids, pts, layer = dsq.mazes, dsq.ids, dsq.points, dsq.cache.layer
     for group, field_rows, cache in field_groups(policy, used, layer, observer, batch=batch):
         pairs = field_rows.pairs([used[i] for i in group])
-        absent = render([(remove_cheese(m), c) for m, c in pairs], observer)
+        absent = frames([(remove_cheese(m), c) for m, c in pairs], observer)
         owner, cf = group[field_rows.owner], np.full(len(pairs), coeff)
         found = {"original": cache.probs(),
                  "absent": probs(policy, absent, batch=batch),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames
 from behavstats.forward import BATCH, LayerCache, RowInterventions, probs
 from behavstats.geometry import move_between
 from behavstats.maze import Cell, Maze
@@ -37,12 +37,12 @@ class ObservationTable:
         self.maze = maze
         self.cells = maze.free_cells()
         pairs = [(maze, cell) for cell in self.cells for _ in (0, 1)]
-        self.obs = render(pairs, observer, reflected=[False, True] * len(self.cells))
+        self.frames = frames(pairs, observer, reflected=[False, True] * len(self.cells))
         self._row = {(cell, facing): 2 * i + facing for i, cell in enumerate(self.cells)
                      for facing in (False, True)}
         self.initial_facing = maze.reflected
 
-        self.cache = (LayerCache(policy, self.obs, layer, batch=batch)
+        self.cache = (LayerCache(policy, self.frames, layer, batch=batch)
                       if policy is not None and layer is not None else None)
 
     def row(self, cell: Cell, facing_right: bool) -> int:
@@ -53,7 +53,7 @@ class ObservationTable:
         """Move probabilities of the rows `index` (from the cache for its policy)."""
         if self.cache is not None and self.cache.policy is policy:
             return self.cache.probs(interventions, index=index)
-        return probs(policy, self.obs, interventions, index=index, batch=batch)
+        return probs(policy, self.frames, interventions, index=index, batch=batch)
 
 
 def path_steps(maze: Maze, paths: Sequence[Sequence[Cell]], facing: bool

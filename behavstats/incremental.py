@@ -1,0 +1,345 @@
+"""Exact incremental forward passes over many observations of the same maze.
+
+Observations of one maze differ only in the few pixels around the mouse (a 1-2 px
+box in hard mode). `Frames` pairs each observation with a base picture of its maze
+(the maze without the mouse). The first stages of the network run once on each base
+(`_BaseStore` keeps them, least recently used out); each observation then recomputes
+only the window its changed pixels reach: +1 pixel per 3x3 convolution, halved (and
+kept aligned to stride 2) by a max-pool. Windows are gathered from the base
+activations with the recomputed values pasted in; positions off the map are set to
+the padding value (0 before a convolution, -inf before a max-pool), so a convolution
+with padding 0 over a window gives exactly the values of the full pass. Every row of
+a batch gets a window of the same size, so a stage is one conv call over
+(rows, C, h, w). Where a window would cover most of the map (`DENSE_FROM`), the rows
+are made dense and the network continues normally (`advance`).
+
+At scale 4 the 32x32 stages hold about half of the multiply-adds; they, and the
+first 16x16 stages, run on windows of a few pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from behavstats.policy import Policy, ResidualBlock, preprocess
+
+DENSE_FROM = 0.6
+"""A stage whose output window would cover more than this share of its map runs dense."""
+MAX_CHANGE = 8
+"""Rows whose changed pixels span more than this (in either direction) run dense."""
+STORE_BYTES = 1.5 * 2**30
+"""Memory for base activations per policy (about 3 MB a maze at scale 4)."""
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Observations `obs` (N, 64, 64, 3) uint8, row r showing `bases[owner[r]]` (its
+    maze without the mouse) with a few pixels changed. Any base is exact (the changed
+    pixels are found by comparison); a close one makes the pass cheap. `keys` name the
+    bases (default: a digest of their pixels)."""
+
+    obs: np.ndarray
+    bases: np.ndarray
+    owner: np.ndarray
+    keys: tuple = field(default=())
+
+    def __post_init__(self):
+        if not self.keys:
+            object.__setattr__(self, "keys", tuple(map(picture_key, self.bases)))
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+    def take(self, rows: np.ndarray) -> Frames:
+        return Frames(self.obs[rows], self.bases, self.owner[rows], self.keys)
+
+
+def picture_key(picture: np.ndarray) -> bytes:
+    """A digest of a picture's pixels: the key of its base activations."""
+    return hashlib.blake2b(np.ascontiguousarray(picture).tobytes(), digest_size=16).digest()
+
+
+@dataclass
+class _Window:
+    """Values (n, C, h, w) of each row's activation on the box whose top-left corner is
+    (r0[i], c0[i]) (may reach off the map); the rest equals the base."""
+
+    values: torch.Tensor
+    r0: torch.Tensor
+    c0: torch.Tensor
+
+    def size(self) -> tuple[int, int]:
+        return tuple(self.values.shape[2:])
+
+
+def _cells(values: torch.Tensor) -> torch.Tensor:
+    """(n, C, h, w) -> (n * h * w, C), one row per position (a view when channels_last)."""
+    return values.permute(0, 2, 3, 1).reshape(-1, values.shape[1])
+
+
+def _crop(base: torch.Tensor, slots: torch.Tensor, r0: torch.Tensor, c0: torch.Tensor,
+          size: tuple[int, int], window: _Window, pad: float) -> torch.Tensor:
+    """(n, C, *size) boxes at (r0, c0) of each row's activation (base `base[slots]` with
+    `window` pasted in), `pad` off the map; channels_last. Gathers and pastes whole
+    channel vectors by flat position (index_select / index_copy_)."""
+    side, (height, width), (h, w) = base.shape[-1], size, window.size()
+    rows = r0[:, None] + torch.arange(height)
+    cols = c0[:, None] + torch.arange(width)
+    flat = (slots[:, None, None] * side + rows.clamp(0, side - 1)[:, :, None]) * side \
+        + cols.clamp(0, side - 1)[:, None, :]
+    out = _cells(base).index_select(0, flat.reshape(-1))
+    pr = (window.r0 - r0)[:, None] + torch.arange(h)
+    pc = (window.c0 - c0)[:, None] + torch.arange(w)
+    local = (torch.arange(len(slots))[:, None, None] * height + pr[:, :, None]) * width \
+        + pc[:, None, :]
+    out.index_copy_(0, local.reshape(-1), _cells(window.values).to(out.dtype))
+    off = ~(((rows >= 0) & (rows < side))[:, :, None] & ((cols >= 0) & (cols < side))[:, None, :])
+    if off.any():
+        out[off.reshape(-1)] = pad
+    return out.view(len(slots), height, width, -1).permute(0, 3, 1, 2)
+
+
+def _conv(conv: nn.Conv2d, base: torch.Tensor, slots: torch.Tensor, win: _Window) -> _Window:
+    h, w = win.size()
+    crop = _crop(base, slots, win.r0 - 2, win.c0 - 2, (h + 4, w + 4), win, 0.0)
+    return _Window(F.conv2d(crop, conv.weight, conv.bias), win.r0 - 1, win.c0 - 1)
+
+
+def _maxpool(base: torch.Tensor, slots: torch.Tensor, win: _Window) -> _Window:
+    """3x3 / stride 2 / pad 1: output o reads inputs 2o-1 .. 2o+1."""
+    (h, w), r0, c0 = win.size(), win.r0.div(2, rounding_mode="floor"), \
+        win.c0.div(2, rounding_mode="floor")
+    ho, wo = (h + 1) // 2 + 1, (w + 1) // 2 + 1
+    crop = _crop(base, slots, 2 * r0 - 1, 2 * c0 - 1, (2 * ho + 1, 2 * wo + 1), win,
+                 float("-inf"))
+    return _Window(F.max_pool2d(crop, 3, 2), r0, c0)
+
+
+def _residual(block: ResidualBlock, bases: tuple[torch.Tensor, torch.Tensor],
+              slots: torch.Tensor, win: _Window) -> _Window:
+    """relu, conv1, relu, conv2, + input; bases: the block's input and conv1 output."""
+    base_x, base_h = bases
+    (h, w), r0, c0 = win.size(), win.r0 - 2, win.c0 - 2
+    x = _crop(base_x, slots, r0, c0, (h + 4, w + 4), win, 0.0)
+    hidden = _Window(F.conv2d(torch.relu(x), block.conv1.weight, block.conv1.bias), r0 + 1,
+                     c0 + 1)
+    crop = _crop(base_h, slots, r0 - 1, c0 - 1, (h + 6, w + 6), hidden, 0.0)
+    out = F.conv2d(torch.relu(crop), block.conv2.weight, block.conv2.bias) + x
+    return _Window(out, r0, c0)
+
+
+def _dense(base: torch.Tensor, slots: torch.Tensor, win: _Window) -> torch.Tensor:
+    """Each row's whole activation: its base with the window's on-map values."""
+    out = base.index_select(0, slots).contiguous(memory_format=torch.channels_last)
+    side, (h, w) = out.shape[-1], win.size()
+    rows = (win.r0[:, None] + torch.arange(h))[:, :, None]
+    cols = (win.c0[:, None] + torch.arange(w))[:, None, :]
+    flat = ((torch.arange(len(slots))[:, None, None] * side + rows) * side + cols).reshape(-1)
+    inside = ((rows >= 0) & (rows < side) & (cols >= 0) & (cols < side)).reshape(-1)
+    _cells(out).index_copy_(0, flat[inside], _cells(win.values)[inside].to(out.dtype))
+    return out
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    module: nn.Module
+    kind: str  # "conv", "maxpool" or "residual"
+
+
+def _kind(module: nn.Module) -> str | None:
+    if isinstance(module, ResidualBlock):
+        return "residual"
+    if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and \
+            module.stride == (1, 1) and module.padding == (1, 1):
+        return "conv"
+    if isinstance(module, nn.MaxPool2d) and (module.kernel_size, module.stride,
+                                             module.padding) == (3, 2, 1):
+        return "maxpool"
+    return None
+
+
+def _grow(kind: str, size: tuple[int, int]) -> tuple[int, int]:
+    """The window an input window of `size` gives at the stage's output."""
+    if kind == "maxpool":
+        return tuple((s + 1) // 2 + 1 for s in size)
+    return tuple(s + (4 if kind == "residual" else 2) for s in size)
+
+
+@cache
+def _plan(policy: Policy) -> tuple[_Stage, ...]:
+    """The leading stages that can run on windows: supported kinds, while a one-pixel
+    change stays under `DENSE_FROM` of the map."""
+    modules = dict(policy.named_modules())
+    stages, size, side = [], (1, 1), 64
+    for name in policy.stage_names:
+        kind = _kind(modules[name])
+        if kind is None:
+            break
+        size, side = _grow(kind, size), side // 2 if kind == "maxpool" else side
+        if size[0] * size[1] > DENSE_FROM * side * side:
+            break
+        stages.append(_Stage(name, modules[name], kind))
+    return tuple(stages)
+
+
+class _BaseStore:
+    """Base activations of one policy: per recorded point (the image, every stage's
+    output, each residual block's conv1 output) a (slots, C, H, W) tensor, grown as
+    needed up to `STORE_BYTES`; least recently used bases give up their slots."""
+
+    def __init__(self, policy: Policy):
+        self.plan = _plan(policy)
+        self.tensors: list[torch.Tensor] = []
+        self.slots: OrderedDict = OrderedDict()
+        self.version: tuple = ()
+
+    def slots_of(self, policy: Policy, frames: Frames) -> torch.Tensor:
+        """The slot of each row's base, computing the bases not yet stored."""
+        version = (torch.is_autocast_enabled("cpu"),
+                   *(p._version for p in policy.parameters()))
+        if version != self.version:
+            self.tensors, self.version = [], version
+            self.slots.clear()
+        used = sorted(set(frames.owner.tolist()))
+        missing = [b for b in used if frames.keys[b] not in self.slots]
+        for b in used:
+            if frames.keys[b] in self.slots:
+                self.slots.move_to_end(frames.keys[b])
+        if missing:
+            acts = self._compute(torch.as_tensor(frames.bases[missing]))
+            free = self._free_slots(len(missing), acts, {frames.keys[b] for b in used})
+            for tensor, values in zip(self.tensors, acts, strict=True):
+                tensor[free] = values.to(tensor.dtype)
+            for b, slot in zip(missing, free.tolist(), strict=True):
+                self.slots[frames.keys[b]] = slot
+        lookup = np.array([self.slots.get(k, -1) for k in frames.keys])
+        return torch.as_tensor(lookup[frames.owner])
+
+    def _free_slots(self, count: int, acts: list[torch.Tensor], keep: set) -> torch.Tensor:
+        capacity = len(self.tensors[0]) if self.tensors else 0
+        taken = set(self.slots.values())
+        free = [s for s in range(capacity) if s not in taken][:count]
+        per_slot = sum(a[0].numel() * a.element_size() for a in acts)
+        limit = max(int(STORE_BYTES // per_slot), 2 * count)
+        if len(free) < count and capacity < limit:
+            grown = min(limit, max(2 * capacity, capacity + count - len(free)))
+            self.tensors = [torch.cat([t, t.new_empty((grown - capacity, *t.shape[1:]))])
+                            .contiguous(memory_format=torch.channels_last)
+                            if self.tensors else
+                            a.new_empty((grown, *a.shape[1:])).contiguous(
+                                memory_format=torch.channels_last)
+                            for t, a in zip(self.tensors or acts, acts, strict=True)]
+            free += list(range(capacity, grown))[: count - len(free)]
+        for key in list(self.slots):
+            if len(free) >= count:
+                break
+            if key not in keep:
+                free.append(self.slots.pop(key))
+        return torch.as_tensor(free[:count])
+
+    def _compute(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The recorded points of base pictures (uint8 (M, 64, 64, 3)), dense."""
+        x = preprocess(images)
+        points = [x]
+        for stage in self.plan:
+            if stage.kind == "residual":
+                block = stage.module
+                hidden = block.conv1(block.relu1(x))
+                x = block.conv2(block.relu2(hidden)) + x
+                points += [hidden, x]
+            else:
+                x = stage.module(x)
+                points.append(x)
+        return points
+
+
+_STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _store(policy: Policy) -> _BaseStore:
+    if policy not in _STORES:
+        _STORES[policy] = _BaseStore(policy)
+    return _STORES[policy]
+
+
+def _changed_boxes(frames: Frames) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left corners (n, 2) and sizes (n, 2) of each row's changed pixels (an
+    unchanged row gets a 1-pixel box)."""
+    obs = torch.as_tensor(frames.obs)
+    changed = (obs != torch.as_tensor(frames.bases)[torch.as_tensor(frames.owner)]).any(-1)
+    corners, sizes = [], []
+    for dim in (2, 1):
+        hit = changed.any(dim).numpy()
+        first = hit.argmax(1)
+        last = hit.shape[1] - 1 - hit[:, ::-1].argmax(1)
+        corners.append(first)
+        sizes.append(np.where(hit.any(1), last - first + 1, 1))
+    return np.stack(corners, 1), np.stack(sizes, 1)
+
+
+def _hooked(stages: tuple[_Stage, ...]) -> bool:
+    return any(m._forward_hooks or m._forward_pre_hooks for s in stages
+               for m in s.module.modules())
+
+
+def advance(policy: Policy, frames: Frames, limit: int) -> tuple[str | None, torch.Tensor]:
+    """Run at most the first `limit` stages on every row of `frames`, incrementally
+    where it pays; returns the last stage run (None: none) and its dense output
+    (rows in order), from which `Policy.forward_from` continues."""
+    plan = _plan(policy)[:limit]
+    corner, size = _changed_boxes(frames)
+    small = (size <= MAX_CHANGE).all(1)
+    if not plan or _hooked(plan) or not small.any():
+        return None, preprocess(frames.obs)
+    height, width = size[small].max(0)
+    stages, grown, side = [], (int(height), int(width)), 64
+    for stage in plan:
+        grown, side = _grow(stage.kind, grown), side // 2 if stage.kind == "maxpool" else side
+        if grown[0] * grown[1] > DENSE_FROM * side * side:
+            break
+        stages.append(stage)
+    if not stages:
+        return None, preprocess(frames.obs)
+    inc = frames.take(np.flatnonzero(small))
+    out = _run(policy, inc, stages, corner[small], (int(height), int(width)))
+    if small.all():
+        return stages[-1].name, out
+    rest = policy.forward_from(None, preprocess(frames.obs[~small]), stages[-1].name)
+    merged = out.new_empty((len(frames), *out.shape[1:])).contiguous(
+        memory_format=torch.channels_last)
+    merged[torch.as_tensor(small)] = out
+    merged[torch.as_tensor(~small)] = rest.to(out.dtype)
+    return stages[-1].name, merged
+
+
+def _run(policy: Policy, frames: Frames, stages: list[_Stage], corner: np.ndarray,
+         size: tuple[int, int]) -> torch.Tensor:
+    store = _store(policy)
+    slots = store.slots_of(policy, frames)
+    r0, c0 = (torch.as_tensor(corner[:, i], dtype=torch.long) for i in (0, 1))
+    rows = (r0[:, None] + torch.arange(size[0])).clamp(max=63)
+    cols = (c0[:, None] + torch.arange(size[1])).clamp(max=63)
+    pixels = torch.as_tensor(frames.obs)[torch.arange(len(frames))[:, None, None],
+                                         rows[:, :, None], cols[:, None, :]]
+    win = _Window(preprocess(pixels), r0, c0)
+    tensors, point = store.tensors, 0
+    for stage in stages:
+        if stage.kind == "conv":
+            win = _conv(stage.module, tensors[point], slots, win)
+        elif stage.kind == "maxpool":
+            win = _maxpool(tensors[point], slots, win)
+        else:
+            win = _residual(stage.module, (tensors[point], tensors[point + 1]), slots, win)
+            point += 1
+        point += 1
+    return _dense(tensors[point], slots, win)
