@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from behavstats.hooks import hook_module
-from behavstats.incremental import Frames, advance
+from behavstats.incremental import Frames, advance, worthwhile
 from behavstats.policy import MOVE_NAMES, NUM_ACTIONS, Policy, inference, move_probs, preprocess
 
 BATCH = 64
@@ -43,12 +43,15 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
     inputs: uint8 observations (N, 64, 64, 3) when `start` is None, else activations
         (N, C, H, W) at the output of layer `start`, from which the network continues;
         or `Frames` (observations with their mazes' base pictures, e.g. from
-        `env.frames`), run incrementally up to the first edit (`behavstats.incremental`).
+        `env.frames`), run incrementally up to the first edit when the policy is wide enough for it
+        to pay (`behavstats.incremental`).
     index: row r is `inputs[index[r]]` (default: every input once, in order).
     interventions: the same for every row, or a `RowInterventions` callable.
     bf16: bfloat16 autocast (see `inference`).
     """
     index = np.arange(len(inputs)) if index is None else np.asarray(index)
+    if isinstance(inputs, Frames) and not worthwhile(policy):
+        inputs = inputs.obs
     if start is not None:
         inputs = torch.as_tensor(inputs)
     parts = []
@@ -57,16 +60,16 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
             rows = np.arange(begin, min(begin + batch, len(index)))
             edits = interventions(rows) if callable(interventions) else interventions
             if isinstance(inputs, Frames):
-                begin, x = advance(policy, inputs.take(index[rows]), _free_stages(
+                resume, x = advance(policy, inputs.take(index[rows]), _free_stages(
                     policy, edits, stop))
             else:
-                begin = start
+                resume = start
                 x = inputs[index[rows]] if start is None else inputs[torch.as_tensor(index[rows])]
                 if start is None:
                     x = preprocess(x)
                 elif x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
-            parts.append(_one_pass(policy, x, edits, begin, stop).float())
+            parts.append(_one_pass(policy, x, edits, resume, stop).float())
     if parts:
         return torch.cat(parts)
     return torch.empty(0, NUM_ACTIONS) if stop is None else torch.empty(0)

@@ -35,7 +35,7 @@ from behavstats.env import Observer, base_picture
 from behavstats.errors import UserError
 from behavstats.features import features_table
 from behavstats.forward import forward
-from behavstats.incremental import Frames, picture_key
+from behavstats.incremental import Frames, picture_key, worthwhile
 from behavstats.io import write_json, write_parquet
 from behavstats.maze import Cell, Maze, MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region, top_right_region
@@ -98,10 +98,11 @@ class _Episode:
     """A running episode: where the mouse is and faces, its path, its random stream,
     and the logits of every (cell, facing) it has met."""
 
-    def __init__(self, index: int, maze: Maze, seed: int, observer: Observer):
+    def __init__(self, index: int, maze: Maze, seed: int, observer: Observer,
+                 incremental: bool):
         self.index, self.maze = index, maze
-        self.base = base_picture(maze, observer)
-        self.base_key = picture_key(self.base)
+        self.base = base_picture(maze, observer) if incremental else None
+        self.base_key = picture_key(self.base) if incremental else None
         self.states = MouseStates(maze)
         self.cell, self.facing = maze.mouse, maze.reflected
         self.path: list[Cell] = [maze.mouse]
@@ -132,11 +133,12 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
     waiting = list(enumerate(mazes))[::-1]
     running: list[_Episode] = []
     results: dict[int, dict] = {}
+    incremental = worthwhile(policy)
     bar = tqdm(total=len(mazes), disable=not progress, desc="episodes")
     while waiting or running:
         while waiting and len(running) < config.parallel_episodes:
             index, maze = waiting.pop()
-            running.append(_Episode(index, maze, config.seed, observer))
+            running.append(_Episode(index, maze, config.seed, observer, incremental))
         _evaluate_new_states(policy, running, observer, config)
         logits = np.stack([episode.logits[episode.state] for episode in running])
         for episode, action in zip(running, _choose_actions(
@@ -164,8 +166,9 @@ def _evaluate_new_states(policy: Policy, running: list[_Episode], observer: Obse
         return
     obs = observer.observe_states([e.states.at(e.cell, e.facing) for e in new],
                                   [e.maze.mode for e in new])
-    views = Frames(obs, np.stack([e.base for e in new]), np.arange(len(new)),
-                   tuple(e.base_key for e in new))
+    views = obs if new[0].base is None else Frames(
+        obs, np.stack([e.base for e in new]), np.arange(len(new)),
+        tuple(e.base_key for e in new))
     logits = forward(policy, views, batch=config.batch, bf16=config.bf16).numpy()
     for episode, row in zip(new, logits, strict=True):
         episode.logits[episode.state] = row

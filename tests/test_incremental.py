@@ -24,6 +24,25 @@ EARLY, LATE, INSIDE = "embedder.block1.maxpool", "embedder.block3.res2", \
     "embedder.block2.res1.conv1"
 
 
+@pytest.fixture(autouse=True)
+def incremental_at_every_scale(monkeypatch):
+    """The engine runs scale-1 policies plain (`incremental.MIN_SCALE`); these tests
+    check the incremental path itself, so they take it at every scale."""
+    monkeypatch.setattr(incremental, "MIN_SCALE", 1)
+
+
+def test_only_wide_networks_take_the_incremental_path(observer, monkeypatch):
+    """With the default threshold a scale-1 pass stays plain (no base activations are
+    stored) and a scale-2 pass is incremental."""
+    monkeypatch.undo()
+    maze = next(iter(LevelGenerator("hard", batch=4).mazes([5])))
+    views = frames([(maze, cell) for cell in maze.free_cells()[:8]], observer)
+    for scale, used in ((1, False), (2, True)):
+        policy = Policy(scale).to(memory_format=torch.channels_last).eval()
+        probs(policy, views)
+        assert (policy in incremental._STORES) == used
+
+
 @pytest.fixture(scope="module")
 def mazes():
     """The first `PER_BAND` mazes of each size band among levels 0..."""
