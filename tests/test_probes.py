@@ -9,6 +9,7 @@ from _planted import LAYER, planted_policy
 from typer.testing import CliRunner
 
 from behavstats.cli import app
+from behavstats.policy import load_policy
 from behavstats.sweeps import ProbeResult, run_probes
 from behavstats.sweeps.probes import control_labels, score_probe
 
@@ -74,3 +75,13 @@ def test_probe_command_on_the_default_policy(tmp_path):
     done = CliRunner().invoke(app, ["probe", "--levels", "0:2", "--out", str(tmp_path),
                                     "--quiet"])
     assert done.exit_code == 2 and "at least 4 levels" in done.output
+
+
+def test_probes_do_not_depend_on_the_number_of_jobs():
+    """The fits run in parallel processes; one BLAS thread each keeps their arithmetic,
+    and so the table, the same as in one process."""
+    policy = load_policy("default")
+    kwargs = {"layers": ["embedder.block2.res1.resadd"], "targets": ("cheese_x", "mouse_y"),
+              "max_steps": 40}
+    one = run_probes(policy, range(12), n_jobs=1, **kwargs).probes
+    pd.testing.assert_frame_equal(one, run_probes(policy, range(12), n_jobs=2, **kwargs).probes)

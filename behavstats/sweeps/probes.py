@@ -38,11 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer, render
@@ -210,15 +212,31 @@ def random_network(policy: Policy, seed: int) -> Policy:
     return net.to(memory_format=torch.channels_last).eval()
 
 
+def _probe_row(layer: str, target: str, real: np.ndarray, rand: np.ndarray,
+               labels: np.ndarray, groups: np.ndarray, train: np.ndarray, test: np.ndarray,
+               seed: int, n_boot: int) -> dict:
+    """The `COLUMNS` row of one layer and target: the probe, its control task and the
+    same probe on the random network. One BLAS thread, so the solver's arithmetic (and
+    its result) is the same however many jobs run."""
+    with threadpool_limits(1):
+        control = control_labels(labels, groups, seed, TARGETS.index(target))
+        return {"layer": layer, "target": target,
+                **score_probe(real, labels, control, groups, train, test, seed, n_boot),
+                "random_network_accuracy": float(
+                    probe_accuracy(rand, labels, train, test).mean()),
+                "n_train": len(train), "n_test": len(test)}
+
+
 def run_probes(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                out_dir: str | Path | None = None, *, layers: Sequence[str] | None = None,
                targets: Sequence[str] = TARGETS, per_episode: int = 4,
                max_steps: int = PROCGEN_STEP_LIMIT, mode: str = "hard", seed: int = 0,
-               n_boot: int = N_BOOT, progress: bool = False, batch: int = BATCH
-               ) -> ProbeResult:
+               n_boot: int = N_BOOT, progress: bool = False, batch: int = BATCH,
+               n_jobs: int = -1) -> ProbeResult:
     """Probe every layer (default `sweep_layers`: the residual adds and the embedder's
     output) for each of `targets` on the levels (seeds or mazes; at least 4), episodes
-    of at most `max_steps`; with `out_dir`, also write the result."""
+    of at most `max_steps`; with `out_dir`, also write the result. The probes are fitted
+    in `n_jobs` processes (joblib; -1: one per core)."""
     mazes = as_mazes(levels, mode)
     if len(mazes) < 4:
         raise NoUsableLevelsError("probes need at least 4 levels (split into train and test)")
@@ -235,16 +253,15 @@ def run_probes(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     real = layer_features(policy, obs, layers, batch=batch)
     rand = layer_features(random_network(policy, seed), obs, layers, batch=batch)
     todo = [(layer, target) for layer in layers for target in targets]
+    bar = tqdm(total=len(todo), desc="probes", disable=not progress)
     rows = []
-    for layer, target in tqdm(todo, desc="probes", disable=not progress):
-        labels = table[target].to_numpy()
-        control = control_labels(labels, groups, seed, TARGETS.index(target))
-        rows.append({"layer": layer, "target": target,
-                     **score_probe(real[layer], labels, control, groups, train, test, seed,
-                                   n_boot),
-                     "random_network_accuracy": float(
-                         probe_accuracy(rand[layer], labels, train, test).mean()),
-                     "n_train": len(train), "n_test": len(test)})
+    # the fits are independent and deterministic: spread them over the cores
+    for row in Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_probe_row)(layer, target, real[layer], rand[layer], table[target].to_numpy(),
+                                groups, train, test, seed, n_boot) for layer, target in todo):
+        rows.append(row)
+        bar.update()
+    bar.close()
     params = {"layers": layers, "targets": list(targets), "per_episode": per_episode,
               "max_steps": max_steps, "mode": mode, "seed": seed, "n_boot": n_boot,
               "n_levels": len(mazes)}
