@@ -155,7 +155,7 @@ def test_coefficient_plot_draws_a_mean_outside_its_split_range():
     table = pd.DataFrame({"feature": ["strong", "weak"], "coef_mean": [1.0, 0.02],
                           "ci_low": [0.8, 0.0], "ci_high": [1.2, 0.0]})
     ax = plot_coefficients(table)
-    (mean_points,) = ax.lines[:1]
-    assert mean_points.get_xdata().tolist() == [1.0, 0.02]
-    segments = ax.collections[0].get_segments()
+    ranges, means = ax.collections[:2]  # the split ranges, then the means drawn apart
+    assert np.asarray(means.get_offsets())[:, 0].tolist() == [1.0, 0.02]
+    segments = ranges.get_segments()
     assert [tuple(s[:, 0]) for s in segments] == [(0.8, 1.2), (0.0, 0.0)]

@@ -93,5 +93,5 @@ def plot_ablation(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.nda
         ax.set_ylabel("change of P(towards cheese)")
         ax.set_title(f"{method}-ablation", fontsize=9)
     axes[0].figure.suptitle("Channel ablation at the decision square against tracking "
-                            "(mean over levels, 95% CI)", y=1.02)
+                            "(mean over levels, 95% CI)")
     return axes

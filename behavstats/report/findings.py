@@ -126,10 +126,19 @@ def _resample(cheese: Compared, random: Compared) -> str:
             f"published {cheese.theirs} against {random.theirs}.")
 
 
-@_needs("layer_sweep", ("p_cheese_change", f"{CHEESE} at {VECTOR_LAYER}"))
-def _layer_sweep(c: Compared) -> str:
-    return (f"At the published layer the cheese vector changes P(cheese) by {c.ours} "
-            f"({_mazes(c.n)}); the layer sweep shows where else it steers.")
+def _layer_sweep(rows: Rows) -> str | None:
+    """Where the cheese vector steers most, beside the published layer."""
+    changes = [c for c in rows.get("layer_sweep", []) if c.row.quantity == "p_cheese_change"]
+    published = _get(rows, "layer_sweep", "p_cheese_change", f"{CHEESE} at {VECTOR_LAYER}")
+    if not changes or published is None:
+        return None
+    best = min(changes, key=lambda c: c.estimate)
+    where = best.row.label.split(" at ")[-1]
+    there = "the published layer, " if best is published else ""
+    also = "" if best is published else f"; at the published layer {published.ours}"
+    return (f"Computed and added at each layer on {_mazes(best.n)}, the cheese vector "
+            f"lowers P(cheese) most at {there}{where} ({best.ours}){also}, and changes it "
+            f"by {changes[-1].ours} at {changes[-1].row.label.split(' at ')[-1]}.")
 
 
 @_needs("probes", ("probe_accuracy", f"reaches_cheese at {VECTOR_LAYER}"),

@@ -168,6 +168,9 @@ def _retarget(study: Study) -> list[Compared]:
               published_text="peaks at about 5 near the path" if k == 0 else
               "above 1 everywhere" if k == len(bins) - 1 else "")
           for k, b in enumerate(bins)),
+        *(Row(f"success, {words.get(best, best)}, {region} targets [share]", "p_path",
+              f"{best}, {region}", published_text="rough success rate, channel 55")
+          for region in ("top-left", "bottom-right")),
         Row(f"Spearman correlation of success with that distance, {words.get(best, best)}",
             "spearman_p_path_vs_distance", best, published_text="falls with distance")])
 
