@@ -43,8 +43,8 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
     inputs: uint8 observations (N, 64, 64, 3) when `start` is None, else activations
         (N, C, H, W) at the output of layer `start`, from which the network continues;
         or `Frames` (observations with their mazes' base pictures, e.g. from
-        `env.frames`), run incrementally up to the first edit when the policy is wide enough for it
-        to pay (`behavstats.incremental`).
+        `env.frames`), run incrementally up to the first edit when the policy is wide
+        enough for that to pay (`behavstats.incremental`).
     index: row r is `inputs[index[r]]` (default: every input once, in order).
     interventions: the same for every row, or a `RowInterventions` callable.
     bf16: bfloat16 autocast (see `inference`).

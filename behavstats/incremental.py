@@ -262,9 +262,7 @@ class _BaseStore:
         points = [x]
         for stage in self.plan:
             if stage.kind == "residual":
-                block = stage.module
-                hidden = block.conv1(block.relu1(x))
-                x = block.conv2(block.relu2(hidden)) + x
+                hidden, x = stage.module.hidden_and_output(x)
                 points += [hidden, x]
             else:
                 x = stage.module(x)

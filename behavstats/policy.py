@@ -58,8 +58,13 @@ class ResidualBlock(nn.Module):
         self.resadd = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv2(self.relu2(self.conv1(self.relu1(x))))
-        return self.resadd(out + x)
+        return self.hidden_and_output(x)[1]
+
+    def hidden_and_output(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """conv1's output and the block's output: the block written once, for the
+        incremental engine, which keeps both."""
+        hidden = self.conv1(self.relu1(x))
+        return hidden, self.resadd(self.conv2(self.relu2(hidden)) + x)
 
 
 class Chain(nn.Module):

@@ -25,8 +25,3 @@ def published_figures() -> pd.DataFrame:
     """The published figures: topic, quantity, condition, published, note."""
     return pd.DataFrame(reference_results()["figures"],
                         columns=["topic", "quantity", "condition", "published", "note"])
-
-
-def published_notes(topic: str) -> list[str]:
-    """What the publications said in prose about `topic` (a result's topic)."""
-    return [n["text"] for n in reference_results()["notes"] if n["topic"] == topic]

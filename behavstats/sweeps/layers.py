@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer
 from behavstats.forward import BATCH, LayerCache
 from behavstats.geometry import decision_point
 from behavstats.interventions.effects import N_BOOT, estimate_ci, tv_distance
@@ -40,7 +40,7 @@ from behavstats.maze import Maze
 from behavstats.policy import HIDDEN_LAYER, Policy
 from behavstats.quantities import edited
 from behavstats.results import Result, quantity_row
-from behavstats.vfield import FIELD_GROUP, FieldRows
+from behavstats.vfield import FIELD_GROUP, field_observations
 
 COEFFS = {"cheese": (-1.0, 1.0), "top_right": (1.0, 2.0)}
 """Coefficients of each vector (activation + coeff * vector)."""
@@ -146,14 +146,11 @@ def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[s
     n = len(mazes)
     out = {(name, layer): np.zeros((len(coeff), n)) for layer in layers
            for name, coeff in coeffs.items()}
-    for start in tqdm(range(0, n, FIELD_GROUP), desc="layer sweep (fields)",
-                      disable=not progress):
-        group = np.arange(start, min(start + FIELD_GROUP, n))
-        members = [mazes[i] for i in group]
-        field_rows = FieldRows.of(members)
+    groups = field_observations(mazes, observer)
+    for group, field_rows, obs in tqdm(groups, total=-(-n // FIELD_GROUP),
+                                       desc="layer sweep (fields)", disable=not progress):
         other = np.array([cell != dsq_cells[group[m]] for m, cells
                           in enumerate(field_rows.cells) for cell in cells])
-        obs = render(field_rows.pairs(members), observer)
         for layer in layers:
             cache = LayerCache(policy, obs, layer, batch=batch)
             base = cache.probs()
