@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from statsmodels.stats.proportion import proportion_confint
+
 VERDICT_RULE = (
     "Verdicts compare our estimate with the published figure where the two measure the "
     "same thing: <b>agrees</b> when the published figure lies inside our 95% interval "
@@ -14,7 +16,6 @@ VERDICT_RULE = (
     "the sign is opposite; for a level (a share, a median, an accuracy) <b>higher</b> or "
     "<b>lower</b>. Rows without a number on the published side get no verdict.")
 """The rule `verdict` applies, as the report states it."""
-Z95 = 1.959964
 
 
 def number(value: float | None) -> str:
@@ -51,9 +52,8 @@ def wilson(share: float, n: float) -> tuple[float, float]:
     """Wilson 95% interval of a share of n trials (NaN, NaN without trials)."""
     if n is None or math.isnan(n) or n <= 0 or math.isnan(share):
         return math.nan, math.nan
-    centre = (share + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(share * (1 - share) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = proportion_confint(share * n, n, alpha=0.05, method="wilson")
+    return float(low), float(high)
 
 
 def verdict(estimate: float, low: float, high: float, published: float, *,
