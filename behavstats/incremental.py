@@ -203,12 +203,13 @@ def _plan(policy: Policy) -> tuple[_Stage, ...]:
 
 class _BaseStore:
     """Base activations of one policy: per recorded point (the image, every stage's
-    output, each residual block's conv1 output) a (slots, C, H, W) tensor, grown as
-    needed up to `STORE_BYTES`; least recently used bases give up their slots."""
+    output, each residual block's conv1 output) a (slots, C, H, W) tensor of
+    `STORE_BYTES`; least recently used bases give up their slots."""
 
     def __init__(self, policy: Policy):
         self.plan = _plan(policy)
         self.tensors: list[torch.Tensor] = []
+        self.free: list[int] = []
         self.slots: OrderedDict = OrderedDict()
         self.version: tuple = ()
 
@@ -217,7 +218,7 @@ class _BaseStore:
         version = (torch.is_autocast_enabled("cpu"),
                    *(p._version for p in policy.parameters()))
         if version != self.version:
-            self.tensors, self.version = [], version
+            self.tensors, self.free, self.version = [], [], version
             self.slots.clear()
         used = sorted(set(frames.owner.tolist()))
         missing = [b for b in used if frames.keys[b] not in self.slots]
@@ -235,26 +236,31 @@ class _BaseStore:
         return torch.as_tensor(lookup[frames.owner])
 
     def _free_slots(self, count: int, acts: list[torch.Tensor], keep: set) -> torch.Tensor:
-        capacity = len(self.tensors[0]) if self.tensors else 0
-        taken = set(self.slots.values())
-        free = [s for s in range(capacity) if s not in taken][:count]
-        per_slot = sum(a[0].numel() * a.element_size() for a in acts)
-        limit = max(int(STORE_BYTES // per_slot), 2 * count)
-        if len(free) < count and capacity < limit:
-            grown = min(limit, max(2 * capacity, capacity + count - len(free)))
-            self.tensors = [torch.cat([t, t.new_empty((grown - capacity, *t.shape[1:]))])
-                            .contiguous(memory_format=torch.channels_last)
-                            if self.tensors else
-                            a.new_empty((grown, *a.shape[1:])).contiguous(
-                                memory_format=torch.channels_last)
-                            for t, a in zip(self.tensors or acts, acts, strict=True)]
-            free += list(range(capacity, grown))[: count - len(free)]
+        """`count` slots for new bases: never used ones first, then those of the least
+        recently used bases not in `keep`. The tensors are allocated once at full size
+        (untouched pages cost no memory), so filling the store copies nothing."""
+        if not self.tensors:
+            per_slot = sum(a[0].numel() * a.element_size() for a in acts)
+            self._allocate(acts, max(int(STORE_BYTES // per_slot), 2 * count))
         for key in list(self.slots):
-            if len(free) >= count:
+            if len(self.free) >= count:
                 break
             if key not in keep:
-                free.append(self.slots.pop(key))
-        return torch.as_tensor(free[:count])
+                self.free.append(self.slots.pop(key))
+        if len(self.free) < count:  # one batch holds more bases than the store
+            self._allocate(acts, len(self.tensors[0]) + count - len(self.free))
+        taken, self.free = self.free[:count], self.free[count:]
+        return torch.as_tensor(taken)
+
+    def _allocate(self, acts: list[torch.Tensor], capacity: int) -> None:
+        """Room for `capacity` bases, keeping the stored ones."""
+        old = len(self.tensors[0]) if self.tensors else 0
+        grown = [torch.empty((capacity, *a.shape[1:]), dtype=a.dtype,
+                             memory_format=torch.channels_last) for a in acts]
+        for new, kept in zip(grown, self.tensors, strict=False):
+            new[:old] = kept
+        self.tensors = grown
+        self.free += range(old, capacity)
 
     def _compute(self, images: torch.Tensor) -> list[torch.Tensor]:
         """The recorded points of base pictures (uint8 (M, 64, 64, 3)), dense."""

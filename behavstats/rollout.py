@@ -128,7 +128,12 @@ class _Episode:
 
 def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = RolloutConfig(),
                  *, progress: bool = False) -> pd.DataFrame:
-    """One episode per maze; columns `EPISODE_COLUMNS` (+ `path`), in the given order."""
+    """One episode per maze; columns `EPISODE_COLUMNS` (+ `path`), in the given order.
+
+    Each running episode steps on through (cell, facing) states whose logits it has
+    until it meets a new one; then the new states of every running episode share one
+    forward pass. So a pass has up to `parallel_episodes` rows, not the handful that
+    turn up in any single step (agents that miss the cheese mostly revisit)."""
     observer = Observer(batch=config.batch)
     waiting = list(enumerate(mazes))[::-1]
     running: list[_Episode] = []
@@ -140,13 +145,9 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
             index, maze = waiting.pop()
             running.append(_Episode(index, maze, config.seed, observer, incremental))
         _evaluate_new_states(policy, running, observer, config)
-        logits = np.stack([episode.logits[episode.state] for episode in running])
-        for episode, action in zip(running, _choose_actions(
-                logits, [e.rng for e in running], config.sample), strict=True):
-            episode.act(int(action))
         still = []
         for episode in running:
-            if episode.reached_cheese or episode.steps >= config.max_steps:
+            if _step_while_known(episode, config):
                 results[episode.index] = _summary(episode, config.record_path)
                 bar.update(1)
             else:
@@ -156,6 +157,15 @@ def run_episodes(policy: Policy, mazes: Sequence[Maze], config: RolloutConfig = 
     if not results:
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
     return pd.DataFrame([results[i] for i in range(len(mazes))])
+
+
+def _step_while_known(episode: _Episode, config: RolloutConfig) -> bool:
+    """Step `episode` while its state's logits are known; whether it has ended."""
+    while episode.state in episode.logits:
+        episode.act(_choose_action(episode.logits[episode.state], episode.rng, config.sample))
+        if episode.reached_cheese or episode.steps >= config.max_steps:
+            return True
+    return False
 
 
 def _evaluate_new_states(policy: Policy, running: list[_Episode], observer: Observer,
@@ -174,15 +184,13 @@ def _evaluate_new_states(policy: Policy, running: list[_Episode], observer: Obse
         episode.logits[episode.state] = row
 
 
-def _choose_actions(logits: np.ndarray, rngs: Sequence[np.random.Generator], sample: bool
-                    ) -> np.ndarray:
-    """Actions for rows of logits: Gumbel-max samples, each row with its own stream
-    (so a level's actions do not depend on its batch), or the most probable move."""
+def _choose_action(logits: np.ndarray, rng: np.random.Generator, sample: bool) -> int:
+    """A Gumbel-max sample from the 15 logits with the episode's own stream (so a
+    level's actions do not depend on the other episodes), or the most probable move."""
     if sample:
-        return np.argmax(logits + np.stack([rng.gumbel(size=logits.shape[1]) for rng in rngs]),
-                         axis=1)
-    moves = move_probs(torch.from_numpy(logits)).argmax(dim=1).numpy()
-    return np.array([MOVE_ACTION[MOVE_NAMES[m]] for m in moves])
+        return int(np.argmax(logits + rng.gumbel(size=len(logits))))
+    move = int(move_probs(torch.from_numpy(logits[None])).argmax(dim=1)[0])
+    return MOVE_ACTION[MOVE_NAMES[move]]
 
 
 def _summary(episode: _Episode, record_path: bool) -> dict:
