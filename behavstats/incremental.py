@@ -23,7 +23,6 @@ import hashlib
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 import torch
@@ -184,7 +183,6 @@ def _grow(kind: str, size: tuple[int, int]) -> tuple[int, int]:
     return tuple(s + (4 if kind == "residual" else 2) for s in size)
 
 
-@cache
 def _plan(policy: Policy) -> tuple[_Stage, ...]:
     """The leading stages that can run on windows: supported kinds, while a one-pixel
     change stays under `DENSE_FROM` of the map."""

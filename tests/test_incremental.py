@@ -43,6 +43,23 @@ def test_only_wide_networks_take_the_incremental_path(observer, monkeypatch):
         assert (policy in incremental._STORES) == used
 
 
+def test_base_activations_go_with_their_policy(observer):
+    """A policy's stored base activations are freed with it: a worker that rebuilds the
+    policy for every shard of episodes must not keep one store per shard (it did, when
+    the stage plan was cached with the policy as key, and swapped at 12 GB)."""
+    import gc
+    import weakref
+
+    maze = next(iter(LevelGenerator("hard", batch=4).mazes([5])))
+    views = frames([(maze, cell) for cell in maze.free_cells()[:8]], observer)
+    policy = Policy(1).to(memory_format=torch.channels_last).eval()
+    probs(policy, views)
+    store = weakref.ref(incremental._STORES[policy])
+    del policy
+    gc.collect()
+    assert store() is None
+
+
 @pytest.fixture(scope="module")
 def mazes():
     """The first `PER_BAND` mazes of each size band among levels 0..."""
