@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from behavstats import incremental
 from behavstats.env import render
 from behavstats.geometry import move_between, shortest_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
@@ -131,7 +132,10 @@ def test_default_channel_sets_give_the_five_conditions():
     assert conditions(sets) == ["no edit", "cheese", "top1", "tracked", "score >= 0.3"]
 
 
-def test_run_retarget_table_and_outputs(policy, mazes, tmp_path):
+@pytest.mark.parametrize("min_scale", [incremental.MIN_SCALE, 1],
+                         ids=["plain passes", "incremental passes"])
+def test_run_retarget_table_and_outputs(policy, mazes, tmp_path, monkeypatch, min_scale):
+    monkeypatch.setattr(incremental, "MIN_SCALE", min_scale)
     pristine = copy.deepcopy(policy)
     maze = mazes[3]
     result = run_retarget(policy, [maze], tmp_path, channel_sets={"one": [1], "two": [1, 2]},

@@ -15,9 +15,11 @@ reachable free cell but the start; with `max_targets`, that many drawn at random
 Success p_path: the geometric mean of the probabilities of the moves along the
 shortest path start -> t, each seen with the facing following the path gives
 (`walk.path_steps`). Only those observations are computed: per maze every (cell,
-facing) is rendered once and cached at `layer` (`walk.ObservationTable`), each clamp
-condition is one batched pass over all targets' path steps with per-row clamps, and
-the cheese condition renders each target's path with the cheese on t. No field, no
+facing) some path steps on is rendered once and cached at `layer`
+(`walk.ObservationTable`), the unedited condition computes each of them once, each
+clamp condition is one batched pass over all targets' path steps with per-row clamps,
+and the cheese condition renders each target's path with the cheese on t (against a
+picture of that maze without the mouse, for incremental passes). No field, no
 rollout. Default clamp value per channel: `value_scale` times the channel's largest
 activation at the cheese cell across the discovery mazes (its largest activation
 anywhere if that is not positive): the published values belong to their network.
@@ -40,10 +42,11 @@ import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
-from behavstats.env import Observer, render
+from behavstats.env import Observer, frames, render
 from behavstats.forward import BATCH, probs
 from behavstats.geometry import distances, shortest_path, steps_to_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
+from behavstats.incremental import worthwhile
 from behavstats.interventions.channels import (
     Discovery,
     discovered_channels,
@@ -259,12 +262,14 @@ def _retarget_maze(policy: Policy, maze: Maze, level: int, targets: list[Cell],
     """The target rows of one maze, every condition (`conditions`)."""
     if not targets:
         return []
-    table = ObservationTable(maze, observer, policy=policy, layer=layer, batch=batch)
+    paths = [shortest_path(maze, maze.start, t) for t in targets]
+    steps, facings, _, _ = path_steps(maze, paths, maze.reflected)
+    table = ObservationTable(maze, observer, states=zip(steps, facings, strict=True),
+                             policy=policy, layer=layer, batch=batch)
     to_tr = steps_to_path(maze, shortest_path(maze, maze.start, maze.top_right))
     cells = np.array([maze_to_activation_cell(x, y, maze.maze_dim, maze.world_dim, size)
                       for x, y in targets])
     act_rows, act_cols = torch.as_tensor(cells[:, 0]), torch.as_tensor(cells[:, 1])
-    paths = [shortest_path(maze, maze.start, t) for t in targets]
     success = {NO_EDIT: path_probability(policy, table, paths, batch=batch),
                CHEESE: cheese_success(policy, maze, paths, observer, batch=batch)}
     for name, channels in sets.items():
@@ -294,9 +299,9 @@ def cheese_success(policy: Policy, maze: Maze, paths: Sequence[Sequence[Cell]],
         if sum(len(p) for p in group) >= CHUNK or k == len(paths) - 1:
             cells, facings, moves, owner = path_steps(maze, group, maze.reflected)
             mazes = [move_cheese(maze, p[-1]) for p in group]
-            obs = render([(mazes[o], c) for o, c in zip(owner, cells, strict=True)], observer,
-                         reflected=facings)
-            out.append(geometric_means(probs(policy, obs, batch=batch), moves, owner,
+            pairs = [(mazes[o], c) for o, c in zip(owner, cells, strict=True)]
+            views = (frames if worthwhile(policy) else render)(pairs, observer, facings)
+            out.append(geometric_means(probs(policy, views, batch=batch), moves, owner,
                                        len(group)))
             group = []
     return np.concatenate(out) if out else np.empty(0)

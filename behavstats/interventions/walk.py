@@ -10,7 +10,7 @@ scored together in shared forward batches.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,8 @@ ItemInterventions = Callable[[np.ndarray], Sequence]
 
 
 class ObservationTable:
-    """Observations of `maze` with the mouse on every free cell, facing either way.
+    """Observations of `maze` with the mouse on given (cell, facing) states (default:
+    every free cell, facing either way).
 
     With `policy` and `layer`, the policy's activations at `layer` are cached for
     them (`LayerCache`), and `path_probability` of that policy continues every
@@ -33,15 +34,16 @@ class ObservationTable:
     """
 
     def __init__(self, maze: Maze, observer: Observer | None = None, *,
+                 states: Iterable[tuple[Cell, bool]] | None = None,
                  policy: Policy | None = None, layer: str | None = None, batch: int = BATCH):
         self.maze = maze
-        self.cells = maze.free_cells()
-        pairs = [(maze, cell) for cell in self.cells for _ in (0, 1)]
-        self.frames = frames(pairs, observer, reflected=[False, True] * len(self.cells))
-        self._row = {(cell, facing): 2 * i + facing for i, cell in enumerate(self.cells)
-                     for facing in (False, True)}
+        if states is None:
+            states = [(cell, facing) for cell in maze.free_cells() for facing in (False, True)]
+        self.states = list(dict.fromkeys((tuple(c), bool(f)) for c, f in states))
+        self.frames = frames([(maze, cell) for cell, _ in self.states], observer,
+                             reflected=[facing for _, facing in self.states])
+        self._row = {state: i for i, state in enumerate(self.states)}
         self.initial_facing = maze.reflected
-
         self.cache = (LayerCache(policy, self.frames, layer, batch=batch)
                       if policy is not None and layer is not None else None)
 
@@ -92,5 +94,9 @@ def path_probability(policy: Policy, table: ObservationTable, paths: Sequence[Se
     path gives; 1.0 for a path without steps."""
     cells, facings, moves, owner = path_steps(table.maze, paths, table.initial_facing)
     rows = np.array([table.row(c, f) for c, f in zip(cells, facings, strict=True)], int)
-    edits = () if interventions is None else (lambda r: interventions(owner[r]))
-    return geometric_means(table.probs(policy, edits, rows, batch), moves, owner, len(paths))
+    if interventions is None:  # a state's probabilities are the same on every path
+        states, of_step = np.unique(rows, return_inverse=True)
+        p = table.probs(policy, (), states, batch)[of_step]
+    else:
+        p = table.probs(policy, lambda r: interventions(owner[r]), rows, batch)
+    return geometric_means(p, moves, owner, len(paths))

@@ -4,7 +4,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from behavstats.results import NAN, Result, quantity_row
@@ -126,32 +128,21 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     X, y = design_matrix(selected_rows, features, LABEL)
     common = {"n_splits": n_splits, "test_size": test_size, "seed": seed}
     published = set(PUBLISHED_MODEL) <= set(features)
-    with tqdm(total=6 + published, desc="regress", disable=not progress) as bar:
+    with tqdm(total=3, desc="regress", disable=not progress) as bar:
         bar.set_postfix_str("collinearity")
         collinearity = Collinearity().fit(X)
         bar.update()
         bar.set_postfix_str("L1 fit")
         l1 = L1LogisticStudy(**common).fit(X, y)
         bar.update()
-        bar.set_postfix_str("single features")
-        single = SingleFeatureAccuracy(C=l1.C_, **common).fit(X, y)
+        bar.set_postfix_str("selection, signs, single features, logit")
+        # independent and deterministic: two halves of the work in two processes (not
+        # threads, see `L1LogisticStudy`), each fitting one model at a time
+        (selection, logit), (single, signs, published_fit, key_vif) = Parallel(
+                n_jobs=2, backend="loky")([
+            delayed(_selection_and_logit)(X, y, l1.C_, common, n_bootstrap),
+            delayed(_singles_and_signs)(X, y, l1.C_, common, n_subsets, published)])
         bar.update()
-        bar.set_postfix_str("selection")
-        selection = FeatureSelection(C=l1.C_, **{
-            **common, "n_splits": min(n_splits, SELECTION_SPLITS)}).fit(X, y)
-        bar.update()
-        bar.set_postfix_str("sign stability")
-        signs = SignStability(C=l1.C_, n_subsets=n_subsets, seed=seed).fit(X, y)
-        bar.update()
-        bar.set_postfix_str("logit")
-        logit = LogitInference(n_bootstrap=n_bootstrap, seed=seed).fit(
-            X[selection.selected_], y)
-        bar.update()
-        if published:
-            bar.set_postfix_str("published model")
-            published_fit = L1LogisticStudy(**common).fit(X[list(PUBLISHED_MODEL)], y)
-            key_vif = Collinearity().fit(X[list(KEY_FEATURES)]).vif_
-            bar.update()
     params = {"n_table": len(table), **filters, "features": features,
               "selected": selection.selected_, "adds_accuracy": selection.adds_accuracy_,
               "selection_splits": selection.n_splits,
@@ -165,4 +156,28 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
                        vif=collinearity.vif_, selection=selection.steps_,
                        sign_stability=signs.table_, logit=logit.table_,
                        published_model=published_fit.coefficients_ if published else None,
-                       key_vif=key_vif if published else None, params=params)
+                       key_vif=key_vif, params=params)
+
+
+def _selection_and_logit(X: pd.DataFrame, y: np.ndarray, C: float, common: dict,
+                         n_bootstrap: int) -> tuple[FeatureSelection, LogitInference]:
+    """Feature selection (on at most `SELECTION_SPLITS` splits) and the unregularised
+    Logit on the features it selects."""
+    selection = FeatureSelection(C=C, **{
+        **common, "n_splits": min(common["n_splits"], SELECTION_SPLITS)}).fit(X, y)
+    logit = LogitInference(n_bootstrap=n_bootstrap, seed=common["seed"]).fit(
+        X[selection.selected_], y)
+    return selection, logit
+
+
+def _singles_and_signs(X: pd.DataFrame, y: np.ndarray, C: float, common: dict,
+                       n_subsets: int, published: bool) -> tuple:
+    """Single-feature accuracies, sign stability and, when the features include it, the
+    published four-feature model's fit and its key features' VIFs (else None)."""
+    single = SingleFeatureAccuracy(C=C, **common).fit(X, y)
+    signs = SignStability(C=C, n_subsets=n_subsets, seed=common["seed"]).fit(X, y)
+    if not published:
+        return single, signs, None, None
+    return (single, signs,
+            L1LogisticStudy(**common, n_jobs=1).fit(X[list(PUBLISHED_MODEL)], y),
+            Collinearity().fit(X[list(KEY_FEATURES)]).vif_)

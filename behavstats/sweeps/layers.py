@@ -26,7 +26,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer
-from behavstats.forward import BATCH, LayerCache
+from behavstats.forward import BATCH, LayerCache, probs
 from behavstats.geometry import decision_point
 from behavstats.interventions.effects import N_BOOT, estimate_ci, tv_distance
 from behavstats.interventions.forward import (
@@ -142,7 +142,7 @@ def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[s
               progress: bool, batch: int) -> np.ndarray:
     """Mean TV over each maze's field cells other than its dsq, in the row order of
     the per-level table (layer, vector, coeff, maze). Each group of mazes is rendered
-    once and cached at every layer."""
+    and its unedited probabilities computed once, and it is cached at every layer."""
     n = len(mazes)
     out = {(name, layer): np.zeros((len(coeff), n)) for layer in layers
            for name, coeff in coeffs.items()}
@@ -151,9 +151,9 @@ def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[s
                                        desc="layer sweep (fields)", disable=not progress):
         other = np.array([cell != dsq_cells[group[m]] for m, cells
                           in enumerate(field_rows.cells) for cell in cells])
+        base = probs(policy, obs, batch=batch)
         for layer in layers:
             cache = LayerCache(policy, obs, layer, batch=batch)
-            base = cache.probs()
             for name, coeff in coeffs.items():
                 index = np.tile(np.arange(len(obs)), len(coeff))
                 owner, cf = field_rows.owner[index], np.repeat(coeff, len(obs))
