@@ -60,9 +60,10 @@ def main() -> None:
     parser.add_argument("--mazes", type=int, default=8)
     parser.add_argument("--levels", default="0:200")
     parser.add_argument("--skip-evaluate", action="store_true")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (on a shared 2-core machine a second thread "
-                             "spin-waits: 1 is faster under load)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="torch threads (default: one per core, as `behavstats "
+                             "evaluate` runs; on a machine busy with other work a second "
+                             "thread spin-waits and 1 is faster)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     agent = load_policy("default")
