@@ -626,9 +626,9 @@ def study(
     quick: Annotated[bool, typer.Option(help="Shrink every size: a ~2-minute smoke run.")] =
     False,
     workers: Annotated[int, typer.Option(
-        min=1, help="Parallel processes for episodes (one torch thread each: on 2 cores "
-                    "10,000 episodes run 1.3x faster than one process with two "
-                    "threads).")] = os.cpu_count() or 1,
+        min=1, help="Parallel processes for episodes (one torch thread each; on 2 cores "
+                    "the default agent's episodes run 1.3x faster than in one process "
+                    "with two threads).")] = os.cpu_count() or 1,
     seed: Seed = 0,
     mode: Mode = "hard",
     quiet: Quiet = False,

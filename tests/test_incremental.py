@@ -60,6 +60,24 @@ def test_base_activations_go_with_their_policy(observer):
     assert store() is None
 
 
+def test_a_small_store_evicts_and_grows_exactly(mazes, observer, monkeypatch):
+    """With room for two bases the store grows for a batch of 21 mazes (more bases
+    than it holds, one of them stored before and kept through the growth), then gives
+    least recently used slots to new mazes; every probability equals the plain pass."""
+    monkeypatch.setattr(incremental, "STORE_BYTES", 1)
+    policy = Policy(1).to(memory_format=torch.channels_last).eval()
+    views = field_frames(mazes[:40], observer, 2)
+    expected = probs(policy, views.obs)
+    np.testing.assert_allclose(probs(policy, views.take(np.arange(2))), expected[:2],
+                               atol=1e-5)  # one maze: a store of 2 slots
+    np.testing.assert_allclose(probs(policy, views.take(np.arange(42)), batch=42),
+                               expected[:42], atol=1e-5)  # 21 mazes
+    np.testing.assert_allclose(probs(policy, views.take(np.arange(42, 80)), batch=8),
+                               expected[42:], atol=1e-5)  # evictions
+    store = incremental._STORES[policy]
+    assert len(store.tensors[0]) == 21 and len(store.slots) + len(store.free) == 21
+
+
 @pytest.fixture(scope="module")
 def mazes():
     """The first `PER_BAND` mazes of each size band among levels 0..."""

@@ -69,12 +69,12 @@ class L1LogisticStudy(BaseEstimator):
                  Cs: Sequence[float] = DEFAULT_CS, cv: int = 5, reference_C: float = 1.0,
                  seed: int = 0, n_jobs: int = 2):
         self.n_splits = n_splits
-        self.n_jobs = n_jobs
         self.test_size = test_size
         self.Cs = Cs
         self.cv = cv
         self.reference_C = reference_C
         self.seed = seed
+        self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: Sequence | np.ndarray) -> "L1LogisticStudy":
         """Choose C, fit every split at C_ and at reference_C; returns self."""
