@@ -260,7 +260,8 @@ def widen(policy: Policy, factor: int) -> Policy:
     `factor` times and the weights reading them divided by `factor`, so logits agree
     to float rounding. Gives published-size (scale 4) copies of a trained scale-1
     agent for tests and benchmarks."""
-    wide = Policy(policy.scale * factor, metadata=policy.metadata)
+    wide = Policy(policy.scale * factor, metadata={**policy.metadata,
+                                                   "scale": policy.scale * factor})
     state = {}
     for name, value in policy.state_dict().items():
         value = value.detach().float()
@@ -284,7 +285,7 @@ def parameter_count(policy: Policy) -> int:
 def save_policy(policy: Policy, path: str | Path, **extra) -> Path:
     """Write `policy` in the published layout `{"model_state_dict": ...}` plus our
     metadata entry, atomically (temp file + rename)."""
-    metadata = {"scale": policy.scale, "num_actions": NUM_ACTIONS, **policy.metadata}
+    metadata = {**policy.metadata, "scale": policy.scale, "num_actions": NUM_ACTIONS}
     payload = {"model_state_dict": {k: v.detach().cpu().contiguous()
                                     for k, v in policy.state_dict().items()},
                METADATA_KEY: metadata, **extra}

@@ -141,6 +141,17 @@ def test_a_widened_network_is_published_size_and_computes_the_same(trained_and_w
     assert episodes.equals(wide_episodes)
 
 
+def test_a_saved_widened_copy_says_its_own_scale(trained_and_widened, tmp_path):
+    """The copy keeps the agent's training record but not its scale: the saved file and
+    the study's agent table say 4 (they said 1, from the copied metadata)."""
+    from behavstats.policy import save_policy
+
+    _, wide = trained_and_widened
+    loaded = load_policy(save_policy(wide, tmp_path / "wide.pt"))
+    assert loaded.scale == 4 and loaded.metadata["scale"] == 4
+    assert loaded.metadata["training"] == load_policy("default").metadata["training"]
+
+
 def test_a_pass_continues_from_a_flat_layer(policy, setup):
     obs = setup[2][:10]
     cache = LayerCache(policy, obs, "embedder.relufc")

@@ -76,6 +76,7 @@ def test_report_shows_published_numbers_and_how_to_reproduce(study):
     record = json.loads((out / "study.json").read_text())
     assert record["policy"] == "default" and record["config"]["quick"] is True
     assert record["versions"]["torch"] in text and record["policy_fingerprint"] in text
+    assert record["policy_scale"] == 1 and "IMPALA, scale 1, 626,256 parameters" in text
     for table in ("evaluation/success.parquet", "episodes/episodes.parquet",
                   "cheese_vector/decision.parquet", "retarget/by_size.parquet",
                   "layer_sweep/layer_sweep.csv", "ablation/ablation.csv", "probes/probes.csv"):

@@ -122,7 +122,7 @@ def agent(study: Study) -> str:
     region = (training.get("cloning") or training.get("ppo") or {}).get("region")
     rows = [("policy", f"<code>{esc(info.get('policy', '?'))}</code>"),
             ("fingerprint", f"<code>{esc(info.get('policy_fingerprint', '?'))}</code>"),
-            ("network", f"IMPALA, scale {meta.get('scale', '?')}, "
+            ("network", f"IMPALA, scale {info.get('policy_scale', meta.get('scale', '?'))}, "
                         f"{info.get('policy_parameters', 0):,} parameters")]
     if training:
         rows.append(("training", esc(

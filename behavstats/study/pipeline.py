@@ -252,6 +252,7 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
     outcomes = run_parts(policy, out_dir, config, PARTS, executor=executor,
                          progress=progress, log=log)
     write_json({"policy": policy_source, "policy_fingerprint": policy_fingerprint(policy),
+                "policy_scale": policy.scale,
                 "policy_parameters": sum(p.numel() for p in policy.parameters()),
                 "model_card": model_card(policy_source), "policy_metadata": policy.metadata,
                 "config": config.as_dict(),
