@@ -37,8 +37,8 @@ MAX_CHANGE = 8
 """Rows whose changed pixels span more than this (in either direction) run dense."""
 MIN_SCALE = 2
 """Narrower networks run plain: at scale 1 the windows' bookkeeping costs more than the
-convolutions it saves (episodes of 400 levels: 33.0 episodes/s plain, 27.9
-incremental), at scale 4 the incremental pass is 2-3.7x faster."""
+convolutions it saves (episodes of levels 0-999: 19.4 s plain, 21.6 s incremental);
+at scale 4 the incremental pass is 2.3x faster (`benchmarks/incremental.py`)."""
 STORE_BYTES = 1.5 * 2**30
 """Memory for base activations per policy (about 3 MB a maze at scale 4)."""
 
