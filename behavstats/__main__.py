@@ -1,3 +1,4 @@
 from behavstats.cli import app
 
-app(prog_name="behavstats")
+if __name__ == "__main__":  # not when a spawned worker process imports this module
+    app(prog_name="behavstats")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from behavstats.hooks import hook_module
-from behavstats.incremental import Frames, advance, worthwhile
+from behavstats.incremental import Frames, RowBases, advance, resume, worthwhile
 from behavstats.policy import MOVE_NAMES, NUM_ACTIONS, Policy, inference, move_probs, preprocess
 
 BATCH = 64
@@ -36,7 +36,7 @@ Interventions = Sequence | RowInterventions
 def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
             interventions: Interventions = (), *, start: str | None = None,
             stop: str | None = None, index: np.ndarray | None = None, batch: int = BATCH,
-            bf16: bool = False) -> torch.Tensor:
+            bf16: bool = False, row_bases: RowBases | None = None) -> torch.Tensor:
     """Outputs of layer `stop` (default: the 15 policy logits), float32, one row per
     input row.
 
@@ -48,6 +48,10 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
     index: row r is `inputs[index[r]]` (default: every input once, in order).
     interventions: the same for every row, or a `RowInterventions` callable.
     bf16: bfloat16 autocast (see `inference`).
+    row_bases: `inputs` (activations at `start`) with their unedited activations at
+        the stages after it: edits at `start` that change a few cells (a clamp) then
+        rerun only the windows they reach (`incremental.resume`; `LayerCache` passes
+        its own).
     """
     index = np.arange(len(inputs)) if index is None else np.asarray(index)
     if isinstance(inputs, Frames) and not worthwhile(policy):
@@ -69,6 +73,9 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
                     x = preprocess(x)
                 elif x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
+                if row_bases is not None and stop is None and _all_at(policy, edits, start):
+                    resume, x = _edited_at_start(row_bases, index[rows], x, edits, start)
+                    edits = ()
             parts.append(_one_pass(policy, x, edits, resume, stop).float())
     if parts:
         return torch.cat(parts)
@@ -104,6 +111,23 @@ def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | Non
     return recorded[0]
 
 
+def _all_at(policy: Policy, edits: Sequence, start: str) -> bool:
+    """Whether there are edits and all apply to the output of stage `start`."""
+    return bool(edits) and all(policy.stage_of(e.layer) == policy.stage_of(start)
+                               for e in edits)
+
+
+def _edited_at_start(bases: RowBases, rows: np.ndarray, x: torch.Tensor, edits: Sequence,
+                     start: str) -> tuple[str, torch.Tensor]:
+    """`edits` applied to `x` (rows `rows` of `bases` at `start`), then the stages after
+    `start` on the windows the edits changed where that pays: the stage to continue
+    from and its output."""
+    for edit in edits:
+        edited = edit(x)
+        x = x if edited is None else edited
+    return resume(bases, rows, x) or (start, x)
+
+
 def _free_stages(policy: Policy, edits: Sequence, stop: str | None) -> int:
     """How many leading stages run before the first edit and up to `stop`: a pass may
     run a stage whose output is edited or recorded, not one an edit lies inside."""
@@ -128,10 +152,10 @@ def stage_index(policy: Policy, layer: str) -> int:
 
 def probs(policy: Policy, inputs: np.ndarray | torch.Tensor, interventions: Interventions = (),
           *, start: str | None = None, index: np.ndarray | None = None, batch: int = BATCH,
-          bf16: bool = False) -> np.ndarray:
+          bf16: bool = False, row_bases: RowBases | None = None) -> np.ndarray:
     """Move probabilities (rows, 5), columns `MOVE_NAMES`, of `forward`'s rows."""
     logits = forward(policy, inputs, interventions, start=start, index=index, batch=batch,
-                     bf16=bf16)
+                     bf16=bf16, row_bases=row_bases)
     return move_probs(logits).numpy() if len(logits) else np.empty((0, len(MOVE_NAMES)),
                                                                     np.float32)
 
@@ -149,7 +173,10 @@ class LayerCache:
     The activations at the last stage output at or before `layer` (`start`) are
     computed once; each edited pass continues from them, so only the rest of the
     network runs. For a layer inside a stage (e.g. a residual block's conv1) that is
-    the stage before, and the edit applies by a hook.
+    the stage before, and the edit applies by a hook. For a wide enough policy, an
+    edit that changes only a few cells of `start` (a clamp) reruns only the windows it
+    reaches in the next stages, against each row's own unedited activations there
+    (`incremental.RowBases`, computed on the first such edit).
     """
 
     def __init__(self, policy: Policy, obs: np.ndarray, layer: str, *, batch: int = BATCH):
@@ -160,6 +187,8 @@ class LayerCache:
         self.start = policy.stage_names[at] if at >= 0 else None
         self.acts = obs if self.start is None else activations(policy, obs, self.start,
                                                                 batch=batch)
+        self.row_bases = (RowBases(policy, self.start, self.acts) if self.start is not None
+                          and self.acts.ndim == 4 and worthwhile(policy) else None)
 
     def __len__(self) -> int:
         return len(self.acts)
@@ -169,4 +198,4 @@ class LayerCache:
         """As `probs(policy, obs, interventions, index=index)`; an edit before the
         cache's layer raises ValueError."""
         return probs(self.policy, self.acts, interventions, start=self.start, index=index,
-                     batch=self.batch)
+                     batch=self.batch, row_bases=self.row_bases)

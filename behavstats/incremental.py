@@ -15,6 +15,11 @@ are made dense and the network continues normally (`advance`).
 
 At scale 4 the 32x32 stages hold about half of the multiply-adds; they, and the
 first 16x16 stages, run on windows of a few pixels.
+
+The same windows serve an edit in the middle of the network that changes only a few
+cells (a clamp at the vector layer): `RowBases` keeps each row's own unedited
+activations after the edited layer, and `resume` reruns only what the changed cells
+reach (block 2's second residual block and block 3's convolution and max-pool).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,23 +192,39 @@ def _grow(kind: str, size: tuple[int, int]) -> tuple[int, int]:
 def _plan(policy: Policy) -> tuple[_Stage, ...]:
     """The leading stages that can run on windows: supported kinds, while a one-pixel
     change stays under `DENSE_FROM` of the map."""
+    return _leading_stages(policy, policy.stage_names, 64)
+
+
+def _leading_stages(policy: Policy, names: Sequence[str], side: int) -> tuple[_Stage, ...]:
+    """The supported stages at the start of `names` (whose input map is side x side) that
+    a one-pixel change reaches on less than `DENSE_FROM` of their map."""
     modules = dict(policy.named_modules())
-    stages, size, side = [], (1, 1), 64
-    for name in policy.stage_names:
+    stages = []
+    for name in names:
         kind = _kind(modules[name])
         if kind is None:
             break
-        size, side = _grow(kind, size), side // 2 if kind == "maxpool" else side
+        stages.append(_Stage(name, modules[name], kind))
+    return _fitting(stages, (1, 1), side)
+
+
+def _fitting(stages: Sequence[_Stage], size: tuple[int, int], side: int) -> tuple[_Stage, ...]:
+    """The leading `stages` on which a change of `size` at their input (a side x side
+    map) stays under `DENSE_FROM` of the map."""
+    fitting = []
+    for stage in stages:
+        size, side = _grow(stage.kind, size), side // 2 if stage.kind == "maxpool" else side
         if size[0] * size[1] > DENSE_FROM * side * side:
             break
-        stages.append(_Stage(name, modules[name], kind))
-    return tuple(stages)
+        fitting.append(stage)
+    return tuple(fitting)
 
 
 class _BaseStore:
     """Base activations of one policy: per recorded point (the image, every stage's
-    output, each residual block's conv1 output) a (slots, C, H, W) tensor of
-    `STORE_BYTES`; least recently used bases give up their slots."""
+    output, each residual block's conv1 output) a (slots, C, H, W) tensor, together
+    `STORE_BYTES` (more only when one batch holds more bases than that); least
+    recently used bases give up their slots."""
 
     def __init__(self, policy: Policy):
         self.plan = _plan(policy)
@@ -219,7 +241,9 @@ class _BaseStore:
             self.tensors, self.free, self.version = [], [], version
             self.slots.clear()
         used = sorted(set(frames.owner.tolist()))
-        missing = [b for b in used if frames.keys[b] not in self.slots]
+        # one per key: bases of equal pictures (e.g. two episodes of one level) share a slot
+        missing = list({frames.keys[b]: b for b in used if frames.keys[b] not in self.slots}
+                       .values())
         for b in used:
             if frames.keys[b] in self.slots:
                 self.slots.move_to_end(frames.keys[b])
@@ -262,16 +286,21 @@ class _BaseStore:
 
     def _compute(self, images: torch.Tensor) -> list[torch.Tensor]:
         """The recorded points of base pictures (uint8 (M, 64, 64, 3)), dense."""
-        x = preprocess(images)
-        points = [x]
-        for stage in self.plan:
-            if stage.kind == "residual":
-                hidden, x = stage.module.hidden_and_output(x)
-                points += [hidden, x]
-            else:
-                x = stage.module(x)
-                points.append(x)
-        return points
+        return _points(self.plan, preprocess(images))
+
+
+def _points(stages: Sequence[_Stage], x: torch.Tensor) -> list[torch.Tensor]:
+    """`x` and what `stages` make of it, dense: every stage's output and each residual
+    block's conv1 output (the bases `_through` reads)."""
+    points = [x]
+    for stage in stages:
+        if stage.kind == "residual":
+            hidden, x = stage.module.hidden_and_output(x)
+            points += [hidden, x]
+        else:
+            x = stage.module(x)
+            points.append(x)
+    return points
 
 
 _STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -287,7 +316,11 @@ def _changed_boxes(frames: Frames) -> tuple[np.ndarray, np.ndarray]:
     """Top-left corners (n, 2) and sizes (n, 2) of each row's changed pixels (an
     unchanged row gets a 1-pixel box)."""
     obs = torch.as_tensor(frames.obs)
-    changed = (obs != torch.as_tensor(frames.bases)[torch.as_tensor(frames.owner)]).any(-1)
+    return _boxes((obs != torch.as_tensor(frames.bases)[torch.as_tensor(frames.owner)]).any(-1))
+
+
+def _boxes(changed: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Corners and sizes (n, 2) of the True entries of each (H, W) mask of `changed`."""
     corners, sizes = [], []
     for dim in (2, 1):
         hit = changed.any(dim).numpy()
@@ -313,12 +346,7 @@ def advance(policy: Policy, frames: Frames, limit: int) -> tuple[str | None, tor
     if not plan or _hooked(plan) or not small.any():
         return None, preprocess(frames.obs)
     height, width = size[small].max(0)
-    stages, grown, side = [], (int(height), int(width)), 64
-    for stage in plan:
-        grown, side = _grow(stage.kind, grown), side // 2 if stage.kind == "maxpool" else side
-        if grown[0] * grown[1] > DENSE_FROM * side * side:
-            break
-        stages.append(stage)
+    stages = _fitting(plan, (int(height), int(width)), 64)
     if not stages:
         return None, preprocess(frames.obs)
     inc = frames.take(np.flatnonzero(small))
@@ -342,8 +370,14 @@ def _run(policy: Policy, frames: Frames, stages: list[_Stage], corner: np.ndarra
     cols = (c0[:, None] + torch.arange(size[1])).clamp(max=63)
     pixels = torch.as_tensor(frames.obs)[torch.arange(len(frames))[:, None, None],
                                          rows[:, :, None], cols[:, None, :]]
-    win = _Window(preprocess(pixels), r0, c0)
-    tensors, point = store.tensors, 0
+    return _through(stages, store.tensors, slots, _Window(preprocess(pixels), r0, c0))
+
+
+def _through(stages: Sequence[_Stage], tensors: list[torch.Tensor], slots: torch.Tensor,
+             win: _Window) -> torch.Tensor:
+    """Run `win` (changes at the first stage's input) through `stages` against the bases
+    `tensors[..][slots]` (the recorded points of `_points`), dense at the end."""
+    point = 0
     for stage in stages:
         if stage.kind == "conv":
             win = _conv(stage.module, tensors[point], slots, win)
@@ -354,3 +388,46 @@ def _run(policy: Policy, frames: Frames, stages: list[_Stage], corner: np.ndarra
             point += 1
         point += 1
     return _dense(tensors[point], slots, win)
+
+
+class RowBases:
+    """The unedited activations of fixed rows at `start` (`acts`, e.g. a `LayerCache`'s)
+    and, computed on first use, at the stages after it that a small edit at `start`
+    reaches on windows. An edit that changes a few cells of `start` (a clamped cell)
+    then reruns only those windows (`resume`), each row against its own activations."""
+
+    def __init__(self, policy: Policy, start: str, acts: torch.Tensor):
+        names = policy.stage_names
+        self.acts = acts
+        self.stages = _leading_stages(policy, names[names.index(start) + 1:], acts.shape[-1])
+        self._points: list[torch.Tensor] | None = None
+
+    def points(self) -> list[torch.Tensor]:
+        if self._points is None:
+            self._points = [p.contiguous(memory_format=torch.channels_last)
+                            for p in _points(self.stages, self.acts)]
+        return self._points
+
+
+def resume(bases: RowBases, rows: np.ndarray, edited: torch.Tensor
+           ) -> tuple[str, torch.Tensor] | None:
+    """The rows `rows` of `bases`, edited at its start to `edited`, run through the
+    stages after it on the windows the edit changed: the last stage run and its dense
+    output (rows in order); None when the edit is too wide or there is no stage."""
+    if not bases.stages or _hooked(bases.stages):
+        return None
+    slots = torch.as_tensor(rows)
+    corner, size = _boxes((edited != bases.acts[slots]).any(1))
+    if (size > MAX_CHANGE).any():
+        return None
+    height, width = (int(v) for v in size.max(0))
+    stages = _fitting(bases.stages, (height, width), edited.shape[-1])
+    if not stages:
+        return None
+    side = edited.shape[-1]
+    r0, c0 = (torch.as_tensor(corner[:, i], dtype=torch.long) for i in (0, 1))
+    rr = (r0[:, None] + torch.arange(height)).clamp(max=side - 1)
+    cc = (c0[:, None] + torch.arange(width)).clamp(max=side - 1)
+    values = edited.permute(0, 2, 3, 1)[torch.arange(len(rows))[:, None, None],
+                                        rr[:, :, None], cc[:, None, :]].permute(0, 3, 1, 2)
+    return stages[-1].name, _through(stages, bases.points(), slots, _Window(values, r0, c0))

@@ -11,7 +11,9 @@ from behavstats.forward import LayerCache, activations, forward, probs
 from behavstats.hooks import VECTOR_LAYER, AddVector, SetCell, run_with_cache
 from behavstats.interventions.forward import added
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import load_policy, move_probs, preprocess, widen
+from behavstats.policy import Policy, load_policy, move_probs, preprocess, save_policy, widen
+from behavstats.report.sections import agent
+from behavstats.report.study import Study
 from behavstats.rollout import RolloutConfig, run_episodes
 from behavstats.vfield import FieldRows, vector_fields
 
@@ -144,12 +146,15 @@ def test_a_widened_network_is_published_size_and_computes_the_same(trained_and_w
 def test_a_saved_widened_copy_says_its_own_scale(trained_and_widened, tmp_path):
     """The copy keeps the agent's training record but not its scale: the saved file and
     the study's agent table say 4 (they said 1, from the copied metadata)."""
-    from behavstats.policy import save_policy
-
     _, wide = trained_and_widened
     loaded = load_policy(save_policy(wide, tmp_path / "wide.pt"))
     assert loaded.scale == 4 and loaded.metadata["scale"] == 4
     assert loaded.metadata["training"] == load_policy("default").metadata["training"]
+    stale = Policy(4, metadata={"scale": 1})  # e.g. a copy made by hand
+    assert load_policy(save_policy(stale, tmp_path / "stale.pt")).metadata["scale"] == 4
+    info = {"policy_scale": 4, "policy_parameters": 3_653_136,
+            "policy_metadata": {"scale": 1}}
+    assert "IMPALA, scale 4, 3,653,136 parameters" in agent(Study(tmp_path, info, {}, {}, {}))
 
 
 def test_a_pass_continues_from_a_flat_layer(policy, setup):

@@ -76,6 +76,41 @@ def test_a_small_store_evicts_and_grows_exactly(mazes, observer, monkeypatch):
                                expected[42:], atol=1e-5)  # evictions
     store = incremental._STORES[policy]
     assert len(store.tensors[0]) == 21 and len(store.slots) + len(store.free) == 21
+    # two bases of one picture in a batch (two episodes of one level) share a slot
+    twice = Frames(views.obs[[0, 1, 0, 1]], views.bases[[0, 0]], np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(probs(policy, twice), expected[[0, 1, 0, 1]], atol=1e-5)
+    assert len(store.slots) + len(store.free) == 21
+
+
+@pytest.mark.parametrize("scale", [1, 4])
+def test_a_clamped_cell_resumes_on_windows_exactly(mazes, observer, scale):
+    """A `LayerCache` whose rows each get a clamp at their own activation cell (as
+    retargeting does) reruns only the windows after the layer, against each row's own
+    unedited activations: the same probabilities as the dense continuation. A vector
+    added everywhere takes the dense path (no row bases are computed)."""
+    from behavstats.forward import LayerCache
+
+    torch.manual_seed(5)
+    policy = Policy(scale).to(memory_format=torch.channels_last).eval()
+    views = field_frames(mazes[::10], observer, None if scale == 1 else 2)
+    cache = LayerCache(policy, views, VECTOR_LAYER)
+    gen = torch.Generator().manual_seed(2)
+    rows, cols = (torch.randint(0, 16, (len(views),), generator=gen) for _ in range(2))
+
+    def clamp(idx):
+        idx = torch.as_tensor(idx)
+        return [SetCell(VECTOR_LAYER, [1, 5, 9], rows[idx], cols[idx], 4.0)]
+
+    index = np.arange(len(views))[::-1].copy()
+    vector = [AddVector(VECTOR_LAYER, torch.randn(32 * scale, 16, 16, generator=gen), 1.0)]
+    got = cache.probs(vector)
+    assert cache.row_bases._points is None
+    got_clamped = cache.probs(lambda r: clamp(index[r]), index=index)
+    assert cache.row_bases._points is not None and cache.row_bases.stages
+    cache.row_bases = None
+    np.testing.assert_allclose(got, cache.probs(vector), atol=1e-5)
+    np.testing.assert_allclose(got_clamped, cache.probs(lambda r: clamp(index[r]), index=index),
+                               atol=1e-5)
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,7 @@ class L1LogisticStudy(BaseEstimator):
         self.C_, self.cv_scores_ = self._choose_C(values, y, self.splits_[0].train)
         columns = range(values.shape[1])
         Cs = list(dict.fromkeys([self.C_, self.reference_C]))
-        fitted = Parallel(n_jobs=min(self.n_jobs, len(Cs)), backend="loky")(
+        fitted = Parallel(n_jobs=min(self.n_jobs or 1, len(Cs)), backend="loky")(
             delayed(fit_on_splits)(self.splits_, columns, C, self.seed) for C in Cs)
         fits, reference = fitted[0], fitted[-1]
         self.split_scores_ = pd.DataFrame({
