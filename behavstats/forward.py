@@ -64,39 +64,43 @@ def forward(policy: Policy, inputs: np.ndarray | torch.Tensor,
             rows = np.arange(begin, min(begin + batch, len(index)))
             edits = interventions(rows) if callable(interventions) else interventions
             if isinstance(inputs, Frames):
-                resume, x = advance(policy, inputs.take(index[rows]), _free_stages(
+                begin_at, x = advance(policy, inputs.take(index[rows]), _free_stages(
                     policy, edits, stop))
             else:
-                resume = start
+                begin_at = start
                 x = inputs[index[rows]] if start is None else inputs[torch.as_tensor(index[rows])]
                 if start is None:
                     x = preprocess(x)
                 elif x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
-                if row_bases is not None and stop is None and _all_at(policy, edits, start):
-                    resume, x = _edited_at_start(row_bases, index[rows], x, edits, start)
-                    edits = ()
-            parts.append(_one_pass(policy, x, edits, resume, stop).float())
+            resumable = None if row_bases is None else (row_bases, index[rows])
+            parts.append(_one_pass(policy, x, edits, begin_at, stop, resumable).float())
     if parts:
         return torch.cat(parts)
     return torch.empty(0, NUM_ACTIONS) if stop is None else torch.empty(0)
 
 
 def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | None,
-              stop: str | None) -> torch.Tensor:
-    """One batch from the output of `start` to the output of `stop`, edited."""
+              stop: str | None, resumable: tuple[RowBases, np.ndarray] | None = None
+              ) -> torch.Tensor:
+    """One batch from the output of `start` to the output of `stop`, edited. With
+    `resumable` (the row bases of `x` and its rows among them), edits at `start` that
+    change only a few cells continue on windows (`incremental.resume`) when no later
+    edit or recording needs the full maps."""
     begin = -1 if start is None else stage_index(policy, start)
-    later = []
+    later, edited = [], False
     for edit in edits:
         at = stage_index(policy, edit.layer)
         if start is not None and policy.stage_of(edit.layer) == policy.stage_of(start):
-            edited = edit(x)
-            x = x if edited is None else edited
+            out = edit(x)
+            x, edited = x if out is None else out, True
         elif at <= begin:
             raise ValueError(f"an edit at {edit.layer} cannot apply to a pass that starts "
                              f"from the activations of {start}")
         else:
             later.append(edit)
+    if resumable is not None and edited and not later and stop is None:
+        start, x = resume(*resumable, x) or (start, x)
     recorded: list[torch.Tensor] = []
     target = None if stop is None else policy.stage_of(stop)
     with policy.hooks(*later):
@@ -109,23 +113,6 @@ def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | Non
         finally:
             handle.remove()
     return recorded[0]
-
-
-def _all_at(policy: Policy, edits: Sequence, start: str) -> bool:
-    """Whether there are edits and all apply to the output of stage `start`."""
-    return bool(edits) and all(policy.stage_of(e.layer) == policy.stage_of(start)
-                               for e in edits)
-
-
-def _edited_at_start(bases: RowBases, rows: np.ndarray, x: torch.Tensor, edits: Sequence,
-                     start: str) -> tuple[str, torch.Tensor]:
-    """`edits` applied to `x` (rows `rows` of `bases` at `start`), then the stages after
-    `start` on the windows the edits changed where that pays: the stage to continue
-    from and its output."""
-    for edit in edits:
-        edited = edit(x)
-        x = x if edited is None else edited
-    return resume(bases, rows, x) or (start, x)
 
 
 def _free_stages(policy: Policy, edits: Sequence, stop: str | None) -> int:

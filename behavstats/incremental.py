@@ -365,12 +365,21 @@ def _run(policy: Policy, frames: Frames, stages: list[_Stage], corner: np.ndarra
          size: tuple[int, int]) -> torch.Tensor:
     store = _store(policy)
     slots = store.slots_of(policy, frames)
-    r0, c0 = (torch.as_tensor(corner[:, i], dtype=torch.long) for i in (0, 1))
-    rows = (r0[:, None] + torch.arange(size[0])).clamp(max=63)
-    cols = (c0[:, None] + torch.arange(size[1])).clamp(max=63)
-    pixels = torch.as_tensor(frames.obs)[torch.arange(len(frames))[:, None, None],
-                                         rows[:, :, None], cols[:, None, :]]
+    pixels, r0, c0 = _box_values(torch.as_tensor(frames.obs), corner, size)
     return _through(stages, store.tensors, slots, _Window(preprocess(pixels), r0, c0))
+
+
+def _box_values(maps: torch.Tensor, corner: np.ndarray, size: tuple[int, int]
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each row's (N, H, W, C) values on the box of `size` at its `corner`, and the
+    corners as tensors (r0, c0). A box of the batch's size can reach past a row's map
+    edge: those positions repeat the edge (the window's off-map part, which the
+    stages pad or drop)."""
+    r0, c0 = (torch.as_tensor(corner[:, i], dtype=torch.long) for i in (0, 1))
+    rows = (r0[:, None] + torch.arange(size[0])).clamp(max=maps.shape[1] - 1)
+    cols = (c0[:, None] + torch.arange(size[1])).clamp(max=maps.shape[2] - 1)
+    return maps[torch.arange(len(maps))[:, None, None], rows[:, :, None], cols[:, None, :]], \
+        r0, c0
 
 
 def _through(stages: Sequence[_Stage], tensors: list[torch.Tensor], slots: torch.Tensor,
@@ -420,14 +429,10 @@ def resume(bases: RowBases, rows: np.ndarray, edited: torch.Tensor
     corner, size = _boxes((edited != bases.acts[slots]).any(1))
     if (size > MAX_CHANGE).any():
         return None
-    height, width = (int(v) for v in size.max(0))
-    stages = _fitting(bases.stages, (height, width), edited.shape[-1])
+    box = tuple(int(v) for v in size.max(0))
+    stages = _fitting(bases.stages, box, edited.shape[-1])
     if not stages:
         return None
-    side = edited.shape[-1]
-    r0, c0 = (torch.as_tensor(corner[:, i], dtype=torch.long) for i in (0, 1))
-    rr = (r0[:, None] + torch.arange(height)).clamp(max=side - 1)
-    cc = (c0[:, None] + torch.arange(width)).clamp(max=side - 1)
-    values = edited.permute(0, 2, 3, 1)[torch.arange(len(rows))[:, None, None],
-                                        rr[:, :, None], cc[:, None, :]].permute(0, 3, 1, 2)
-    return stages[-1].name, _through(stages, bases.points(), slots, _Window(values, r0, c0))
+    values, r0, c0 = _box_values(edited.permute(0, 2, 3, 1), corner, box)
+    return stages[-1].name, _through(stages, bases.points(), slots,
+                                     _Window(values.permute(0, 3, 1, 2), r0, c0))
