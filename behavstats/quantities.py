@@ -29,8 +29,23 @@ QUANTITIES: dict[str, Quantity] = {
     "reached_top_right": Quantity("share that reached the top-right cell", "share"),
     "reached_tr5": Quantity("share that reached the top-right 5x5", "share"),
     # regression
+    "log_loss": Quantity("held-out log-loss (lower is better)", "nats per maze"),
+    "auc": Quantity("held-out ROC AUC", "share of pairs"),
+    "brier": Quantity("held-out Brier score (lower is better)"),
     "accuracy": Quantity("held-out accuracy", "share"),
     "baseline": Quantity("majority baseline accuracy", "share"),
+    "baseline_log_loss": Quantity("held-out log-loss of the prior (no feature)",
+                                  "nats per maze"),
+    "log_loss_vs_all": Quantity("held-out log-loss minus the all-features model's (same "
+                                "rows and splits)", "nats per maze"),
+    "odds_ratio": Quantity("odds ratio of reaching the cheese per SD (unregularised "
+                           "Logit)"),
+    "single_feature_log_loss": Quantity("held-out log-loss of one feature alone",
+                                        "nats per maze"),
+    "selection_probability": Quantity("stability selection: largest selection probability "
+                                      "over the penalty region", "share"),
+    "false_selection_bound": Quantity("stability selection: bound on the expected number "
+                                      "of falsely selected features", "features"),
     "coefficient": Quantity("L1 logistic coefficient (standardised feature)", "per SD"),
     "single_feature_accuracy": Quantity("held-out accuracy of one feature alone", "share"),
     "vif": Quantity("variance inflation factor"),

@@ -65,6 +65,9 @@ class Purpose(IntEnum):
     PROBE_SPLIT = 21
     RANDOM_NETWORK = 22
     RETARGET_TARGETS = 23
+    INFERENCE_SPLIT = 30
+    STABILITY_HALVES = 31
+    CALIBRATION_FOLDS = 32
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

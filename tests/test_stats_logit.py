@@ -9,8 +9,8 @@ from behavstats.stats import LogitInference, StudyDataError
 from behavstats.stats.synthetic import synthetic_logistic
 
 TRUE = {"a": 1.0, "b": -0.7, "c": 0.0}
-COLUMNS = ["term", "coef", "std_err", "z", "p_value", "ci_low", "ci_high", "boot_ci_low",
-           "boot_ci_high", "n_bootstrap"]
+COLUMNS = ["term", "coef", "std_err", "z", "p_value", "ci_low", "ci_high", "odds_ratio",
+           "or_ci_low", "or_ci_high", "boot_ci_low", "boot_ci_high", "n_bootstrap"]
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,14 @@ def test_coefficients_match_unpenalised_scikit_learn_on_z_scores(fitted, data):
     assert list(table.columns) == COLUMNS and list(table["term"]) == ["const", "a", "b", "c"]
     np.testing.assert_allclose(table["coef"], [reference.intercept_[0], *reference.coef_[0]],
                                atol=1e-5)
+    # odds ratios per SD: the odds' factor for one SD more of the feature
+    odds = lambda v: reference.predict_proba(v)[:, 1] / reference.predict_proba(v)[:, 0]  # noqa: E731
+    base = pd.DataFrame([[0.0, 0.0, 0.0]], columns=list(TRUE))
+    one_more = base.assign(b=1.0)
+    ratio = table.set_index("term").loc["b", "odds_ratio"]
+    assert ratio == pytest.approx(odds(one_more)[0] / odds(base)[0], rel=1e-4)
+    np.testing.assert_allclose(table[["or_ci_low", "or_ci_high"]],
+                               np.exp(table[["ci_low", "ci_high"]]))
 
 
 def test_intervals_cover_the_truth_and_p_values_separate_signal_from_none(fitted):

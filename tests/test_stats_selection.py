@@ -7,8 +7,8 @@ import pytest
 from behavstats.stats import FeatureSelection
 from behavstats.stats.synthetic import synthetic_logistic
 
-STEP_COLUMNS = ["step", "round", "feature", "n_features", "accuracy_mean", "delta_mean",
-                "delta_ci_low", "delta_ci_high", "decision"]
+STEP_COLUMNS = ["step", "round", "feature", "n_features", "log_loss_mean", "accuracy_mean",
+                "delta_mean", "delta_ci_low", "delta_ci_high", "decision"]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def test_selects_exactly_the_true_features_by_the_published_steps(independent):
     X, y = independent
     selection = FeatureSelection(n_splits=6, seed=1).fit(X, y)
     assert selection.selected_ == ["a", "b", "c"]
-    assert selection.adds_accuracy_ == []
+    assert selection.still_improving_ == selection.adds_accuracy_ == []  # the old name too
     steps = selection.steps_
     assert list(steps.columns) == STEP_COLUMNS
     drop_one = steps[steps["step"] == "drop_one"].set_index("feature")
@@ -70,7 +70,7 @@ def test_kept_feature_useless_without_its_partner_is_removed_then_readded():
     assert list(removed["feature"]) == ["x1"] and list(removed["step"]) == ["check"]
     assert "x1" in selection.selected_ and len(selection.selected_) == 2
     assert len({"x2", "x3"} & set(selection.selected_)) == 1
-    assert selection.adds_accuracy_ == []
+    assert selection.still_improving_ == []
     assert steps["round"].iloc[-1] == 3  # {x1} -> {} -> {x2|x3} -> {x1, x2|x3}
 
 

@@ -12,17 +12,29 @@ from behavstats.stats.synthetic import PUBLISHED_COEFFICIENTS, synthetic_episode
 FILES = {"params.json", "accuracy.parquet", "coefficients.parquet", "single_feature.parquet",
          "correlation.parquet", "vif.parquet", "selection.parquet", "sign_stability.parquet",
          "logit.parquet", "published_model.parquet", "key_vif.parquet", "coefficients.png",
-         "correlation.png", "sign_stability.png"}
+         "correlation.png", "sign_stability.png", "stability.parquet", "stable.parquet",
+         "l1_path.parquet", "calibration.parquet", "published_logit.parquet",
+         "split.parquet", "model_scores.png", "stability.png", "l1_path.png",
+         "calibration.png"}
 REQUIRED_COLUMNS = {
     "coefficients": ["feature", "coef_mean", "ci_low", "ci_high"],
-    "single_feature": ["feature", "accuracy_mean", "ci_low", "ci_high", "baseline"],
+    "accuracy": ["model", "rows", "log_loss_mean", "log_loss_ci_low", "log_loss_ci_high",
+                 "brier_mean", "auc_mean", "auc_ci_low", "auc_ci_high", "accuracy_mean",
+                 "baseline"],
+    "single_feature": ["feature", "accuracy_mean", "ci_low", "ci_high", "baseline",
+                       "log_loss_mean", "log_loss_ci_low", "log_loss_ci_high", "p_value",
+                       "q_value"],
     "vif": ["feature", "vif", "collinear", "note"],
-    "selection": ["step", "feature", "accuracy_mean", "delta_mean", "decision"],
+    "selection": ["step", "feature", "accuracy_mean", "log_loss_mean", "delta_mean",
+                  "decision"],
+    "stability": ["feature", "C", "selection_probability"],
+    "stable": ["feature", "max_probability", "selected"],
+    "split": ["level", "half"],
     "sign_stability": ["feature", "n_included", "n_pos", "n_neg", "n_zero"],
-    "logit": ["term", "coef", "std_err", "p_value", "ci_low", "ci_high",
-              "boot_ci_low", "boot_ci_high"],
+    "logit": ["term", "coef", "std_err", "p_value", "ci_low", "ci_high", "odds_ratio",
+              "or_ci_low", "or_ci_high", "boot_ci_low", "boot_ci_high", "fitted_on"],
 }
-SMALL = {"n_splits": 4, "n_subsets": 30, "n_bootstrap": 30}
+SMALL = {"n_splits": 4, "n_subsets": 30, "n_bootstrap": 30, "n_pairs": 5}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +47,8 @@ def result(episodes):
     return run_study(episodes, **SMALL, seed=1, progress=True)
 
 
-def _fit(result, model: str = "all features") -> pd.Series:
-    return result.accuracy.set_index("model").loc[model]
+def _fit(result, model: str = "all features", rows: str = "all") -> pd.Series:
+    return result.accuracy.set_index(["model", "rows"]).loc[(model, rows)]
 
 
 def test_study_on_an_episodes_table_applies_the_published_filter(result, episodes):
@@ -115,7 +127,8 @@ def test_published_model_recovers_the_coefficients_it_was_drawn_from(tmp_path):
     others = [f for f in PUBLISHED_FEATURES if f != "euc_dsq_tr5"]
     partial = run_study(episodes, others, **SMALL)
     assert partial.published_model is None
-    assert list(partial.accuracy["model"]) == ["all features"]
+    assert set(partial.accuracy["model"]) <= {"all features", "selected features",
+                                              "stable features"}
     partial.write(tmp_path)
     assert not (tmp_path / "published_model.parquet").exists()
     assert not (tmp_path / "key_vif.parquet").exists()

@@ -1,4 +1,5 @@
-"""Figures of the behavioural study: coefficients, correlations, sign stability.
+"""Figures of the behavioural study: coefficients, correlations, sign stability, model
+scores, stability and L1 paths, calibration.
 
 Each function draws on `ax` or, without one, on a new pyplot-free Figure in seaborn's
 whitegrid style (safe under any backend, nothing global to close), and returns the
@@ -86,4 +87,106 @@ def plot_sign_stability(sign_stability: pd.DataFrame,
     ax.set_title("sign of each coefficient over random feature subsets", pad=24)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small",
               frameon=False)
+    return ax
+
+
+SCORE_LABELS = {"log_loss": "log-loss (lower is better)", "auc": "ROC AUC (higher is better)",
+                "accuracy": "accuracy at 0.5 (higher is better)"}
+
+
+def plot_model_scores(scores: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
+    """Held-out log-loss, ROC AUC and accuracy of each model with their 95% corrected
+    resampled t intervals, one panel per score; the prior (no feature) as a dashed line
+    where it has a value."""
+    if axes is None:
+        with sns.axes_style("whitegrid"):
+            axes = Figure(figsize=(11, 0.45 * len(scores) + 1.8), layout="constrained"
+                          ).subplots(1, len(SCORE_LABELS), sharey=True)
+    labels = [f"{m} ({r})" for m, r in zip(scores["model"], scores["rows"], strict=True)]
+    y = np.arange(len(scores))
+    for ax, (score, title) in zip(axes, SCORE_LABELS.items(), strict=True):
+        ax.hlines(y, scores[f"{score}_ci_low"], scores[f"{score}_ci_high"], color="C0")
+        ax.scatter(scores[f"{score}_mean"], y, color="C0", s=30, zorder=3)
+        prior = {"log_loss": scores["baseline_log_loss"], "accuracy": scores["baseline"],
+                 "auc": pd.Series(0.5, index=scores.index)}[score]
+        ax.scatter(prior, y, marker="|", color="0.4", s=120, zorder=3,
+                   label="prior (no feature)")
+        ax.set_title(title, fontsize="medium")
+    axes[0].set_yticks(y, labels)
+    axes[0].invert_yaxis()
+    axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                          fontsize="small", frameon=False)
+    axes[0].figure.suptitle("held-out scores of each model (mean and 95% interval over "
+                            "the splits)")
+    return axes
+
+
+def plot_stability_paths(path: pd.DataFrame, threshold: float,
+                         ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
+    """Selection probability of each feature against C (log scale), the region used
+    for the stable set shaded and the threshold dashed; features that reach the
+    threshold in the region are drawn in colour and labelled."""
+    ax = _axes(ax, (7.5, 4.5))
+    region = path.loc[path["in_region"], "C"]
+    if len(region):
+        ax.axvspan(path["C"].min(), region.max(), color="0.92", zorder=0,
+                   label="region of the error bound")
+    stable = set(path.loc[path["in_region"]
+                          & (path["selection_probability"] >= threshold), "feature"])
+    for i, (feature, part) in enumerate(path.groupby("feature", sort=False)):
+        if feature in stable:
+            ax.plot(part["C"], part["selection_probability"], color=f"C{i % 10}",
+                    linewidth=2, label=feature)
+        else:
+            ax.plot(part["C"], part["selection_probability"], color="0.6", linewidth=0.8)
+    ax.axhline(threshold, color="C3", linestyle="--", linewidth=1,
+               label=f"threshold {threshold:g}")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("C (inverse L1 penalty; right: weaker penalty)")
+    ax.set_ylabel("selection probability over half-samples")
+    ax.set_title("stability paths (grey: never stable)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", frameon=False)
+    return ax
+
+
+def plot_l1_path(l1_path: pd.DataFrame,
+                 ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
+    """Coefficient per SD of each feature against C (log scale): the L1 regularisation
+    path; the features that are non-zero at the weakest penalty are labelled."""
+    ax = _axes(ax, (7.5, 4.5))
+    last = l1_path.loc[l1_path["C"] == l1_path["C"].max()].set_index("feature")["coef"]
+    order = last.abs().sort_values(ascending=False).index
+    for i, feature in enumerate(order):
+        part = l1_path[l1_path["feature"] == feature]
+        ax.plot(part["C"], part["coef"], color=f"C{i % 10}" if i < 10 else "0.6",
+                linewidth=1.5 if i < 10 else 0.8, label=feature if i < 10 else None)
+    ax.axhline(0, color="0.5", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("C (inverse L1 penalty; right: weaker penalty)")
+    ax.set_ylabel("coefficient per SD")
+    ax.set_title("L1 regularisation path (the ten largest at the weakest penalty named)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", frameon=False)
+    return ax
+
+
+def plot_calibration(calibration: pd.DataFrame,
+                     ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
+    """Reliability diagram: observed rate (95% Wilson interval) against the mean
+    predicted probability of each bin, one colour per model, the diagonal dashed."""
+    ax = _axes(ax, (5.5, 5.2))
+    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="calibrated")
+    for i, (model, part) in enumerate(calibration.groupby("model", sort=False)):
+        # Wilson bounds can miss an observed 0 or 1 by float rounding: clip at zero
+        below = np.maximum(part["observed"] - part["ci_low"], 0)
+        above = np.maximum(part["ci_high"] - part["observed"], 0)
+        ax.errorbar(part["predicted_mean"], part["observed"], yerr=[below, above],
+                    color=f"C{i}", marker="o", markersize=4, capsize=2, label=model)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("predicted P(reaches the cheese), bin mean")
+    ax.set_ylabel("observed share that reached the cheese")
+    ax.set_title("calibration on held-out rows")
+    ax.legend(loc="upper left", fontsize="small")
     return ax

@@ -25,6 +25,19 @@ def corrected_t_interval(values: np.ndarray, n_train: int, n_test: int,
     return mean, float(mean - half), float(mean + half)
 
 
+def corrected_t_test(values: np.ndarray, n_train: int, n_test: int) -> float:
+    """One-sided p-value of "the mean of the per-split differences is > 0" under the
+    same corrected variance (Nadeau & Bengio's corrected resampled t test); NaN with
+    fewer than two splits, 1 when every difference is 0 (no evidence)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan")
+    variance = values.var(ddof=1) * (1 / len(values) + n_test / n_train)
+    if variance == 0:
+        return 1.0 if values.mean() <= 0 else 0.0
+    return float(stats.t.sf(values.mean() / np.sqrt(variance), df=len(values) - 1))
+
+
 def percentile_interval(values: np.ndarray, level: float = 0.95,
                         axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The central `level` range of `values` along `axis` (low, high)."""

@@ -36,9 +36,10 @@ class LogitInference(BaseEstimator):
     bootstrap_ : DataFrame of the coefficients of each resample that fitted (one
         column per term).
     table_ : DataFrame, one row per term ("const" first, then the features): term, coef,
-        std_err, z, p_value, ci_low, ci_high (Wald, level), boot_ci_low, boot_ci_high
-        (percentile; NaN when fewer than 90% of resamples fitted), n_bootstrap (how
-        many did).
+        std_err, z, p_value, ci_low, ci_high (Wald, level), odds_ratio, or_ci_low,
+        or_ci_high (exp of coef and of the Wald interval: the odds' factor per SD),
+        boot_ci_low, boot_ci_high (percentile; NaN when fewer than 90% of resamples
+        fitted), n_bootstrap (how many did).
     """
 
     def __init__(self, n_bootstrap: int = 1000, level: float = 0.95, seed: int = 0):
@@ -98,6 +99,9 @@ class LogitInference(BaseEstimator):
                               "z": result.tvalues.to_numpy(),
                               "p_value": result.pvalues.to_numpy(),
                               "ci_low": wald[0].to_numpy(), "ci_high": wald[1].to_numpy()})
+        for column, source in (("odds_ratio", "coef"), ("or_ci_low", "ci_low"),
+                               ("or_ci_high", "ci_high")):
+            table[column] = np.exp(table[source])
         n_ok = len(self.bootstrap_)
         if n_ok and n_ok >= MIN_BOOTSTRAP_SHARE * self.n_bootstrap:
             low, high = percentile_interval(self.bootstrap_.to_numpy(), self.level)

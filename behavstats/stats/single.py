@@ -1,28 +1,40 @@
-"""How well each feature alone predicts the label."""
+"""How well each feature alone predicts the label, tested against the prior."""
 
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from statsmodels.stats.multitest import multipletests
 
 from behavstats.stats.dataset import check_design
-from behavstats.stats.fitting import SCORE_TOL, fit_on_splits
-from behavstats.stats.intervals import corrected_t_interval
+from behavstats.stats.fitting import SCORE_TOL, fit_on_splits, score_columns
+from behavstats.stats.intervals import corrected_t_interval, corrected_t_test
 from behavstats.stats.splits import standardised_splits
 
 
 class SingleFeatureAccuracy(BaseEstimator):
-    """Held-out accuracy of a one-feature L1 logistic regression for every feature,
-    over the same seeded splits as `L1LogisticStudy` with the same seed, beside the
-    majority baseline of those splits.
+    """Held-out scores of a one-feature L1 logistic regression for every feature, over
+    the same seeded splits as `L1LogisticStudy` with the same seed, beside the prior
+    (the training rate of the label: the majority baseline's accuracy and the no-feature
+    log-loss) of those splits, with a test of whether the feature predicts at all.
+
+    The test of each feature is one-sided: its per-split log-loss gain over the prior
+    (prior minus model, paired by split) is > 0, under the corrected resampled t
+    variance. A feature that carries nothing is fitted to noise and predicts slightly
+    worse than the prior, so its p-values are conservative (never too small). The
+    features form one family: q-values are Benjamini-Hochberg within it.
 
     Attributes
     ----------
-    table_ : DataFrame, one row per feature, best first: feature, accuracy_mean, ci_low,
-        ci_high (95% corrected resampled t interval), baseline, gain_mean, gain_ci_low,
-        gain_ci_high (accuracy minus baseline, paired by split) and coef_mean (the
-        feature's own coefficient per standard deviation: the sign it has alone).
+    table_ : DataFrame, one row per feature, lowest log-loss first: feature,
+        log_loss_mean, log_loss_ci_low, log_loss_ci_high, brier_mean, auc_mean,
+        auc_ci_low, auc_ci_high, accuracy_mean, ci_low, ci_high (the accuracy's 95%
+        corrected resampled t interval), baseline, baseline_log_loss, gain_mean,
+        gain_ci_low, gain_ci_high (accuracy minus baseline, paired by split),
+        log_loss_gain_mean, log_loss_gain_ci_low, log_loss_gain_ci_high (prior's
+        log-loss minus the feature's), p_value, q_value and coef_mean (the feature's own
+        coefficient per standard deviation: the sign it has alone).
     """
 
     def __init__(self, C: float = 1.0, n_splits: int = 50, test_size: float = 0.2,
@@ -43,13 +55,25 @@ class SingleFeatureAccuracy(BaseEstimator):
         rows = []
         for j, feature in enumerate(self.feature_names_in_):
             fits = fit_on_splits(splits, [j], self.C, self.seed, SCORE_TOL)
-            mean, low, high = corrected_t_interval(fits.accuracy, n_train, n_test)
+            scores = score_columns(fits, n_train, n_test)
             gain = corrected_t_interval(fits.accuracy - fits.baseline, n_train, n_test)
-            rows.append({"feature": feature, "accuracy_mean": mean, "ci_low": low,
-                         "ci_high": high, "baseline": float(fits.baseline.mean()),
-                         "gain_mean": gain[0], "gain_ci_low": gain[1], "gain_ci_high": gain[2],
-                         "coef_mean": float(fits.coef[:, 0].mean())})
-        self.table_ = (pd.DataFrame(rows).sort_values("accuracy_mean", ascending=False,
-                                                      kind="stable")
+            log_loss_gain = fits.prior["log_loss"] - fits.scores["log_loss"]
+            loss_gain = corrected_t_interval(log_loss_gain, n_train, n_test)
+            rows.append({
+                "feature": feature,
+                **{k: scores[k] for k in ("log_loss_mean", "log_loss_ci_low",
+                                          "log_loss_ci_high", "brier_mean", "auc_mean",
+                                          "auc_ci_low", "auc_ci_high", "accuracy_mean")},
+                "ci_low": scores["accuracy_ci_low"], "ci_high": scores["accuracy_ci_high"],
+                "baseline": scores["baseline"], "baseline_log_loss": scores["baseline_log_loss"],
+                "gain_mean": gain[0], "gain_ci_low": gain[1], "gain_ci_high": gain[2],
+                "log_loss_gain_mean": loss_gain[0], "log_loss_gain_ci_low": loss_gain[1],
+                "log_loss_gain_ci_high": loss_gain[2],
+                "p_value": corrected_t_test(log_loss_gain, n_train, n_test),
+                "coef_mean": float(fits.coef[:, 0].mean())})
+        table = pd.DataFrame(rows)
+        table.insert(table.columns.get_loc("p_value") + 1, "q_value",
+                     multipletests(table["p_value"], method="fdr_bh")[1])
+        self.table_ = (table.sort_values("log_loss_mean", kind="stable")
                        .reset_index(drop=True))
         return self

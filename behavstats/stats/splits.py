@@ -1,4 +1,5 @@
-"""Repeated stratified train/validation splits, each standardised on its training rows.
+"""Repeated stratified train/validation splits, each standardised on its training rows,
+and the one split of the study's rows into a selection half and an inference half.
 
 The scaler of each split is fitted on that split's training rows only and then
 applied to its validation rows, so nothing about the validation rows reaches the
@@ -12,7 +13,7 @@ standardised, and one split serves every model without refitting the scaler.
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from behavstats.seeding import Purpose, random_state
@@ -32,12 +33,6 @@ class Split:
     mean: np.ndarray
     scale: np.ndarray
 
-    @property
-    def baseline(self) -> float:
-        """Validation accuracy of always predicting the training split's majority label."""
-        majority = np.bincount(self.y_train, minlength=2).argmax()
-        return float(np.mean(self.y_test == majority))
-
 
 def standardised_splits(X: np.ndarray, y: np.ndarray, n_splits: int, test_size: float,
                         seed: int) -> list[Split]:
@@ -52,3 +47,14 @@ def standardised_splits(X: np.ndarray, y: np.ndarray, n_splits: int, test_size: 
                             z_test=scaler.transform(X[test]), y_train=y[train],
                             y_test=y[test], mean=scaler.mean_, scale=scaler.scale_))
     return splits
+
+
+def selection_half(y: np.ndarray, seed: int) -> np.ndarray:
+    """Which rows are in the selection half (True) rather than the inference half: one
+    seeded split, stratified on the label, half each. Whatever chooses (C, features)
+    sees only the selection half; p-values and intervals of the chosen model come from
+    the inference half, which the choice never saw."""
+    rows = np.arange(len(y))
+    chosen, _ = train_test_split(rows, test_size=0.5, stratify=y,
+                                 random_state=random_state(seed, Purpose.INFERENCE_SPLIT))
+    return np.isin(rows, chosen)

@@ -1,4 +1,15 @@
-"""The whole behavioural study in one call: what predicts reaching the cheese."""
+"""The whole behavioural study in one call: what predicts reaching the cheese.
+
+The rows (decision mazes) are split once, stratified on the label, into a selection
+half and an inference half. Everything that chooses (the L1 penalty C, the feature
+selection steps, stability selection) sees only the selection half; the chosen
+model's held-out scores, calibration and unregularised Logit come from the inference
+half, which no choice saw, so its p-values and intervals keep their meaning. What
+chooses nothing is fitted on all rows: the all-features L1 fit, the published
+four-feature model (fixed before these data), single features, collinearity and sign
+stability. Models are compared by log-loss (a proper scoring rule), with Brier score,
+ROC AUC and accuracy beside it.
+"""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,13 +21,17 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from behavstats.results import NAN, Result, quantity_row
+from behavstats.stats.calibration import cross_fitted_probabilities, reliability_table
 from behavstats.stats.collinearity import Collinearity
 from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
-from behavstats.stats.l1 import L1LogisticStudy
+from behavstats.stats.intervals import corrected_t_interval
+from behavstats.stats.l1 import L1LogisticStudy, choose_C
 from behavstats.stats.logit import LogitInference
 from behavstats.stats.selection import FeatureSelection
 from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
+from behavstats.stats.splits import selection_half
+from behavstats.stats.stability import StabilitySelection
 
 PUBLISHED_MODEL = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
 """The four features of the published L1 fit, refitted on the study's episodes so that
@@ -30,30 +45,50 @@ SELECTION_SPLITS = 20
 t interval, whose width goes as sqrt(1/J + n_test/n_train): with 20 splits it is only
 about 5% wider than with 50, for 40% of the selection's cost (its hundreds of refits
 are the largest part of the study's time)."""
+INFERENCE = ("split", "same_data")
+"""How the selected model is inferred: "split" (the default) fits it on the inference
+half; "same_data" selects and infers on all rows, as the published procedure did (its
+p-values are too small: kept only to reproduce the published table)."""
+ALL_ROWS = "all"
+SCORE_MODELS = ("all features", "selected features", "stable features", "published model")
+"""The models scored on the inference half, on the same splits (paired)."""
 
 
 @dataclass(frozen=True, eq=False)
 class StudyResult(Result):
     """Everything `run_study` measured; the tables are those of the estimators.
 
-    accuracy: one row per model ("all features", and "published model" when the
-        features include `PUBLISHED_MODEL`): model plus the keys of
-        `L1LogisticStudy.accuracy_` (n, n_features, n_splits, test_size, n_train,
-        n_test, C, baseline, accuracy_mean / _ci_low / _ci_high, gain_*, reference_C,
-        reference_accuracy_*, interval).
-    coefficients: `L1LogisticStudy.coefficients_`.
-    single_feature: `SingleFeatureAccuracy.table_`.
+    accuracy: the model scores, one row per model and row set: model (`SCORE_MODELS`),
+        rows ("all": the all-features and published fits on every row; "inference
+        half": every model at the selection half's C on the same inference-half
+        splits), the keys of `L1LogisticStudy.accuracy_` (n, n_features, n_splits,
+        n_train, n_test, C, log_loss_*, brier_*, auc_*, accuracy_*, baseline,
+        baseline_log_loss, baseline_brier, gain_*, log_loss_gain_*, reference_*,
+        interval) and log_loss_vs_all_mean / _ci_low / _ci_high (the model's log-loss
+        minus the all-features model's on the same rows and splits; negative: better).
+    coefficients: `L1LogisticStudy.coefficients_` of all features on all rows.
+    single_feature: `SingleFeatureAccuracy.table_` (with p_value, q_value).
     correlation, vif: `Collinearity.correlation_` (indexed by feature), `.vif_`.
-    selection: `FeatureSelection.steps_`.
+    selection: `FeatureSelection.steps_` (selection half).
+    stability: `StabilitySelection.path_` (selection half).
+    stable: `StabilitySelection.table_`.
+    l1_path: `StabilitySelection.l1_path_` (coefficients per SD against C).
+    calibration: one row per model (selected features, published model) and bin of the
+        cross-fitted inference-half predictions: model, `calibration.CALIBRATION_COLUMNS`.
     sign_stability: `SignStability.table_`.
-    logit: `LogitInference.table_` (on the selected features).
+    logit: `LogitInference.table_` of the selected features, with fitted_on (the rows).
+    published_logit: `LogitInference.table_` of `PUBLISHED_MODEL` on all rows (with
+        fitted_on); None when the features lack one of them.
+    split: one row per study row: level (or the table's index), half ("selection" /
+        "inference"); None with inference="same_data".
     published_model: `L1LogisticStudy.coefficients_` of the fit on `PUBLISHED_MODEL`
         alone; None when the features lack one of them.
     key_vif: `Collinearity.vif_` of `KEY_FEATURES` alone; None likewise.
     params: n_table (rows given), require_dsq and exclude_cheese_in_tr5 (which
-        published filters were applied), features, selected and adds_accuracy (of
-        `FeatureSelection`), selection_splits, collinear_relations, seed, n_subsets,
-        n_bootstrap.
+        published filters were applied), features, inference, n_selection,
+        n_inference, C (chosen on the selection half), selected and still_improving (of
+        `FeatureSelection`), stable, threshold, false_selection_bound, stability_q,
+        n_pairs, selection_splits, collinear_relations, seed, n_subsets, n_bootstrap.
     """
 
     accuracy: pd.DataFrame
@@ -62,8 +97,14 @@ class StudyResult(Result):
     correlation: pd.DataFrame
     vif: pd.DataFrame
     selection: pd.DataFrame
+    stability: pd.DataFrame
+    stable: pd.DataFrame
+    l1_path: pd.DataFrame
+    calibration: pd.DataFrame
     sign_stability: pd.DataFrame
     logit: pd.DataFrame
+    published_logit: pd.DataFrame | None
+    split: pd.DataFrame | None
     published_model: pd.DataFrame | None
     key_vif: pd.DataFrame | None
     params: dict
@@ -72,15 +113,34 @@ class StudyResult(Result):
     def _rows(self) -> list[dict]:
         rows = []
         for r in self.accuracy.itertuples():
-            rows += [quantity_row("accuracy", r.model, r.accuracy_mean, r.accuracy_ci_low,
-                                  r.accuracy_ci_high, r.n),
-                     quantity_row("baseline", r.model, r.baseline, n=r.n)]
+            model = r.model if r.rows == ALL_ROWS else f"{r.model}, {r.rows}"
+            rows += [quantity_row(score, model, getattr(r, f"{score}_mean"),
+                                  getattr(r, f"{score}_ci_low"), getattr(r, f"{score}_ci_high"),
+                                  r.n) for score in ("log_loss", "auc", "brier", "accuracy")]
+            rows += [quantity_row("baseline", model, r.baseline, n=r.n),
+                     quantity_row("baseline_log_loss", model, r.baseline_log_loss, n=r.n)]
+            if r.model != "all features":
+                rows.append(quantity_row("log_loss_vs_all", model, r.log_loss_vs_all_mean,
+                                         r.log_loss_vs_all_ci_low, r.log_loss_vs_all_ci_high,
+                                         r.n))
         fits = [("all features", self.coefficients), ("published model", self.published_model)]
         rows += [quantity_row("coefficient", f"{model}: {r.feature}", r.coef_mean, r.ci_low,
                               r.ci_high) for model, table in fits if table is not None
                  for r in table.itertuples()]
-        rows += [quantity_row("single_feature_accuracy", r.feature, r.accuracy_mean, r.ci_low,
-                              r.ci_high) for r in self.single_feature.itertuples()]
+        logits = [(f"selected features ({self.params['inference_rows']})", self.logit),
+                  ("published model (all rows)", self.published_logit)]
+        rows += [quantity_row("odds_ratio", f"{model}: {r.term}", r.odds_ratio, r.or_ci_low,
+                              r.or_ci_high) for model, table in logits if table is not None
+                 for r in table.itertuples() if r.term != "const"]
+        for r in self.single_feature.itertuples():
+            rows += [quantity_row("single_feature_log_loss", r.feature, r.log_loss_mean,
+                                  r.log_loss_ci_low, r.log_loss_ci_high),
+                     quantity_row("single_feature_accuracy", r.feature, r.accuracy_mean,
+                                  r.ci_low, r.ci_high)]
+        rows += [quantity_row("selection_probability", r.feature, r.max_probability)
+                 for r in self.stable.itertuples()]
+        rows.append(quantity_row("false_selection_bound", "stable features",
+                                 self.params["false_selection_bound"]))
         vifs = [("all features", self.vif), ("key features", self.key_vif)]
         rows += [quantity_row("vif", f"{model}: {r.feature}", r.vif)
                  for model, table in vifs if table is not None for r in table.itertuples()]
@@ -96,27 +156,34 @@ class StudyResult(Result):
     def figures(self) -> dict[str, Callable[[], Any]]:
         from behavstats.plots import stats as plots  # matplotlib only when drawing
 
+        threshold = self.params["threshold"]
         return {"coefficients": lambda: plots.plot_coefficients(self.coefficients),
                 "correlation": lambda: plots.plot_correlation(self.correlation),
-                "sign_stability": lambda: plots.plot_sign_stability(self.sign_stability)}
+                "sign_stability": lambda: plots.plot_sign_stability(self.sign_stability),
+                "model_scores": lambda: plots.plot_model_scores(self.accuracy),
+                "stability": lambda: plots.plot_stability_paths(self.stability, threshold),
+                "l1_path": lambda: plots.plot_l1_path(self.l1_path),
+                "calibration": lambda: plots.plot_calibration(self.calibration)}
 
 
 def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
               n_splits: int = 50, test_size: float = 0.2, seed: int = 0,
-              n_subsets: int = 200, n_bootstrap: int = 1000,
+              n_subsets: int = 200, n_bootstrap: int = 1000, n_pairs: int = 50,
+              threshold: float = 0.8, inference: str = "split",
               progress: bool = False) -> StudyResult:
     """Run the study on `table` (a `reached_cheese` column plus feature columns;
     default features: the 16 published metrics).
 
     When the table has `has_dsq` / `cheese_in_tr5` columns (an episodes table), the
     published filter is applied first (`select_decision_mazes`); a table without them
-    is taken as already filtered. Then: collinearity, the L1 fit (choosing C), single
-    feature accuracies, feature selection (on at most `SELECTION_SPLITS` of the
-    splits) and sign stability at that C, and the unregularised Logit on the selected
-    features; when the features include them, the published four-feature model and
-    the VIFs of its three key features. All parts with the same seed share the same
-    splits. Raises StudyDataError for a table the study cannot use.
+    is taken as already filtered. The rows are then split into a selection and an
+    inference half (module docstring); `inference="same_data"` instead selects and
+    infers on all rows, as published (biased: for reproducing the published table
+    only). All parts with the same seed share the same splits. Raises StudyDataError
+    for a table the study cannot use.
     """
+    if inference not in INFERENCE:
+        raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
     if features is None:
         from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
 
@@ -126,58 +193,120 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
                "exclude_cheese_in_tr5": "cheese_in_tr5" in table.columns}
     selected_rows = select_decision_mazes(table, **filters)
     X, y = design_matrix(selected_rows, features, LABEL)
+    if inference == "split":
+        chosen = selection_half(y, seed)
+        ids = (selected_rows["level"] if "level" in selected_rows.columns
+               else selected_rows.index.to_series()).to_numpy()
+        split = pd.DataFrame({"level": ids,
+                              "half": np.where(chosen, "selection", "inference")})
+        halves = (X[chosen], y[chosen]), (X[~chosen], y[~chosen])
+    else:
+        split, halves = None, ((X, y), (X, y))
     common = {"n_splits": n_splits, "test_size": test_size, "seed": seed}
     published = set(PUBLISHED_MODEL) <= set(features)
     with tqdm(total=3, desc="regress", disable=not progress) as bar:
-        bar.set_postfix_str("collinearity")
+        bar.set_postfix_str("collinearity, C")
         collinearity = Collinearity().fit(X)
+        C, _ = choose_C(halves[0][0].to_numpy(), halves[0][1], seed=seed)
         bar.update()
         bar.set_postfix_str("L1 fit")
-        l1 = L1LogisticStudy(**common).fit(X, y)
+        l1 = L1LogisticStudy(**common, C=C).fit(X, y)
         bar.update()
-        bar.set_postfix_str("selection, signs, single features, logit")
+        bar.set_postfix_str("selection and inference; single features, signs")
         # independent and deterministic: two halves of the work in two processes (not
         # threads, see `L1LogisticStudy`), each fitting one model at a time
-        (selection, logit), (single, signs, published_fit, key_vif) = Parallel(
-                n_jobs=2, backend="loky")([
-            delayed(_selection_and_logit)(X, y, l1.C_, common, n_bootstrap),
-            delayed(_singles_and_signs)(X, y, l1.C_, common, n_subsets, published)])
+        chosen_part, fixed_part = Parallel(n_jobs=2, backend="loky")([
+            delayed(_select_and_infer)(*halves, C, common, n_pairs, threshold,
+                                       n_bootstrap, published),
+            delayed(_fixed_models)(X, y, C, common, n_subsets, n_bootstrap, published)])
         bar.update()
+    selection, stability, logit, inference_scores, calibration = chosen_part
+    single, signs, published_fit, published_logit, key_vif = fixed_part
+    inference_rows = ("inference half" if inference == "split"
+                      else "all rows, the rows that selected them")
     params = {"n_table": len(table), **filters, "features": features,
-              "selected": selection.selected_, "adds_accuracy": selection.adds_accuracy_,
+              "inference": inference, "inference_rows": inference_rows,
+              "n_selection": len(halves[0][1]), "n_inference": len(halves[1][1]), "C": C,
+              "selected": selection.selected_, "still_improving": selection.still_improving_,
+              "stable": stability.stable_, "threshold": threshold,
+              "false_selection_bound": stability.false_selection_bound_,
+              "stability_q": stability.q_, "n_pairs": n_pairs,
               "selection_splits": selection.n_splits,
               "collinear_relations": collinearity.relations_, "seed": seed,
               "n_subsets": n_subsets, "n_bootstrap": n_bootstrap}
-    accuracy = [{"model": "all features", **l1.accuracy_}]
-    if published:
-        accuracy.append({"model": "published model", **published_fit.accuracy_})
-    return StudyResult(accuracy=pd.DataFrame(accuracy), coefficients=l1.coefficients_,
+    on_all_rows = {"all features": l1} | ({"published model": published_fit} if published
+                                          else {})
+    accuracy = pd.concat([_score_table(on_all_rows, ALL_ROWS),
+                          _score_table(inference_scores, inference_rows)], ignore_index=True)
+    if published_logit is not None:
+        published_logit = published_logit.assign(fitted_on="all rows")
+    return StudyResult(accuracy=accuracy, coefficients=l1.coefficients_,
                        single_feature=single.table_, correlation=collinearity.correlation_,
                        vif=collinearity.vif_, selection=selection.steps_,
-                       sign_stability=signs.table_, logit=logit.table_,
+                       stability=stability.path_, stable=stability.table_,
+                       l1_path=stability.l1_path_, calibration=calibration,
+                       sign_stability=signs.table_,
+                       logit=logit.table_.assign(fitted_on=inference_rows),
+                       published_logit=published_logit, split=split,
                        published_model=published_fit.coefficients_ if published else None,
                        key_vif=key_vif, params=params)
 
 
-def _selection_and_logit(X: pd.DataFrame, y: np.ndarray, C: float, common: dict,
-                         n_bootstrap: int) -> tuple[FeatureSelection, LogitInference]:
-    """Feature selection (on at most `SELECTION_SPLITS` splits) and the unregularised
-    Logit on the features it selects."""
+def _select_and_infer(selection_half: tuple, inference_half: tuple, C: float, common: dict,
+                      n_pairs: int, threshold: float, n_bootstrap: int,
+                      published: bool) -> tuple:
+    """On the selection half: feature selection (on at most `SELECTION_SPLITS` splits)
+    and stability selection. On the inference half: the Logit of the selected features,
+    the held-out scores of the `SCORE_MODELS` at C, and the calibration of the selected
+    and published models."""
+    X, y = selection_half
     selection = FeatureSelection(C=C, **{
         **common, "n_splits": min(common["n_splits"], SELECTION_SPLITS)}).fit(X, y)
+    stability = StabilitySelection(n_pairs=n_pairs, threshold=threshold,
+                                   seed=common["seed"]).fit(X, y)
+    X, y = inference_half
     logit = LogitInference(n_bootstrap=n_bootstrap, seed=common["seed"]).fit(
         X[selection.selected_], y)
-    return selection, logit
+    models = {"all features": list(X.columns), "selected features": selection.selected_,
+              "stable features": stability.stable_,
+              "published model": list(PUBLISHED_MODEL) if published else []}
+    scores = {name: L1LogisticStudy(**common, C=C, reference_C=C, n_jobs=1).fit(X[columns], y)
+              for name, columns in models.items() if columns}
+    calibration = pd.concat([
+        reliability_table(y, cross_fitted_probabilities(X[models[name]], y, C,
+                                                        seed=common["seed"]))
+        .assign(model=name) for name in ("selected features", "published model")
+        if models[name]], ignore_index=True)
+    return selection, stability, logit, scores, calibration[["model", *calibration.columns[:-1]]]
 
 
-def _singles_and_signs(X: pd.DataFrame, y: np.ndarray, C: float, common: dict,
-                       n_subsets: int, published: bool) -> tuple:
-    """Single-feature accuracies, sign stability and, when the features include it, the
-    published four-feature model's fit and its key features' VIFs (else None)."""
+def _fixed_models(X: pd.DataFrame, y: np.ndarray, C: float, common: dict, n_subsets: int,
+                  n_bootstrap: int, published: bool) -> tuple:
+    """On all rows, what no selection chose: single features, sign stability and, when
+    the features include it, the published four-feature model's L1 fit, its Logit and
+    its key features' VIFs (else None)."""
     single = SingleFeatureAccuracy(C=C, **common).fit(X, y)
     signs = SignStability(C=C, n_subsets=n_subsets, seed=common["seed"]).fit(X, y)
     if not published:
-        return single, signs, None, None
-    return (single, signs,
-            L1LogisticStudy(**common, n_jobs=1).fit(X[list(PUBLISHED_MODEL)], y),
+        return single, signs, None, None, None
+    features = list(PUBLISHED_MODEL)
+    return (single, signs, L1LogisticStudy(**common, n_jobs=1).fit(X[features], y),
+            LogitInference(n_bootstrap=n_bootstrap, seed=common["seed"]).fit(
+                X[features], y).table_,
             Collinearity().fit(X[list(KEY_FEATURES)]).vif_)
+
+
+def _score_table(studies: dict[str, L1LogisticStudy], rows: str) -> pd.DataFrame:
+    """One row per fitted study: model, rows, its `accuracy_` and its log-loss minus the
+    all-features model's, paired by split (the studies share their splits)."""
+    reference = studies["all features"]
+    out = []
+    for model, study in studies.items():
+        diff = (study.split_scores_["log_loss"].to_numpy()
+                - reference.split_scores_["log_loss"].to_numpy())
+        vs_all = corrected_t_interval(diff, study.accuracy_["n_train"],
+                                      study.accuracy_["n_test"])
+        out.append({"model": model, "rows": rows, **study.accuracy_,
+                    **dict(zip(("log_loss_vs_all_mean", "log_loss_vs_all_ci_low",
+                                "log_loss_vs_all_ci_high"), vs_all, strict=True))})
+    return pd.DataFrame(out)
