@@ -153,15 +153,16 @@ def test_a_calibrated_model_lies_on_the_diagonal_and_a_miscalibrated_one_does_no
 def test_single_feature_tests_are_valid_on_null_features_and_find_real_ones():
     """Over 25 data sets of 16 null features and one real one: null p-values are never
     too small (share below 0.05 at most 0.07: the test is conservative), the real
-    feature is found in every data set, and q-values are Benjamini-Hochberg within each table."""
+    feature is found in every data set, and q-values are Benjamini-Hochberg within each
+    table."""
     from statsmodels.stats.multitest import multipletests
 
     null, real = [], []
     for seed in range(25):
         X, y = _xy(synthetic_logistic(500, {"real": 1.0}, n_noise=16, seed=200 + seed))
-        table = SingleFeatureAccuracy(n_splits=5, seed=seed).fit(X, y).table_.set_index(
+        table = SingleFeatureAccuracy(n_splits=10, seed=seed).fit(X, y).table_.set_index(
             "feature")
-        assert table.loc["real", "p_value"] < 1e-6
+        real.append(table.loc["real", "p_value"])
         np.testing.assert_allclose(table["q_value"],
                                    multipletests(table["p_value"], method="fdr_bh")[1])
         null += table.drop(index="real")["p_value"].tolist()
