@@ -66,12 +66,34 @@ def _behaviour(c: Compared, tr5: Compared) -> str:
             f"goes to the top-right 5x5 in {tr5.ours}; {_published(c)}.")
 
 
-@_needs("regression", ("accuracy", "published model"), "baseline")
-def _regression(acc: Compared, base: Compared) -> str:
+@_needs("regression", ("log_loss", "published model"), ("auc", "published model"),
+        ("baseline_log_loss", "all features"), ("accuracy", "published model"), "baseline")
+def _regression(loss: Compared, auc: Compared, prior: Compared, acc: Compared,
+                base: Compared) -> str:
     return (f"The published four-feature L1 model predicts from the maze alone whether the "
-            f"agent goes to the cheese with held-out accuracy {acc.ours} on {count(acc.n)} "
-            f"test episodes per split (baseline {base.ours}); {_published(acc)} (baseline "
-            f"{base.theirs}).")
+            f"agent goes to the cheese with held-out log-loss {loss.ours} against "
+            f"{prior.ours} with no feature, and ROC AUC {auc.ours}, on {count(acc.n)} "
+            f"mazes; its accuracy is {acc.ours} (baseline {base.ours}); {_published(acc)} "
+            f"(baseline {base.theirs}).")
+
+
+def _selection(rows: Rows) -> str | None:
+    """What the selection kept and how good it is on rows it never saw; what is stable."""
+    odds = [c for c in rows.get("regression", []) if c.row.quantity == "odds_ratio"]
+    gap = next((c for c in rows.get("regression", [])
+                if c.row.quantity == "log_loss_vs_all"
+                and c.row.condition.startswith("selected")), None)
+    bound = _get(rows, "regression", "false_selection_bound")
+    if gap is None or bound is None:
+        return None
+    kept = ", ".join(c.row.condition.split(": ")[-1] for c in odds) or "no feature"
+    stable = [c.row.condition for c in rows["regression"]
+              if c.row.quantity == "selection_probability"]
+    return (f"Chosen by log-loss on one half of the decision mazes, the selection keeps "
+            f"{len(odds)} feature{'s' * (len(odds) != 1)} ({kept}); on the other half its "
+            f"log-loss differs from all 16 features' by {gap.ours}. Stability selection "
+            f"finds {', '.join(stable) if stable else 'no feature'} stable, with at most "
+            f"{bound.ours} falsely selected features expected.")
 
 
 @_needs("cheese_vector", "p_cheese_median_before", "p_cheese_median_after",
@@ -151,7 +173,7 @@ def _probes(accuracy: Compared, baseline: Compared) -> str:
 
 
 SENTENCES: tuple[tuple[str, Sentence], ...] = (
-    ("behaviour", _behaviour), ("regression", _regression),
+    ("behaviour", _behaviour), ("regression", _regression), ("regression", _selection),
     ("cheese_vector", _cheese_vector),
     ("cheese_vector", _transfer), ("top_right_vector", _top_right),
     ("channels", _channels), ("channels", _retarget), ("resample", _resample),

@@ -24,6 +24,7 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
 td,th{border:1px solid #ddd;padding:.25em .55em;text-align:right;vertical-align:top}
 th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .question{font-size:1.08em;font-style:italic;color:#444}
+.lead{max-width:60em}
 .findings{background:#f6f8fc;border-left:5px solid #6a8fd8;padding:.4em 1.2em}
 .findings li{margin:.35em 0} .agent td{text-align:left}
 .v-agrees{color:#1a7f37;font-weight:600} .v-weaker,.v-lower{color:#9a6700;font-weight:600}

@@ -15,6 +15,7 @@ from behavstats.quantities import edited, feature_label, resampled
 from behavstats.report.comparisons import Compared, Row, compare
 from behavstats.report.study import Study
 from behavstats.results import quantity_row, summary_frame, with_published
+from behavstats.stats.study import INFERENCE_HALF
 
 PUBLISHED_FEATURES = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
 KEY_FEATURES = PUBLISHED_FEATURES[:3]
@@ -50,8 +51,33 @@ def _behaviour(study: Study) -> list[Compared]:
 
 
 def _regression(study: Study) -> list[Compared]:
-    model = "published model"
+    """Proper scores first (log-loss, AUC: what the models are compared by), then the
+    published accuracy, the selected and stable features, coefficients and collinearity."""
+    model, selected = "published model", f"selected features, {INFERENCE_HALF}"
+    result = study.results["regression"]
+    params = result.params if result is not None else {}
+    logit = f"selected features ({params.get('inference_rows', INFERENCE_HALF)})"
     return compare(study.summary("regression"), [
+        Row("held-out log-loss, the published four-feature L1 model [nats per maze; lower "
+            "is better]", "log_loss", model, headline=True),
+        Row("held-out ROC AUC, the published four-feature L1 model", "auc", model,
+            headline=True),
+        Row("held-out log-loss of the prior (no feature) [nats per maze]",
+            "baseline_log_loss", "all features"),
+        Row("held-out log-loss, all 16 features, L1 [nats per maze]", "log_loss",
+            "all features"),
+        Row("held-out log-loss, the selected features, on the half that did not select "
+            "them [nats per maze]", "log_loss", selected),
+        Row("the selected features' log-loss minus all 16 features', same half (0: as good)",
+            "log_loss_vs_all", selected, effect=True),
+        Row("held-out ROC AUC, the selected features, same half", "auc", selected),
+        *(Row(f"odds ratio per SD of {feature_label(f)}, selected model, Logit on the "
+              "half that did not select it", "odds_ratio", f"{logit}: {f}")
+          for f in params.get("selected", ())),
+        *(Row(f"stability selection: selection probability of {feature_label(f)} (stable)",
+              "selection_probability", f) for f in params.get("stable", ())),
+        Row("stability selection: bound on the expected number of falsely selected "
+            "features", "false_selection_bound", "stable features"),
         Row("held-out accuracy, the published four-feature L1 model [share]", "accuracy",
             model, headline=True),
         Row("majority baseline (always predict the commoner outcome) [share]", "baseline",

@@ -97,7 +97,9 @@ def part_notes(study: Study, key: str) -> str:
 
 def section(study: Study, key: str, rows: list[Compared]) -> str:
     """One study section."""
+    lead = STUDY_SECTIONS[key].lead
     return (f'<p class="question">{esc(STUDY_SECTIONS[key].question)}</p>'
+            + (f'<p class="lead">{esc(lead)}</p>' if lead else "")
             + comparison_table(rows, key) + figures(study, key)
             + raw_tables(study, key) + part_notes(study, key))
 

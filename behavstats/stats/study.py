@@ -49,7 +49,7 @@ INFERENCE = ("split", "same_data")
 """How the selected model is inferred: "split" (the default) fits it on the inference
 half; "same_data" selects and infers on all rows, as the published procedure did (its
 p-values are too small: kept only to reproduce the published table)."""
-ALL_ROWS = "all"
+ALL_ROWS, INFERENCE_HALF = "all", "inference half"
 SCORE_MODELS = ("all features", "selected features", "stable features", "published model")
 """The models scored on the inference half, on the same splits (paired)."""
 
@@ -222,7 +222,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
         bar.update()
     selection, stability, logit, inference_scores, calibration = chosen_part
     single, signs, published_fit, published_logit, key_vif = fixed_part
-    inference_rows = ("inference half" if inference == "split"
+    inference_rows = (INFERENCE_HALF if inference == "split"
                       else "all rows, the rows that selected them")
     params = {"n_table": len(table), **filters, "features": features,
               "inference": inference, "inference_rows": inference_rows,

@@ -24,6 +24,8 @@ class StudyConfig:
     max_steps: int = 500
     regression_splits: int = 50
     regression_subsets: int = 200
+    stability_pairs: int = 50
+    stability_threshold: float = 0.8
     example_levels: tuple[int, ...] = (0, 2, 3, 5)
     vector_levels: tuple[int, int] = (0, 100)
     top_right_levels: tuple[int, int] = (0, 100)
@@ -46,7 +48,8 @@ def quick_config(seed: int = 0, mode: str = "hard") -> StudyConfig:
     its numbers are noisy). Retargeting uses level 305, a 9 x 9 maze."""
     return replace(StudyConfig(seed=seed, mode=mode), evaluation_levels=(0, 40),
                    episode_levels=(0, 200), max_steps=150, regression_splits=5,
-                   regression_subsets=10, example_levels=(0, 2), vector_levels=(0, 12),
+                   regression_subsets=10, stability_pairs=10, example_levels=(0, 2),
+                   vector_levels=(0, 12),
                    top_right_levels=(0, 8), channel_levels=(100, 130),
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
