@@ -168,10 +168,21 @@ def regress(
     features: Annotated[str | None, typer.Option(
         help="Comma-separated feature columns (default: the 16 published metrics).")] = None,
     splits: Annotated[int, typer.Option(min=1, help="Repeated train/validation splits.")] = 50,
+    stability_pairs: Annotated[int, typer.Option(
+        min=1, help="Complementary pairs of half-samples for stability selection.")] = 50,
+    threshold: Annotated[float, typer.Option(
+        min=0.5, max=1.0, help="Selection probability (above 0.5) at which stability "
+                               "selection calls a feature stable.")] = 0.8,
+    inference: Annotated[Literal["split", "same_data"], typer.Option(
+        help="split: select on one half of the mazes and infer (Logit p-values, "
+             "intervals) on the other; same_data: select and infer on all rows, as "
+             "published (p-values too small: only to reproduce the published table).")
+    ] = "split",
     seed: Seed = 0,
 ) -> None:
-    """Which maze features predict that the agent reaches the cheese (L1 logistic
-    study, VIF, selection, sign stability, inference)."""
+    """Which maze features predict that the agent reaches the cheese: held-out log-loss,
+    AUC and accuracy of L1 logistic models, VIF, selection by log-loss, stability
+    selection, sign stability and inference on rows the selection did not see."""
     import pandas as pd
 
     from behavstats.stats import run_study
@@ -181,10 +192,16 @@ def regress(
     except ValueError as exc:  # pyarrow's ArrowInvalid: not a parquet file
         _fail(f"{table} is not a parquet table ({exc})")
     names = features.split(",") if features else None
-    result = run_study(data, names, n_splits=splits, seed=seed, progress=True)
+    result = run_study(data, names, n_splits=splits, seed=seed, n_pairs=stability_pairs,
+                       threshold=threshold, inference=inference, progress=True)
     result.write(out)
-    _echo_summary(result, ("accuracy", "baseline"))
-    typer.echo(f"selected features: {', '.join(result.params['selected'])}\n-> {out}")
+    _echo_summary(result, ("log_loss", "auc", "accuracy", "baseline"))
+    params = result.params
+    typer.echo(f"selected features (log-loss, selection half): "
+               f"{', '.join(params['selected']) or 'none'}\n"
+               f"stable features (probability >= {params['threshold']:g}): "
+               f"{', '.join(params['stable']) or 'none'}; expected false selections <= "
+               f"{params['false_selection_bound']:.2g}\n-> {out}")
 
 
 @app.command()

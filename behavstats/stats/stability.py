@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import l1_min_c
 
+from behavstats.errors import UserError
 from behavstats.seeding import Purpose, stream
 from behavstats.stats.dataset import check_design
 from behavstats.stats.fitting import COEF_TOL, INTERCEPT_SCALING, SCORE_TOL, l1_logistic
@@ -78,7 +79,8 @@ class StabilitySelection(BaseEstimator):
             y: Sequence | np.ndarray) -> "StabilitySelection":
         """Fit every half at every C; returns self."""
         if not 0.5 < self.threshold <= 1:
-            raise ValueError(f"threshold must be in (0.5, 1], got {self.threshold}")
+            raise UserError(f"the stability threshold must be in (0.5, 1] (the error bound "
+                            f"needs more than half), got {self.threshold}")
         X, y = check_design(X, y)
         names = np.array(X.columns, dtype=object)
         self.feature_names_in_ = names

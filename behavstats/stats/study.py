@@ -20,6 +20,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from behavstats.errors import UserError
 from behavstats.results import NAN, Result, quantity_row
 from behavstats.stats.calibration import cross_fitted_probabilities, reliability_table
 from behavstats.stats.collinearity import Collinearity
@@ -183,7 +184,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     for a table the study cannot use.
     """
     if inference not in INFERENCE:
-        raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
+        raise UserError(f"inference must be one of {INFERENCE}, got {inference!r}")
     if features is None:
         from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
 
@@ -218,7 +219,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
         chosen_part, fixed_part = Parallel(n_jobs=2, backend="loky")([
             delayed(_select_and_infer)(*halves, C, common, n_pairs, threshold,
                                        n_bootstrap, published),
-            delayed(_fixed_models)(X, y, C, common, n_subsets, n_bootstrap, published)])
+            delayed(_fixed_models)(X, y, C, common, n_subsets, published)])
         bar.update()
     selection, stability, logit, inference_scores, calibration = chosen_part
     single, signs, published_fit, published_logit, key_vif = fixed_part
@@ -281,18 +282,19 @@ def _select_and_infer(selection_half: tuple, inference_half: tuple, C: float, co
 
 
 def _fixed_models(X: pd.DataFrame, y: np.ndarray, C: float, common: dict, n_subsets: int,
-                  n_bootstrap: int, published: bool) -> tuple:
+                  published: bool) -> tuple:
     """On all rows, what no selection chose: single features, sign stability and, when
-    the features include it, the published four-feature model's L1 fit, its Logit and
-    its key features' VIFs (else None)."""
+    the features include it, the published four-feature model's L1 fit, its Logit (Wald
+    intervals only: 5,000 rows and four features are where the normal approximation
+    holds, and its bootstrap would be the study's slowest part) and its key features'
+    VIFs (else None)."""
     single = SingleFeatureAccuracy(C=C, **common).fit(X, y)
     signs = SignStability(C=C, n_subsets=n_subsets, seed=common["seed"]).fit(X, y)
     if not published:
         return single, signs, None, None, None
     features = list(PUBLISHED_MODEL)
     return (single, signs, L1LogisticStudy(**common, n_jobs=1).fit(X[features], y),
-            LogitInference(n_bootstrap=n_bootstrap, seed=common["seed"]).fit(
-                X[features], y).table_,
+            LogitInference(n_bootstrap=0).fit(X[features], y).table_,
             Collinearity().fit(X[list(KEY_FEATURES)]).vif_)
 
 
