@@ -32,6 +32,8 @@ The purposes, with their keys:
 - PROBE_SPLIT: the probes' train/test split of levels.
 - RANDOM_NETWORK: the probes' randomly initialised network.
 - RETARGET_TARGETS (level): retargeting's sample of target squares.
+- SIGN_FLIPS (n): the random sign vectors of sign-flip tests of n values
+  (`stats.multiplicity`); every test of n values under one seed uses the same ones.
 """
 
 from enum import IntEnum
@@ -65,6 +67,7 @@ class Purpose(IntEnum):
     PROBE_SPLIT = 21
     RANDOM_NETWORK = 22
     RETARGET_TARGETS = 23
+    SIGN_FLIPS = 24
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:
