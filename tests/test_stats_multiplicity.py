@@ -89,9 +89,10 @@ def test_nans_are_dropped_and_degenerate_samples_say_so():
     assert sign_flip_p(values) == sign_flip_p(values[~np.isnan(values)])
     assert np.isnan(sign_flip_p([np.nan, 0.4]))  # one value: no test
     assert np.isnan(sign_flip_p([]))
-    assert sign_flip_p(np.zeros(30)) == 1.0  # no evidence, a test made
-    p = sign_flip_pvalues([[1.0, 2.0, 3.0], [np.nan], np.zeros(20)])
-    assert p[0] == 0.25 and np.isnan(p[1]) and p[2] == 1.0
+    assert np.isnan(sign_flip_p(np.zeros(30)))  # no sign to flip: no test
+    assert sign_flip_p([0.0, 0.0, 0.0, 0.5]) == 1.0  # one nonzero value: no evidence
+    p = sign_flip_pvalues([[1.0, 2.0, 3.0], [np.nan], np.zeros(20), [np.nan, 0.0, 0.0]])
+    assert p[0] == 0.25 and np.isnan(p[1:]).all()
 
 
 def test_qvalues_are_statsmodels_bh_over_the_tests_made():

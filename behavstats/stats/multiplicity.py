@@ -11,10 +11,15 @@ p is never 0 and P(p <= a) <= a under the null. Every test of n values under one
 seed uses the same sign vectors, so a family shares one draw (a standard choice) and
 a test's p-value does not depend on the other tests.
 
-NaN values are dropped; fewer than two values make no test (p NaN). Values that are
-all exactly 0 get p = 1: every sign vector gives the same statistic, so there is no
-evidence of an effect, and the test counts in its family (it was made). Statistics
-within rounding of the observed one count as reaching it.
+NaN values are dropped. No test can be made (p NaN, and so no place in the family)
+of fewer than two values, nor of values that are all exactly 0 (e.g. ablating a
+channel nothing reads): there is no sign to flip, every sign vector gives the same
+statistic. Leaving such a test out of its family rather than counting it with p = 1
+keeps Benjamini-Hochberg's false discovery rate: the test compares signs given the
+values' sizes, and whether they are all 0 is a matter of their sizes alone, so under
+the null the p-values of the tests kept are as valid as before (independent
+filtering, Bourgon et al. 2010); counting them would only dilute the family.
+Statistics within rounding of the observed one count as reaching it.
 
 `bh_qvalues` gives statsmodels' Benjamini-Hochberg q-values over the non-NaN
 p-values (a NaN stays NaN and does not count in the family's size); `with_tests`
@@ -80,12 +85,13 @@ def sign_flip_pvalues(samples: Iterable[np.ndarray], *, seed: int = 0, n_perm: i
                       max_exact: int = MAX_EXACT, greater: bool = False) -> np.ndarray:
     """The sign-flip p-value of each sample (one value per level) for mean = 0
     against mean != 0 (`greater`: against mean > 0, statistic the mean itself);
-    NaN for a sample of fewer than two values (module docstring)."""
+    NaN for a sample of fewer than two values or of zeros only (module docstring)."""
     clean = [v[~np.isnan(v)] for v in (np.asarray(s, dtype=float).ravel() for s in samples)]
     sizes = np.array([len(v) for v in clean], dtype=int)
+    testable = (sizes >= 2) & np.array([bool(v.any()) for v in clean], dtype=bool)
     p = np.full(len(clean), np.nan)
-    for n in np.unique(sizes[sizes >= 2]):
-        rows = np.flatnonzero(sizes == n)
+    for n in np.unique(sizes[testable]):
+        rows = np.flatnonzero(testable & (sizes == n))
         p[rows] = _same_size(np.stack([clean[i] for i in rows]), seed, n_perm, max_exact,
                              greater)
     return p
