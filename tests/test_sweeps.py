@@ -41,7 +41,7 @@ def test_layer_sweep_shows_no_effect_where_the_network_ignores_the_layer(make_po
     pd.testing.assert_frame_equal(loaded.layer_sweep, table, check_dtype=False)
     assert (tmp_path / "layer_sweep.png").exists()
     assert list(result.summary().columns) == ["quantity", "condition", "estimate", "ci_low",
-                                              "ci_high", "n"]
+                                              "ci_high", "n", "p_value", "q_value"]
 
 
 def test_ablation_finds_the_planted_channel(tmp_path):
@@ -51,6 +51,11 @@ def test_ablation_finds_the_planted_channel(tmp_path):
         rows = table[table.method == method]
         assert rows.iloc[0]["channel"] == CHANNEL and abs(rows.iloc[0]["estimate"]) > 0.02
         assert np.allclose(rows.iloc[1:]["estimate"], 0, atol=1e-6)
+    # the other channels change nothing (exactly 0 on every level): no sign to flip, no
+    # test; the planted channel's two tests are the family, and both are significant
+    planted = table["channel"] == CHANNEL
+    assert (table.loc[planted, "q_value"] <= 0.05).all()
+    assert table.loc[~planted, ["p_value", "q_value"]].isna().all(axis=None)
     assert table.query("channel == @CHANNEL")["tracking_score"].iloc[0] > 0.8
     assert _intervals_hold(table)
     loaded = AblationResult.load(tmp_path)
@@ -81,7 +86,7 @@ def test_commands_on_the_default_policy(tmp_path):
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "ls" / "layer_sweep.csv")
     assert list(table.columns) == ["vector", "layer", "coeff", "target", "estimate", "ci_low",
-                                   "ci_high", "n"]
+                                   "ci_high", "n", "p_value", "q_value"]
     assert set(table.vector) == {"cheese", "top_right"} and _intervals_hold(table)
     assert set(table.target) == {"p_cheese", "p_top_right", "field_tv"}
     done = _cli("ablate", "--policy", "default", "--levels", "0:8", "--out",
@@ -89,7 +94,7 @@ def test_commands_on_the_default_policy(tmp_path):
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "ab" / "ablation.csv")
     assert list(table.columns) == ["layer", "channel", "method", "estimate", "ci_low",
-                                   "ci_high", "n", "tracking_score"]
+                                   "ci_high", "n", "p_value", "q_value", "tracking_score"]
     assert len(table) == 2 * 32 and _intervals_hold(table)
 
 
