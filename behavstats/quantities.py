@@ -95,6 +95,9 @@ QUANTITIES: dict[str, Quantity] = {
                    "probability"),
     "published_change": Quantity("published statistic (||arrow differences||_F / cells / 2)"),
     "tv_difference": Quantity("paired difference of the mean TV distance", "probability"),
+    # multiplicity (`stats.multiplicity.family_row`; n: the tests made)
+    "significant_tests": Quantity("tests of a family significant at q <= 0.05 "
+                                  "(Benjamini-Hochberg)", "tests"),
 }
 
 

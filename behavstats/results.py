@@ -24,7 +24,10 @@ import pandas as pd
 from behavstats.io import plain, read_json, write_atomic, write_csv, write_json
 from behavstats.reference import published_figures
 
-SUMMARY_COLUMNS = ("quantity", "condition", "estimate", "ci_low", "ci_high", "n")
+SUMMARY_COLUMNS = ("quantity", "condition", "estimate", "ci_low", "ci_high", "n", "p_value",
+                   "q_value")
+"""p_value, q_value: the row's test (`stats.multiplicity`; q over its family), NaN where
+no test was made."""
 PARAMS = "params.json"
 NAN = float("nan")
 
@@ -35,10 +38,12 @@ def figure_only(default: Any = ()) -> Any:
 
 
 def quantity_row(quantity: str, condition: str, estimate: float, ci_low: float = NAN,
-                 ci_high: float = NAN, n: float = NAN) -> dict:
+                 ci_high: float = NAN, n: float = NAN, p_value: float = NAN,
+                 q_value: float = NAN) -> dict:
     """One summary row."""
     return {"quantity": quantity, "condition": condition, "estimate": estimate,
-            "ci_low": ci_low, "ci_high": ci_high, "n": n}
+            "ci_low": ci_low, "ci_high": ci_high, "n": n, "p_value": p_value,
+            "q_value": q_value}
 
 
 def interval_row(quantity: str, condition: str, stats: dict) -> dict:
@@ -50,7 +55,7 @@ def interval_row(quantity: str, condition: str, stats: dict) -> dict:
 def summary_frame(rows: list[dict]) -> pd.DataFrame:
     """Summary rows as a DataFrame of `SUMMARY_COLUMNS` (floats, n may be NaN)."""
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return table.astype({c: float for c in ("estimate", "ci_low", "ci_high", "n")})
+    return table.astype({c: float for c in SUMMARY_COLUMNS[2:]})
 
 
 def with_published(table: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,8 @@ The purposes, with their keys:
 - PROBE_SPLIT: the probes' train/test split of levels.
 - RANDOM_NETWORK: the probes' randomly initialised network.
 - RETARGET_TARGETS (level): retargeting's sample of target squares.
+- SIGN_FLIPS (n): the random sign vectors of sign-flip tests of n values
+  (`stats.multiplicity`); every test of n values under one seed uses the same ones.
 """
 
 from enum import IntEnum
@@ -65,9 +67,10 @@ class Purpose(IntEnum):
     PROBE_SPLIT = 21
     RANDOM_NETWORK = 22
     RETARGET_TARGETS = 23
-    INFERENCE_SPLIT = 30
-    STABILITY_HALVES = 31
-    CALIBRATION_FOLDS = 32
+    SIGN_FLIPS = 24
+    INFERENCE_SPLIT = 25
+    STABILITY_HALVES = 26
+    CALIBRATION_FOLDS = 27
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

@@ -42,11 +42,17 @@ def _copy(conv: torch.nn.Conv2d, out: int, inp: int, scale: float = 1.0) -> None
     conv.weight.data[out, inp, *_CENTRE] = scale
 
 
-def planted_policy(gain: float = 3.0) -> Policy:
-    """The planted policy (module docstring)."""
+def zero_policy() -> Policy:
+    """A scale-1 policy whose every weight is zero, to plant a path into."""
     policy = Policy(1)
     for p in policy.parameters():
         p.data.zero_()
+    return policy
+
+
+def planted_policy(gain: float = 3.0) -> Policy:
+    """The planted policy (module docstring)."""
+    policy = zero_policy()
     e = policy.embedder
     offset = float(np.abs(_DETECTOR).sum() + abs(_DETECTOR_BIAS) + 1.0)
     e.block1.conv.weight.data[0] = torch.tensor(_DETECTOR).reshape(3, 3, 3)

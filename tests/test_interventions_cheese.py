@@ -126,7 +126,10 @@ def test_outputs_are_written(run):
     assert saved == result and saved.params["coeffs"] == [-1.0, 2.0]
     summary = saved.summary().set_index(["quantity", "condition"])
     for coeff in ("-1", "2"):
-        assert summary.loc[("p_cheese_change", f"cheese vector x {coeff}"), "n"] == 3
+        row = summary.loc[("p_cheese_change", f"cheese vector x {coeff}")]
+        assert row["n"] == 3
+        # the mean change's own sign-flip test: 3 levels, 8 sign vectors, p >= 2/8
+        assert row["p_value"] in (0.25, 0.5, 0.75, 1.0) and np.isnan(row["q_value"])
     assert saved.params["n_used"] == 3
     assert summary.loc[("p_cheese_median_after", "cheese vector x -1"), "published"] == 0.03
     assert result.levels.set_index("level").loc[1, "has_dsq"] == False  # noqa: E712

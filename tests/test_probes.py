@@ -26,6 +26,8 @@ def test_probe_finds_the_planted_channel_at_its_layer_only(tmp_path):
         at, before = table.loc[(LAYER, target)], table.loc[(BEFORE, target)]
         assert at["accuracy"] > 0.85 and at["selectivity"] > 0.6
         assert before["accuracy"] < before["baseline"] + 0.05
+        # beating the control task: significant where planted, not before (4 tests)
+        assert at["q_value"] <= 0.05 < before["q_value"]
     loaded = ProbeResult.load(tmp_path)
     pd.testing.assert_frame_equal(loaded.probes, result.probes, check_dtype=False)
     assert (tmp_path / "probes.png").exists()
@@ -68,8 +70,8 @@ def test_probe_command_on_the_default_policy(tmp_path):
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "probes.csv")
     assert list(table.columns) == ["layer", "target", "accuracy", "ci_low", "ci_high",
-                                   "baseline", "control_accuracy", "selectivity",
-                                   "random_network_accuracy", "n_train", "n_test"]
+                                   "baseline", "control_accuracy", "selectivity", "p_value",
+                                   "q_value", "random_network_accuracy", "n_train", "n_test"]
     assert len(table) == 7 * 6
     assert ((table.ci_low <= table.accuracy) & (table.accuracy <= table.ci_high)).all()
     done = CliRunner().invoke(app, ["probe", "--levels", "0:2", "--out", str(tmp_path),

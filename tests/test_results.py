@@ -51,15 +51,15 @@ COLUMNS = {
                  "by_size": ["condition", "size_bin", "n_targets", "p_path_mean", "ratio"],
                  "clamps": ["channel_set", "channel", "value"]},
     "layer_sweep": {"layer_sweep": ["vector", "layer", "coeff", "target", "estimate",
-                                    "ci_low", "ci_high", "n"],
+                                    "ci_low", "ci_high", "n", "p_value", "q_value"],
                     "levels": ["vector", "layer", "coeff", "level", "p_cheese", "p_top_right",
                                "field_tv"]},
     "ablation": {"ablation": ["layer", "channel", "method", "estimate", "ci_low", "ci_high",
-                              "n", "tracking_score"],
+                              "n", "p_value", "q_value", "tracking_score"],
                  "levels": ["channel", "method", "level", "change"]},
     "probes": {"probes": ["layer", "target", "accuracy", "ci_low", "ci_high", "baseline",
-                          "control_accuracy", "selectivity", "random_network_accuracy",
-                          "n_train", "n_test"],
+                          "control_accuracy", "selectivity", "p_value", "q_value",
+                          "random_network_accuracy", "n_train", "n_test"],
                "observations": ["level", "x", "y", "cheese_x", "mouse_y", "reaches_cheese",
                                 "test"]},
     "resample": {"effects": ["level", "channel_set", "location", "channels", "source_level",
@@ -168,7 +168,7 @@ def test_save_load_round_trips_exactly(result, tmp_path):
 
 def test_summary_rows_are_registered_with_ordered_intervals(result):
     summary = result.summary()
-    assert list(summary.columns[:6]) == list(SUMMARY_COLUMNS) and len(summary)
+    assert list(summary.columns[:len(SUMMARY_COLUMNS)]) == list(SUMMARY_COLUMNS) and len(summary)
     assert set(summary["quantity"]) <= set(QUANTITIES)
     assert not summary.duplicated(["quantity", "condition"]).any()
     rows = summary.dropna(subset=["ci_low", "ci_high"])

@@ -4,10 +4,16 @@ trips, and the commands on the shipped default policy."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from _null import READ, SIDES, null_policy, sided
 from _planted import CHANNEL, LAYER, planted_policy
 from typer.testing import CliRunner
 
 from behavstats.cli import app
+from behavstats.env import render
+from behavstats.forward import forward
+from behavstats.geometry import decision_point
+from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import HIDDEN_LAYER
 from behavstats.sweeps import AblationResult, LayerSweepResult, run_ablation, run_layer_sweep
 from behavstats.sweeps import layers as layer_sweep
@@ -41,7 +47,7 @@ def test_layer_sweep_shows_no_effect_where_the_network_ignores_the_layer(make_po
     pd.testing.assert_frame_equal(loaded.layer_sweep, table, check_dtype=False)
     assert (tmp_path / "layer_sweep.png").exists()
     assert list(result.summary().columns) == ["quantity", "condition", "estimate", "ci_low",
-                                              "ci_high", "n"]
+                                              "ci_high", "n", "p_value", "q_value"]
 
 
 def test_ablation_finds_the_planted_channel(tmp_path):
@@ -51,10 +57,50 @@ def test_ablation_finds_the_planted_channel(tmp_path):
         rows = table[table.method == method]
         assert rows.iloc[0]["channel"] == CHANNEL and abs(rows.iloc[0]["estimate"]) > 0.02
         assert np.allclose(rows.iloc[1:]["estimate"], 0, atol=1e-6)
+    # the other channels change nothing (exactly 0 on every level): no sign to flip, no
+    # test; the planted channel's two tests are the family, and both are significant
+    planted = table["channel"] == CHANNEL
+    assert (table.loc[planted, "q_value"] <= 0.05).all()
+    assert table.loc[~planted, ["p_value", "q_value"]].isna().all(axis=None)
     assert table.query("channel == @CHANNEL")["tracking_score"].iloc[0] > 0.8
     assert _intervals_hold(table)
     loaded = AblationResult.load(tmp_path)
     pd.testing.assert_frame_equal(loaded.ablation, table, check_dtype=False)
+
+
+NULL_RUNS, NULL_LEVELS = 12, 40
+
+
+@pytest.mark.slow
+def test_ablation_pvalues_are_calibrated_where_no_channel_has_a_mean_effect():
+    """`_null`: real mazes whose cheese a fair coin puts left or right of the path at
+    the decision square, and a network that never sees which. Every channel's change is
+    then symmetric about 0, so its p-value is uniform: over 12 coin draws x 32 channels
+    x 2 methods (768 p-values) the share below 0.05 lies within [0.01, 0.10], and below
+    0.5 within [0.35, 0.65]. The tests of one draw share its coins (and a channel's zero
+    and mean ablation nearly agree), so one draw's share below 0.05 varies more than 64
+    independent tests' would: standard deviation 0.047 (simulated over coin draws)
+    against 0.027; over 12 draws 0.014, and [0.01, 0.10] is -2.9 to +3.7 of those
+    (0.14% of simulated 12-draw shares fall outside)."""
+    policy = null_policy()
+    pairs = [found for found in map(sided, LevelGenerator("hard", batch=16).mazes(
+        range(200))) if found][:NULL_LEVELS]
+    assert len(pairs) == NULL_LEVELS
+    # what the network reads is the same picture whichever side the cheese is on
+    seen = [forward(policy, render([(pair[side], decision_point(pair[side]).cell)
+                                    for pair in pairs]), stop=LAYER)[..., :2 * READ]
+            for side in SIDES]
+    assert torch.equal(*seen)
+    p_values = []
+    for run in range(NULL_RUNS):
+        coin = np.random.default_rng(run).integers(0, 2, NULL_LEVELS)
+        mazes = [pair[SIDES[c]] for pair, c in zip(pairs, coin, strict=True)]
+        table = run_ablation(policy, mazes, layer=LAYER, discovery=mazes[:2], seed=run)
+        p_values.append(table.ablation["p_value"].to_numpy())
+    p = np.concatenate(p_values)
+    assert len(p) == NULL_RUNS * 64 and not np.isnan(p).any()
+    assert 0.01 <= (p < 0.05).mean() <= 0.10
+    assert 0.35 <= (p < 0.5).mean() <= 0.65
 
 
 def test_mean_ablation_uses_the_other_mazes_mean(make_policy):
@@ -81,7 +127,7 @@ def test_commands_on_the_default_policy(tmp_path):
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "ls" / "layer_sweep.csv")
     assert list(table.columns) == ["vector", "layer", "coeff", "target", "estimate", "ci_low",
-                                   "ci_high", "n"]
+                                   "ci_high", "n", "p_value", "q_value"]
     assert set(table.vector) == {"cheese", "top_right"} and _intervals_hold(table)
     assert set(table.target) == {"p_cheese", "p_top_right", "field_tv"}
     done = _cli("ablate", "--policy", "default", "--levels", "0:8", "--out",
@@ -89,7 +135,7 @@ def test_commands_on_the_default_policy(tmp_path):
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "ab" / "ablation.csv")
     assert list(table.columns) == ["layer", "channel", "method", "estimate", "ci_low",
-                                   "ci_high", "n", "tracking_score"]
+                                   "ci_high", "n", "p_value", "q_value", "tracking_score"]
     assert len(table) == 2 * 32 and _intervals_hold(table)
 
 

@@ -8,7 +8,8 @@
 - `bootstrap_ci`: percentile bootstrap interval of a statistic (default the mean)
   from a seeded numpy Generator; `mean_ci` / `ratio_ci` / `change_summary` /
   `transfer_change` package it into dicts, `estimate_ci` into table columns,
-  `change_rows` into summary rows (`behavstats.results`).
+  `change_rows` into summary rows (`behavstats.results`); the mean change of
+  `change_summary` carries its sign-flip p-value (`stats.multiplicity`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 from behavstats.policy import net_vector
 from behavstats.results import quantity_row
 from behavstats.seeding import Purpose, stream
+from behavstats.stats.multiplicity import sign_flip_p
 
 N_BOOT = 2000
 LEVEL = 0.95
@@ -88,7 +90,8 @@ def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, *, seed: int = 0,
 def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,
                    n_boot: int = N_BOOT) -> dict:
     """Paired before/after values (one per level): medians, shares that fell / rose,
-    the largest rise, and the mean change with its bootstrap interval."""
+    the largest rise, and the mean change with its bootstrap interval and the p-value
+    of a two-sided sign-flip test of no mean change."""
     before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     change = after - before
     if not len(change):
@@ -99,7 +102,8 @@ def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,
             "share_decreased": float((change < 0).mean()),
             "share_increased": float((change > 0).mean()),
             "max_increase": float(change.max()),
-            "mean_change": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"]}
+            "mean_change": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
+            "p_value": sign_flip_p(change, seed=seed)}
 
 
 CHANGE_STATS = ("median_before", "median_after", "share_decreased", "share_increased",
@@ -109,13 +113,14 @@ CHANGE_STATS = ("median_before", "median_after", "share_decreased", "share_incre
 def change_rows(metric: str, condition: str, before: np.ndarray, after: np.ndarray, *,
                 seed: int = 0, n_boot: int = N_BOOT) -> list[dict]:
     """`change_summary` as summary rows: <metric>_<stat> for `CHANGE_STATS` and
-    <metric>_change (the mean change with its interval); none without values."""
+    <metric>_change (the mean change with its interval and p-value, a test on its
+    own: no q-value); none without values."""
     s = change_summary(before, after, seed=seed, n_boot=n_boot)
     if not s["n"]:
         return []
     return [*(quantity_row(f"{metric}_{k}", condition, s[k], n=s["n"]) for k in CHANGE_STATS),
             quantity_row(f"{metric}_change", condition, s["mean_change"], s["ci_low"],
-                         s["ci_high"], s["n"])]
+                         s["ci_high"], s["n"], p_value=s["p_value"])]
 
 
 def transfer_change(transfer: pd.DataFrame, before: str, after: str, *, seed: int = 0,

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from behavstats.plots.interventions import _grid
+from behavstats.stats.multiplicity import significant
 
 _TARGET_LABELS = {"p_cheese": ("P(towards cheese) at the decision square", "change"),
                   "p_top_right": ("P(towards top-right) at the decision square", "change"),
@@ -16,9 +17,18 @@ def _short(layer: str) -> str:
     return layer.removeprefix("embedder.").removesuffix(".resadd")
 
 
+def _ring(ax, x, y, q) -> None:
+    """A red ring around each point whose q-value is at most 0.05 (`significant`; the
+    captions say so)."""
+    hit = significant(q)
+    ax.plot(np.asarray(x, float)[hit], np.asarray(y, float)[hit], "o", ms=9, mfc="none",
+            mec="C3")
+
+
 def plot_layer_sweep(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
     """One panel per target (`_TARGET_LABELS`), effect by layer with its interval, one
-    line per vector and coefficient (`LayerSweepResult.layer_sweep` rows)."""
+    line per vector and coefficient (`LayerSweepResult.layer_sweep` rows); effects
+    significant in their family ringed."""
     targets = [t for t in _TARGET_LABELS if t in set(table["target"])]
     axes = _grid(axes, 1, len(targets), (4.6, 3.4)).ravel()
     layers = list(dict.fromkeys(table["layer"]))
@@ -31,6 +41,7 @@ def plot_layer_sweep(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.
             err = np.vstack([est - line["ci_low"].to_numpy(float),
                              line["ci_high"].to_numpy(float) - est])
             ax.errorbar(x, est, yerr=err, fmt="o-", capsize=2, label=f"{vector} x {coeff:+g}")
+            _ring(ax, x, est, line["q_value"])
         ax.axhline(0, color="0.6", lw=0.8)
         ax.set_xticks(x, [_short(layer) for layer in layers], rotation=60, ha="right",
                       fontsize=8)
@@ -45,7 +56,8 @@ def plot_layer_sweep(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.
 
 def plot_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
     """Held-out accuracy (with interval), majority baseline and selectivity by layer,
-    one panel per target (`ProbeResult.probes` rows)."""
+    one panel per target (`ProbeResult.probes` rows); selectivities whose probe beats
+    its control task in their family ringed."""
     targets = list(dict.fromkeys(table["target"]))
     cols = min(3, len(targets))
     rows_n = -(-len(targets) // cols)
@@ -58,6 +70,7 @@ def plot_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarr
         ax.errorbar(x, acc, yerr=np.vstack([acc - t["ci_low"], t["ci_high"] - acc]), fmt="o-",
                     capsize=2, label="accuracy")
         ax.plot(x, t["selectivity"], "s--", label="selectivity")
+        _ring(ax, x, t["selectivity"], t["q_value"])
         ax.plot(x, t["random_network_accuracy"], "^:", label="random network")
         ax.plot(x, t["baseline"], color="0.5", lw=1, label="majority baseline")
         ax.set_title(target, fontsize=9)
@@ -75,7 +88,7 @@ def plot_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarr
 def plot_ablation(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
     """Change of P(towards cheese) when a channel is ablated against its tracking
     score, one panel per method (`AblationResult.ablation` rows), the largest effects
-    labelled with their channel."""
+    labelled with their channel, those significant in their family ringed."""
     methods = list(dict.fromkeys(table["method"]))
     axes = _grid(axes, 1, len(methods), (4.4, 3.4)).ravel()
     for ax, method in zip(axes, methods, strict=True):
@@ -85,6 +98,7 @@ def plot_ablation(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.nda
                          rows["ci_high"].to_numpy(float) - est])
         ax.errorbar(rows["tracking_score"], est, yerr=np.nan_to_num(err), fmt="o", ms=3,
                     capsize=1.5, alpha=0.8)
+        _ring(ax, rows["tracking_score"], est, rows["q_value"])
         for r in rows.head(5).itertuples():
             ax.annotate(str(r.channel), (r.tracking_score, r.estimate), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")

@@ -34,7 +34,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Compared:
-    """A row as shown: label, numbers, their text and the verdict."""
+    """A row as shown: label, numbers, their text and the verdict; p_value and q_value
+    where the row's quantity was tested (`stats.multiplicity`), NaN otherwise."""
 
     row: Row
     estimate: float
@@ -42,6 +43,8 @@ class Compared:
     ci_high: float
     n: float
     published: float
+    p_value: float = math.nan
+    q_value: float = math.nan
 
     @property
     def found(self) -> bool:
@@ -75,6 +78,13 @@ class Compared:
         return self.row.published_text
 
     @property
+    def test(self) -> str:
+        """'p = 0.003, q = 0.02', 'p = 0.4' (a test outside a family), or '' (none)."""
+        found = [f"{name} = {numbers.number(value)}" for name, value
+                 in (("p", self.p_value), ("q", self.q_value)) if not math.isnan(value)]
+        return ", ".join(found)
+
+    @property
     def verdict(self) -> str:
         return numbers.verdict(self.estimate, self.ci_low, self.ci_high, self.published,
                                effect=self.row.effect)
@@ -97,15 +107,17 @@ def compare(summary: pd.DataFrame, rows: list[Row], share_intervals: bool = Fals
         if share_intervals and math.isnan(low):
             low, high = numbers.wilson(float(found["estimate"]), float(found["n"]))
         out.append(Compared(row, float(found["estimate"]), low, high, float(found["n"]),
-                            float(found.get("published", math.nan))))
+                            float(found.get("published", math.nan)),
+                            float(found["p_value"]), float(found["q_value"])))
     return out
 
 
 def frame(compared: list[Compared]) -> pd.DataFrame:
-    """The rows as the table a reader downloads: label, ours, interval, n, published,
-    verdict (numbers unrounded)."""
+    """The rows as the table a reader downloads: label, ours, interval, n, p- and
+    q-value, published, verdict (numbers unrounded)."""
     return pd.DataFrame([{"quantity": c.row.label, "estimate": c.estimate,
                           "ci_low": c.ci_low, "ci_high": c.ci_high, "n": c.n,
+                          "p_value": c.p_value, "q_value": c.q_value,
                           "published": c.published if not math.isnan(c.published)
                           else c.row.published_text, "verdict": c.verdict}
                          for c in compared])

@@ -1,6 +1,10 @@
 """The findings block: a sentence per result, each with its number, interval, sample
 size and the published figure, generated from the comparison rows (`rows`) so that
-it says what the tables say. A sentence whose numbers are missing is left out."""
+it says what the tables say. A sentence whose numbers are missing is left out.
+
+An effect is called significant only by its test (`stats.multiplicity`): q <= 0.05
+within its family, or p <= 0.05 for a test on its own; a sentence about a family says
+how many were tested, and says so plainly when none is significant."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from behavstats.interventions.retarget import NO_EDIT
 from behavstats.report.comparisons import Compared
 from behavstats.report.numbers import count
 from behavstats.report.rows import CHEESE
+from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT, significant
 
 Rows = dict[str, list[Compared]]
 
@@ -59,6 +64,24 @@ def _mazes(n: float) -> str:
     return f"{count(n)} maze{'' if n == 1 else 's'}"
 
 
+def _test(c: Compared) -> str:
+    """'p = 0.003, q = 0.02', or 'no test'."""
+    return c.test or "no test"
+
+
+def _changes(change: Compared, what: str) -> str:
+    """'lowers <what>' or 'raises <what>' when the mean change is significant on its own
+    (p <= `ALPHA`), else 'does not change <what> significantly'."""
+    if not significant(change.p_value):
+        return f"does not change {what} significantly"
+    return f"{'lowers' if change.estimate < 0 else 'raises'} {what}"
+
+
+def _tested(family: Compared, tests: str) -> str:
+    """'3 of 56 <tests> significant at q ≤ 0.05'."""
+    return f"{count(family.estimate)} of {count(family.n)} {tests} significant at q ≤ {ALPHA:g}"
+
+
 @_needs("behaviour", "reached_cheese", "reached_tr5")
 def _behaviour(c: Compared, tr5: Compared) -> str:
     return (f"On {count(c.n)} mazes with a decision square and the cheese outside the "
@@ -84,7 +107,8 @@ def _selection(rows: Rows) -> str | None:
                 if c.row.quantity == "log_loss_vs_all"
                 and c.row.condition.startswith("selected")), None)
     bound = _get(rows, "regression", "false_selection_bound")
-    if gap is None or bound is None:
+    singles = _get(rows, "regression", SIGNIFICANT)
+    if gap is None or bound is None or singles is None:
         return None
     kept = ", ".join(c.row.condition.split(": ")[-1] for c in odds) or "no feature"
     stable = [c.row.condition for c in rows["regression"]
@@ -93,15 +117,18 @@ def _selection(rows: Rows) -> str | None:
             f"{len(odds)} feature{'s' * (len(odds) != 1)} ({kept}); on the other half its "
             f"log-loss differs from all 16 features' by {gap.ours}. Stability selection "
             f"finds {', '.join(stable) if stable else 'no feature'} stable, with at most "
-            f"{bound.ours} falsely selected features expected.")
+            f"{bound.ours} falsely selected features expected. Alone, {count(singles.estimate)}"
+            f" of the {count(singles.n)} features predict better than the prior (held-out "
+            f"log-loss, q ≤ {ALPHA:g}).")
 
 
 @_needs("cheese_vector", "p_cheese_median_before", "p_cheese_median_after",
         ("p_cheese_change", CHEESE))
 def _cheese_vector(before: Compared, after: Compared, change: Compared) -> str:
-    return (f"Subtracting the cheese vector lowers the median P(cheese) at the decision "
-            f"square from {before.ours} to {after.ours} on {_mazes(change.n)} (mean "
-            f"change {change.ours}); published {before.theirs} → {after.theirs}.")
+    return (f"Subtracting the cheese vector {_changes(change, 'P(cheese)')} at the decision "
+            f"square on {_mazes(change.n)} (mean change {change.ours}, sign-flip "
+            f"{_test(change)}; median {before.ours} → {after.ours}); published "
+            f"{before.theirs} → {after.theirs}.")
 
 
 @_needs("cheese_vector", ("p_cheese_change", "transfer near x -1"),
@@ -117,9 +144,10 @@ def _transfer(near: Compared, far: Compared) -> str:
         ("p_topright_median_after", "top-right vector x 1"),
         ("p_topright_change", "top-right vector x 1"))
 def _top_right(before: Compared, after: Compared, change: Compared) -> str:
-    return (f"Adding the top-right vector (x 1) raises the median P(top-right) at the "
-            f"decision square from {before.ours} to {after.ours} on {_mazes(change.n)} "
-            f"(mean change {change.ours}); published: strong at coefficients 1-2.")
+    return (f"Adding the top-right vector (x 1) {_changes(change, 'P(top-right)')} at the "
+            f"decision square on {_mazes(change.n)} (mean change {change.ours}, sign-flip "
+            f"{_test(change)}; median {before.ours} → {after.ours}); published: strong at "
+            "coefficients 1-2.")
 
 
 @_needs("channels", "channel_score", "argmax_hit")
@@ -149,18 +177,45 @@ def _resample(cheese: Compared, random: Compared) -> str:
 
 
 def _layer_sweep(rows: Rows) -> str | None:
-    """Where the cheese vector steers most, beside the published layer."""
+    """Where the cheese vector lowers P(cheese) most among the layers where it does so
+    significantly, beside the published layer, and how many of the sweep's tests are
+    significant."""
     changes = [c for c in rows.get("layer_sweep", []) if c.row.quantity == "p_cheese_change"]
-    published = _get(rows, "layer_sweep", "p_cheese_change", f"{CHEESE} at {VECTOR_LAYER}")
-    if not changes or published is None:
+    family = _get(rows, "layer_sweep", SIGNIFICANT)
+    if not changes or family is None:
         return None
-    best = min(changes, key=lambda c: c.estimate)
-    where = best.row.label.split(" at ")[-1]
+    lowered = [c for c in changes if c.estimate < 0 and significant(c.q_value)]
+    if not lowered:
+        verb = "change" if family.estimate == 0 else "lower"
+        return (f"At no layer does the cheese vector {verb} P(cheese) significantly "
+                f"({_tested(family, 'tests')} on {_mazes(changes[0].n)}).")
+    best = min(lowered, key=lambda c: c.estimate)
+    published = _get(rows, "layer_sweep", "p_cheese_change", f"{CHEESE} at {VECTOR_LAYER}")
     there = "the published layer, " if best is published else ""
-    also = "" if best is published else f"; at the published layer {published.ours}"
+    also = ("" if best is published or published is None else
+            f"; at the published layer {published.ours} ({_test(published)})")
     return (f"Computed and added at each layer on {_mazes(best.n)}, the cheese vector "
-            f"lowers P(cheese) most at {there}{where} ({best.ours}){also}, and changes it "
-            f"by {changes[-1].ours} at {changes[-1].row.label.split(' at ')[-1]}.")
+            f"lowers P(cheese) most at {there}{best.row.label.split(' at ')[-1]} "
+            f"({best.ours}, {_test(best)}){also}; {_tested(family, 'tests')} (every "
+            "layer, vector, coefficient and probability).")
+
+
+def _ablation(rows: Rows) -> str | None:
+    """How many single-channel ablations change P(cheese) significantly, and the
+    largest of them beside its tracking score."""
+    family = _get(rows, "ablation", SIGNIFICANT)
+    if family is None:
+        return None
+    found = [c for c in rows["ablation"]
+             if c.row.quantity == "p_cheese_change" and significant(c.q_value)]
+    tests = f"{count(family.n)} channel x method tests (q ≤ {ALPHA:g})"
+    if not found:
+        return (f"Ablating one channel at a time (zero or mean) changes P(cheese) at the "
+                f"decision square significantly in none of the {tests}.")
+    best = max(found, key=lambda c: abs(c.estimate))
+    return (f"Ablating one channel at a time changes P(cheese) at the decision square "
+            f"significantly in {count(family.estimate)} of the {tests}; the largest: "
+            f"{best.row.label.split(', ', 1)[-1]}, {best.ours} ({_test(best)}).")
 
 
 @_needs("probes", ("probe_accuracy", f"reaches_cheese at {VECTOR_LAYER}"),
@@ -172,12 +227,21 @@ def _probes(accuracy: Compared, baseline: Compared) -> str:
             "68% baseline.")
 
 
+@_needs("probes", SIGNIFICANT)
+def _probe_tests(family: Compared) -> str:
+    found = count(family.estimate) if family.estimate else "None"
+    return (f"{found} of the {count(family.n)} layer x target probes beat their control "
+            f"task at q ≤ {ALPHA:g} (one-sided sign-flip test over the test levels of "
+            "accuracy minus control accuracy).")
+
+
 SENTENCES: tuple[tuple[str, Sentence], ...] = (
     ("behaviour", _behaviour), ("regression", _regression), ("regression", _selection),
     ("cheese_vector", _cheese_vector),
     ("cheese_vector", _transfer), ("top_right_vector", _top_right),
     ("channels", _channels), ("channels", _retarget), ("resample", _resample),
-    ("layer_sweep", _layer_sweep), ("probes", _probes))
+    ("layer_sweep", _layer_sweep), ("ablation", _ablation), ("probes", _probes),
+    ("probes", _probe_tests))
 """Each finding's section and sentence, in report order."""
 
 

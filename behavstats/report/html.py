@@ -53,15 +53,18 @@ def page(title: str, body: str) -> str:
 
 
 def comparison_table(rows: list[Compared], name: str) -> str:
-    """Ours beside published, with verdicts, and the table as CSV."""
+    """Ours beside published, with verdicts (and a column of tests where a row has
+    one), and the table as CSV."""
     if not rows:
         return '<p class="note">Nothing measured for this table in this study.</p>'
+    tested = any(c.test for c in rows)
     body = "".join(
         f"<tr><td>{esc(c.row.label)}</td><td>{esc(c.ours)}</td><td>{_n(c.n)}</td>"
-        f"<td>{esc(c.theirs)}</td><td class=\"v-{c.verdict}\">{esc(c.verdict)}</td></tr>"
+        + (f"<td>{esc(c.test)}</td>" if tested else "")
+        + f"<td>{esc(c.theirs)}</td><td class=\"v-{c.verdict}\">{esc(c.verdict)}</td></tr>"
         for c in rows)
     return ("<table><thead><tr><th>quantity</th><th>ours [95% interval]</th><th>n</th>"
-            "<th>published</th><th>verdict</th></tr></thead>"
+            f"{'<th>test</th>' if tested else ''}<th>published</th><th>verdict</th></tr></thead>"
             f"<tbody>{body}</tbody></table>" + csv_link(frame(rows), f"{name}_comparison"))
 
 

@@ -15,7 +15,11 @@ from behavstats.quantities import edited, feature_label, resampled
 from behavstats.report.comparisons import Compared, Row, compare
 from behavstats.report.study import Study
 from behavstats.results import quantity_row, summary_frame, with_published
-from behavstats.stats.study import INFERENCE_HALF
+from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
+from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY
+from behavstats.sweeps.ablation import FAMILY as ABLATION_FAMILY
+from behavstats.sweeps.layers import FAMILY as SWEEP_FAMILY
+from behavstats.sweeps.probes import FAMILY as PROBE_FAMILY
 
 PUBLISHED_FEATURES = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
 KEY_FEATURES = PUBLISHED_FEATURES[:3]
@@ -78,6 +82,7 @@ def _regression(study: Study) -> list[Compared]:
               "selection_probability", f) for f in params.get("stable", ())),
         Row("stability selection: bound on the expected number of falsely selected "
             "features", "false_selection_bound", "stable features"),
+        _family(SINGLE_FEATURE_FAMILY),
         Row("held-out accuracy, the published four-feature L1 model [share]", "accuracy",
             model, headline=True),
         Row("majority baseline (always predict the commoner outcome) [share]", "baseline",
@@ -201,6 +206,13 @@ def _retarget(study: Study) -> list[Compared]:
             "spearman_p_path_vs_distance", best, published_text="falls with distance")])
 
 
+def _family(name: str) -> Row:
+    """The row counting a family's tests significant at q <= `ALPHA` (n: the tests
+    made)."""
+    return Row(f"tests significant at q ≤ {ALPHA:g}, of the {name} tests (n)", SIGNIFICANT,
+               name, whole=True)
+
+
 def _layer(layer: str) -> str:
     """A layer in a reader's words: 'block 2, residual 1' for
     embedder.block2.res1.resadd."""
@@ -226,7 +238,8 @@ def _layer_sweep(study: Study) -> list[Compared]:
               "p_topright_change", f"{top_right} at {layer}", effect=True)
           for layer in layers),
         *(Row(f"mean TV of the rest of the field, cheese vector x −1 at {_layer(layer)}",
-              "field_tv", f"{cheese} at {layer}") for layer in layers)])
+              "field_tv", f"{cheese} at {layer}") for layer in layers),
+        _family(SWEEP_FAMILY)])
 
 
 def _ablation(study: Study) -> list[Compared]:
@@ -234,10 +247,11 @@ def _ablation(study: Study) -> list[Compared]:
     effects = summary[summary["quantity"] == "p_cheese_change"]
     scores = summary[summary["quantity"] == "channel_score"].set_index("condition")
     return compare(summary, [
-        Row(f"change of P(cheese), {condition.split(' at ')[0]} (tracking score "
-            f"{scores.loc[condition, 'estimate']:.2f})", "p_cheese_change", condition,
-            effect=True, headline=k == 0)
-        for k, condition in enumerate(effects["condition"])])
+        *(Row(f"change of P(cheese), {condition.split(' at ')[0]} (tracking score "
+              f"{scores.loc[condition, 'estimate']:.2f})", "p_cheese_change", condition,
+              effect=True, headline=k == 0)
+          for k, condition in enumerate(effects["condition"])),
+        _family(ABLATION_FAMILY)])
 
 
 PROBE_TARGETS = {"cheese_x": "the cheese's column", "cheese_y": "the cheese's row",
@@ -248,7 +262,8 @@ PROBE_TARGETS = {"cheese_x": "the cheese's column", "cheese_y": "the cheese's ro
 
 def _probes(study: Study) -> list[Compared]:
     """At the vector layer: each target's accuracy, baseline, selectivity and random
-    network (the figure shows every layer)."""
+    network (the figure shows every layer); how many probes of every layer beat their
+    control task."""
     published = {"reaches_cheese": "78-85% against a 68% baseline (sparse probes)"}
     rows = []
     for target, words in PROBE_TARGETS.items():
@@ -261,7 +276,7 @@ def _probes(study: Study) -> list[Compared]:
                      "probe_selectivity", condition),
                  Row(f"same probe on a random network, {words} [share]",
                      "probe_random_network_accuracy", condition)]
-    return compare(study.summary("probes"), rows)
+    return compare(study.summary("probes"), [*rows, _family(PROBE_FAMILY)])
 
 
 def _resample(study: Study) -> list[Compared]:

@@ -16,6 +16,7 @@ import pandas as pd
 from behavstats.report.comparisons import Compared
 from behavstats.report.html import comparison_table, esc, figure, key_values, raw_table
 from behavstats.report.study import Study
+from behavstats.stats.multiplicity import SIGNIFICANT
 from behavstats.study.pipeline import PARTS
 from behavstats.study.pipeline import SECTIONS as STUDY_SECTIONS
 
@@ -27,7 +28,8 @@ reproduce it."""
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure file of a part, its title and what to look at."""
+    """A figure file of a part, its title and what to look at ('{tests}' in the
+    caption: the size and name of the part's family of tests, `family`)."""
 
     part: str
     pattern: str
@@ -46,13 +48,24 @@ def figure_specs() -> dict[str, list[Figure]]:
 
 
 
+def family(study: Study, part: str) -> str:
+    """'64 channel x method': how many tests the part's family holds and what they are
+    (its `significant_tests` summary row); '' without one."""
+    summary = study.summary(part)
+    row = summary[summary["quantity"] == SIGNIFICANT]
+    return "" if row.empty else f"{row['n'].iloc[0]:,.0f} {row['condition'].iloc[0]}"
+
+
 def figures(study: Study, key: str) -> str:
     out = []
     for spec in figure_specs().get(key, ()):
         for path in sorted((study.path / spec.part).glob(spec.pattern)):
             level = "".join(ch for ch in path.stem if ch.isdigit())
             title = f"{spec.title}, level {level}" if "*" in spec.pattern else spec.title
-            out.append(figure(path, title, spec.caption))
+            caption = spec.caption
+            if "{tests}" in caption:
+                caption = caption.replace("{tests}", family(study, spec.part))
+            out.append(figure(path, title, caption))
     return "".join(out)
 
 

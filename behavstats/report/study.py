@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from behavstats.io import read_json
+from behavstats.results import SUMMARY_COLUMNS
 from behavstats.study.pipeline import PARTS, part_error
 
 
@@ -43,8 +44,7 @@ class Study:
         """The part's `summary()` (empty when it has none)."""
         result = self.results.get(part)
         if result is None or not hasattr(result, "summary"):
-            return pd.DataFrame(columns=["quantity", "condition", "estimate", "ci_low",
-                                         "ci_high", "n", "published"])
+            return pd.DataFrame(columns=[*SUMMARY_COLUMNS, "published"])
         return result.summary()
 
     @property

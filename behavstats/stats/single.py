@@ -5,11 +5,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from statsmodels.stats.multitest import multipletests
 
 from behavstats.stats.dataset import check_design
 from behavstats.stats.fitting import SCORE_TOL, fit_on_splits, score_columns
 from behavstats.stats.intervals import corrected_t_interval, corrected_t_test
+from behavstats.stats.multiplicity import bh_qvalues
 from behavstats.stats.splits import standardised_splits
 
 
@@ -73,7 +73,7 @@ class SingleFeatureAccuracy(BaseEstimator):
                 "coef_mean": float(fits.coef[:, 0].mean())})
         table = pd.DataFrame(rows)
         table.insert(table.columns.get_loc("p_value") + 1, "q_value",
-                     multipletests(table["p_value"], method="fdr_bh")[1])
+                     bh_qvalues(table["p_value"]))
         self.table_ = (table.sort_values("log_loss_mean", kind="stable")
                        .reset_index(drop=True))
         return self

@@ -28,6 +28,7 @@ from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
 from behavstats.stats.intervals import corrected_t_interval
 from behavstats.stats.l1 import L1LogisticStudy, choose_C
 from behavstats.stats.logit import LogitInference
+from behavstats.stats.multiplicity import family_row
 from behavstats.stats.selection import FeatureSelection
 from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
@@ -51,6 +52,8 @@ INFERENCE = ("split", "same_data")
 half; "same_data" selects and infers on all rows, as the published procedure did (its
 p-values are too small: kept only to reproduce the published table)."""
 ALL_ROWS, INFERENCE_HALF = "all", "inference half"
+SINGLE_FEATURE_FAMILY = "single feature vs prior"
+"""The family of the single-feature tests (each feature's log-loss gain over the prior)."""
 SCORE_MODELS = ("all features", "selected features", "stable features", "published model")
 """The models scored on the inference half, on the same splits (paired)."""
 
@@ -135,9 +138,11 @@ class StudyResult(Result):
                  for r in table.itertuples() if r.term != "const"]
         for r in self.single_feature.itertuples():
             rows += [quantity_row("single_feature_log_loss", r.feature, r.log_loss_mean,
-                                  r.log_loss_ci_low, r.log_loss_ci_high),
+                                  r.log_loss_ci_low, r.log_loss_ci_high, p_value=r.p_value,
+                                  q_value=r.q_value),
                      quantity_row("single_feature_accuracy", r.feature, r.accuracy_mean,
                                   r.ci_low, r.ci_high)]
+        rows.append(family_row(SINGLE_FEATURE_FAMILY, self.single_feature["q_value"]))
         rows += [quantity_row("selection_probability", r.feature, r.max_probability)
                  for r in self.stable.itertuples()]
         rows.append(quantity_row("false_selection_bound", "stable features",

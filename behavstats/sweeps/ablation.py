@@ -6,7 +6,9 @@ For each level with a decision square (dsq), the mouse on its dsq: the change of
 P(move towards the cheese) when one channel is set to zero (`zero`) or to its mean
 (`mean`). The mean is leave-one-maze-out: the mean of that channel's activations at
 the dsq observations of the other levels of the run, so a maze's own cheese never
-enters its replacement.
+enters its replacement. Each mean change is tested against 0 (two-sided sign-flip
+test over levels, `stats.multiplicity`); its q-value is Benjamini-Hochberg over every
+channel x method of the run (the family).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from behavstats.interventions.forward import (
 from behavstats.maze import Maze
 from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
+from behavstats.stats.multiplicity import family_row, sign_flip_pvalues, significant, with_tests
 
 METHODS = ("zero", "mean")
-COLUMNS = ("layer", "channel", "method", "estimate", "ci_low", "ci_high", "n",
-           "tracking_score")
+COLUMNS = ("layer", "channel", "method", "estimate", "ci_low", "ci_high", "n", "p_value",
+           "q_value", "tracking_score")
 SUMMARY_CHANNELS = 10
 """Channels per method in the summary (the largest effects)."""
+FAMILY = "channel x method"
+"""The ablation's family of tests, as its summary row names it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +54,9 @@ class AblationResult(Result):
 
     ablation: one row per channel and method (`COLUMNS`): the mean change of
         P(towards cheese) at the dsq with its bootstrap interval over the n levels,
-        and the channel's tracking score; rows by method, largest |estimate| first.
+        p_value (sign-flip test of no mean change) and q_value (Benjamini-Hochberg
+        over all rows), and the channel's tracking score; rows by method, largest
+        |estimate| first.
     levels: one row per channel, method and level: the change (`change`).
     params: layer, mode, seed, n_boot, n_levels, n_used (levels with a dsq).
     """
@@ -61,16 +68,19 @@ class AblationResult(Result):
     csv_tables = ("ablation",)
 
     def _rows(self) -> list[dict]:
-        """Per method, the `SUMMARY_CHANNELS` largest effects, each beside its channel's
-        tracking score."""
+        """Per method, the `SUMMARY_CHANNELS` largest effects (and the largest
+        significant one, when it is not among them), each beside its channel's tracking
+        score; then how many of the family's tests are significant."""
         rows = []
         for method, part in self.ablation.groupby("method", sort=False):
-            for r in part.head(SUMMARY_CHANNELS).itertuples():
+            found = part[significant(part["q_value"])].head(1)
+            for r in pd.concat([part.head(SUMMARY_CHANNELS), found]).drop_duplicates(
+                    "channel").itertuples():
                 condition = f"{method}-ablate channel {r.channel} at {r.layer}"
                 rows += [quantity_row("p_cheese_change", condition, r.estimate, r.ci_low,
-                                      r.ci_high, r.n),
+                                      r.ci_high, r.n, r.p_value, r.q_value),
                          quantity_row("channel_score", condition, r.tracking_score)]
-        return rows
+        return [*rows, family_row(FAMILY, self.ablation["q_value"])]
 
     def figures(self) -> dict[str, Callable[[], Any]]:
         """Ablation effect against tracking score, one panel per method."""
@@ -131,11 +141,13 @@ def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 def _aggregate(per_level: pd.DataFrame, layer: str, scores: pd.DataFrame, seed: int,
                n_boot: int) -> pd.DataFrame:
     """`COLUMNS`, ranked by |estimate| within each method."""
+    changes = [(key, part.to_numpy()) for key, part in per_level.groupby(
+        ["channel", "method"], sort=False)["change"]]
     rows = [{"layer": layer, "channel": channel, "method": method,
-             **estimate_ci(part["change"].to_numpy(), seed=seed, n_boot=n_boot)}
-            for (channel, method), part in per_level.groupby(["channel", "method"],
-                                                             sort=False)]
-    table = pd.DataFrame(rows)
+             **estimate_ci(change, seed=seed, n_boot=n_boot)}
+            for (channel, method), change in changes]
+    table = with_tests(pd.DataFrame(rows),
+                       sign_flip_pvalues([change for _, change in changes], seed=seed))
     table["tracking_score"] = table["channel"].map(scores.set_index("channel")["score"])
     table["order"] = table["method"].map(METHODS.index)
     table = table.assign(size=table["estimate"].abs()).sort_values(

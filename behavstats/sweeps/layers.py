@@ -12,6 +12,12 @@ the edited and unedited move probabilities at every other cell of the vector fie
 (`field_tv`: how much the vector breaks the rest of the policy). Each level gets its
 own vector (`added`); the activations before the layer are cached (`LayerCache`), so
 every coefficient reruns only the rest of the network.
+
+Each mean change of a probability is tested against 0 (two-sided sign-flip test over
+levels, `stats.multiplicity`); the family of its q-value (Benjamini-Hochberg) is every
+layer x vector x coefficient x probability target of the run. `field_tv` is a
+distance, never below 0, so "no change" is no test of it: its rows have no p- or
+q-value and are not in the family.
 """
 
 from __future__ import annotations
@@ -40,12 +46,19 @@ from behavstats.maze import Maze
 from behavstats.policy import HIDDEN_LAYER, Policy
 from behavstats.quantities import edited
 from behavstats.results import Result, quantity_row
+from behavstats.stats.multiplicity import family_row, sign_flip_pvalues, with_tests
 from behavstats.vfield import FIELD_GROUP, field_observations
 
 COEFFS = {"cheese": (-1.0, 1.0), "top_right": (1.0, 2.0)}
 """Coefficients of each vector (activation + coeff * vector)."""
 TARGETS = ("p_cheese", "p_top_right", "field_tv")
-COLUMNS = ("vector", "layer", "coeff", "target", "estimate", "ci_low", "ci_high", "n")
+TESTED = ("p_cheese", "p_top_right")
+"""The targets whose mean change is tested against 0 (the family, with every layer,
+vector and coefficient)."""
+FAMILY = "layer x vector x coefficient x probability"
+"""The sweep's family of tests, as its summary row names it."""
+COLUMNS = ("vector", "layer", "coeff", "target", "estimate", "ci_low", "ci_high", "n",
+           "p_value", "q_value")
 QUANTITY = {"p_cheese": "p_cheese_change", "p_top_right": "p_topright_change",
             "field_tv": "field_tv"}
 """The summary quantity of each target."""
@@ -65,7 +78,9 @@ class LayerSweepResult(Result):
 
     layer_sweep: one row per vector, layer, coeff and target (`COLUMNS`): the mean
         change (probabilities: edited - unedited; field_tv: the distance) with its
-        bootstrap interval over levels and the number of levels n.
+        bootstrap interval over levels, the number of levels n, and for the
+        probabilities p_value (sign-flip test of no mean change) and q_value
+        (Benjamini-Hochberg over those rows; field_tv rows: NaN).
     levels: one row per vector, layer, coeff and level: level, p_cheese, p_top_right
         (changes at the dsq), field_tv (mean TV over the field's other cells).
     params: layers, coeffs (vector -> coefficients), mode, seed, n_boot, n_levels.
@@ -79,10 +94,12 @@ class LayerSweepResult(Result):
 
     def _rows(self) -> list[dict]:
         """Every row of the table: the target's quantity under '<vector> vector x
-        <coeff> at <layer>'."""
-        return [quantity_row(QUANTITY[r.target], f"{edited(f'{r.vector} vector', r.coeff)} "
-                             f"at {r.layer}", r.estimate, r.ci_low, r.ci_high, r.n)
-                for r in self.layer_sweep.itertuples()]
+        <coeff> at <layer>'; then how many of the family's tests are significant."""
+        return [*(quantity_row(QUANTITY[r.target], f"{edited(f'{r.vector} vector', r.coeff)} "
+                               f"at {r.layer}", r.estimate, r.ci_low, r.ci_high, r.n,
+                               r.p_value, r.q_value)
+                  for r in self.layer_sweep.itertuples()),
+                family_row(FAMILY, self.layer_sweep["q_value"])]
 
     def figures(self) -> dict[str, Callable[[], Any]]:
         """Effect by layer with its interval, one panel per target."""
@@ -167,11 +184,15 @@ def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[s
 
 
 def _aggregate(per_level: pd.DataFrame, seed: int, n_boot: int) -> pd.DataFrame:
-    """`COLUMNS`: mean and bootstrap interval over levels of each target."""
-    rows = []
+    """`COLUMNS`: mean and bootstrap interval over levels of each target, and the
+    tests of the `TESTED` targets."""
+    rows, samples = [], []
     for (vector, layer, coeff), part in per_level.groupby(["vector", "layer", "coeff"],
                                                           sort=False):
         for target in TARGETS:
+            values = part[target].to_numpy()
             rows.append({"vector": vector, "layer": layer, "coeff": coeff, "target": target,
-                         **estimate_ci(part[target].to_numpy(), seed=seed, n_boot=n_boot)})
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+                         **estimate_ci(values, seed=seed, n_boot=n_boot)})
+            samples.append(values if target in TESTED else [])
+    table = with_tests(pd.DataFrame(rows), sign_flip_pvalues(samples, seed=seed))
+    return table[list(COLUMNS)]

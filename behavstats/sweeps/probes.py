@@ -25,6 +25,13 @@ every label value is replaced by a random draw from the target's labels
 (`Purpose.CONTROL_LABELS`), so a maze-constant target gets one random label per
 maze; selectivity = accuracy - control accuracy; and the same probe on a randomly
 initialised network of the same architecture (`Purpose.RANDOM_NETWORK`).
+
+Does the probe beat its control task? p_value: a one-sided sign-flip test
+(`stats.multiplicity`) over the test levels of each level's accuracy minus its
+control accuracy (levels weigh equally there, where selectivity pools the
+observations), against "no better than the control" (a probe worse than its control
+is no evidence that the layer encodes the target, so the test looks one way); q_value:
+Benjamini-Hochberg over every layer x target of the run (the family).
 """
 
 from __future__ import annotations
@@ -58,11 +65,14 @@ from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
 from behavstats.rollout import PROCGEN_STEP_LIMIT, RolloutConfig, run_episodes
 from behavstats.seeding import Purpose, random_state, stream
+from behavstats.stats.multiplicity import bh_qvalues, family_row, sign_flip_p
 from behavstats.sweeps.layers import sweep_layers
 
 TARGETS = ("cheese_x", "cheese_y", "mouse_x", "mouse_y", "cheese_in_tr5", "reaches_cheese")
 COLUMNS = ("layer", "target", "accuracy", "ci_low", "ci_high", "baseline", "control_accuracy",
-           "selectivity", "random_network_accuracy", "n_train", "n_test")
+           "selectivity", "p_value", "q_value", "random_network_accuracy", "n_train", "n_test")
+FAMILY = "layer x target"
+"""The probes' family of tests, as its summary row names it."""
 PROBE_C = 1.0
 MAX_ITER = 200
 TEST_SHARE = 0.3
@@ -74,7 +84,8 @@ CHUNK = 512
 class ProbeResult(Result):
     """What `run_probes` measured.
 
-    probes: one row per layer and target (`COLUMNS`, see the module docstring).
+    probes: one row per layer and target (`COLUMNS`, see the module docstring; p_value
+        and q_value: the test that the probe beats its control task).
     observations: one row per observation: level, x, y (the mouse's maze cell), the
         `TARGETS` labels and test (in the held-out split).
     params: layers, targets, per_episode, max_steps, mode, seed, n_boot, n_levels.
@@ -88,18 +99,20 @@ class ProbeResult(Result):
 
     def _rows(self) -> list[dict]:
         """Per layer and target ('<target> at <layer>'): held-out accuracy (interval over
-        test levels), majority baseline, selectivity and the random network's
-        accuracy."""
+        test levels), majority baseline, selectivity (with the test against the
+        control task) and the random network's accuracy; then how many of the family's
+        tests are significant."""
         rows = []
         for r in self.probes.itertuples():
             condition = f"{r.target} at {r.layer}"
             rows += [quantity_row("probe_accuracy", condition, r.accuracy, r.ci_low,
                                   r.ci_high, r.n_test),
                      quantity_row("baseline", condition, r.baseline, n=r.n_test),
-                     quantity_row("probe_selectivity", condition, r.selectivity, n=r.n_test),
+                     quantity_row("probe_selectivity", condition, r.selectivity, n=r.n_test,
+                                  p_value=r.p_value, q_value=r.q_value),
                      quantity_row("probe_random_network_accuracy", condition,
                                   r.random_network_accuracy, n=r.n_test)]
-        return rows
+        return [*rows, family_row(FAMILY, self.probes["q_value"])]
 
     def figures(self) -> dict[str, Callable[[], Any]]:
         """Accuracy, selectivity, baseline and random network by layer, per target."""
@@ -192,16 +205,19 @@ def score_probe(features: np.ndarray, labels: np.ndarray, control: np.ndarray,
                 groups: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int,
                 n_boot: int = N_BOOT) -> dict[str, float]:
     """accuracy (with its level-bootstrap interval), baseline,
-    control_accuracy and selectivity of a probe of `labels` (control task: `control`)
+    control_accuracy, selectivity and the p_value of the test that the probe beats its
+    control (module docstring) of a probe of `labels` (control task: `control`)
     fitted on the train rows and scored on the test rows."""
     correct = probe_accuracy(features, labels, train, test)
     low, high = level_interval(correct, groups[test], seed, n_boot)
     values, counts = np.unique(labels[train], return_counts=True)
-    accuracy = float(correct.mean())
-    control_accuracy = float(probe_accuracy(features, control, train, test).mean())
+    control_correct = probe_accuracy(features, control, train, test)
+    accuracy, control_accuracy = float(correct.mean()), float(control_correct.mean())
+    per_level = pd.Series(correct.astype(float) - control_correct).groupby(groups[test]).mean()
     return {"accuracy": accuracy, "ci_low": low, "ci_high": high,
             "baseline": float((labels[test] == values[counts.argmax()]).mean()),
-            "control_accuracy": control_accuracy, "selectivity": accuracy - control_accuracy}
+            "control_accuracy": control_accuracy, "selectivity": accuracy - control_accuracy,
+            "p_value": sign_flip_p(per_level.to_numpy(), seed=seed, greater=True)}
 
 
 def random_network(policy: Policy, seed: int) -> Policy:
@@ -265,8 +281,9 @@ def run_probes(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     params = {"layers": layers, "targets": list(targets), "per_episode": per_episode,
               "max_steps": max_steps, "mode": mode, "seed": seed, "n_boot": n_boot,
               "n_levels": len(mazes)}
-    result = ProbeResult(pd.DataFrame(rows, columns=list(COLUMNS)),
-                         table.drop(columns="maze"), params)
+    probes = pd.DataFrame(rows, columns=list(COLUMNS))
+    probes["q_value"] = bh_qvalues(probes["p_value"])
+    result = ProbeResult(probes, table.drop(columns="maze"), params)
     if out_dir is not None:
         result.write(out_dir)
     return result
