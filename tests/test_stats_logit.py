@@ -84,3 +84,16 @@ def test_no_features_fits_the_intercept_only(data):
     table = LogitInference(n_bootstrap=20).fit(pd.DataFrame(index=range(len(y))), y).table_
     assert list(table["term"]) == ["const"]
     assert table["coef"].iloc[0] == pytest.approx(np.log(y.mean() / (1 - y.mean())))
+
+
+def test_resamples_with_a_singular_hessian_are_left_out_not_fatal():
+    """A feature non-zero in three rows only is absent from some resamples, whose Hessian
+    is then singular (statsmodels raises LinAlgError): those resamples count as failed
+    fits (seen on the 100-row inference half of a small study)."""
+    rng = np.random.default_rng(1)
+    n = 80
+    X = pd.DataFrame({"a": rng.standard_normal(n), "rare": np.r_[np.ones(3), np.zeros(n - 3)]})
+    y = rng.random(n) < 1 / (1 + np.exp(-X["a"] - 0.3 * X["rare"]))
+    fitted = LogitInference(n_bootstrap=60, seed=1).fit(X, y)
+    assert 0 < len(fitted.bootstrap_) < 60
+    assert fitted.table_["n_bootstrap"].iloc[0] == len(fitted.bootstrap_)
