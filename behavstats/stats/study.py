@@ -22,7 +22,11 @@ from tqdm.auto import tqdm
 
 from behavstats.errors import UserError
 from behavstats.results import NAN, Result, quantity_row
-from behavstats.stats.calibration import cross_fitted_probabilities, reliability_table
+from behavstats.stats.calibration import (
+    CALIBRATION_COLUMNS,
+    cross_fitted_probabilities,
+    reliability_table,
+)
 from behavstats.stats.collinearity import Collinearity
 from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
 from behavstats.stats.intervals import corrected_t_interval
@@ -258,19 +262,19 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
                        key_vif=key_vif, params=params)
 
 
-def _select_and_infer(selection_half: tuple, inference_half: tuple, C: float, common: dict,
+def _select_and_infer(selecting: tuple, inferring: tuple, C: float, common: dict,
                       n_pairs: int, threshold: float, n_bootstrap: int,
                       published: bool) -> tuple:
     """On the selection half: feature selection (on at most `SELECTION_SPLITS` splits)
     and stability selection. On the inference half: the Logit of the selected features,
     the held-out scores of the `SCORE_MODELS` at C, and the calibration of the selected
     and published models."""
-    X, y = selection_half
+    X, y = selecting
     selection = FeatureSelection(C=C, **{
         **common, "n_splits": min(common["n_splits"], SELECTION_SPLITS)}).fit(X, y)
     stability = StabilitySelection(n_pairs=n_pairs, threshold=threshold,
                                    seed=common["seed"]).fit(X, y)
-    X, y = inference_half
+    X, y = inferring
     logit = LogitInference(n_bootstrap=n_bootstrap, seed=common["seed"]).fit(
         X[selection.selected_], y)
     models = {"all features": list(X.columns), "selected features": selection.selected_,
@@ -278,12 +282,13 @@ def _select_and_infer(selection_half: tuple, inference_half: tuple, C: float, co
               "published model": list(PUBLISHED_MODEL) if published else []}
     scores = {name: L1LogisticStudy(**common, C=C, reference_C=C, n_jobs=1).fit(X[columns], y)
               for name, columns in models.items() if columns}
-    calibration = pd.concat([
-        reliability_table(y, cross_fitted_probabilities(X[models[name]], y, C,
-                                                        seed=common["seed"]))
-        .assign(model=name) for name in ("selected features", "published model")
-        if models[name]], ignore_index=True)
-    return selection, stability, logit, scores, calibration[["model", *calibration.columns[:-1]]]
+    calibrated = [name for name in ("selected features", "published model") if models[name]]
+    calibration = pd.DataFrame(
+        [{"model": name, **row} for name in calibrated
+         for row in reliability_table(y, cross_fitted_probabilities(
+             X[models[name]], y, C, seed=common["seed"])).to_dict("records")],
+        columns=["model", *CALIBRATION_COLUMNS])
+    return selection, stability, logit, scores, calibration
 
 
 def _fixed_models(X: pd.DataFrame, y: np.ndarray, C: float, common: dict, n_subsets: int,
