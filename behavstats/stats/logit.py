@@ -64,7 +64,8 @@ class LogitInference(BaseEstimator):
         self.result_ = _fit_logit(y, exog)
         problem = _problem(self.result_)
         if problem:
-            largest = self.result_.params.drop("const").abs()
+            largest = (self.result_.params.drop("const").abs() if self.result_ is not None
+                       else ())
             culprit = f" (largest: {largest.idxmax()})" if len(largest) else ""
             raise StudyDataError(
                 f"the Logit on {list(X.columns)} {problem}: reached_cheese is perfectly or "
@@ -114,16 +115,22 @@ class LogitInference(BaseEstimator):
 def _fit_logit(y: np.ndarray, exog: pd.DataFrame | np.ndarray,
                start_params: np.ndarray | None = None):
     """Newton-fitted statsmodels Logit, quietly: separation (and a singular resample)
-    is judged afterwards by `_problem`."""
+    is judged afterwards by `_problem`; None when Newton met a singular Hessian (which
+    statsmodels raises as LinAlgError: seen on a quasi-separated bootstrap resample)."""
     with warnings.catch_warnings():
         for category in (ConvergenceWarning, PerfectSeparationWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
-        return sm.Logit(y, exog).fit(method="newton", maxiter=100, disp=0,
-                                     start_params=start_params)
+        try:
+            return sm.Logit(y, exog).fit(method="newton", maxiter=100, disp=0,
+                                         start_params=start_params)
+        except np.linalg.LinAlgError:
+            return None
 
 
 def _problem(result) -> str:
     """Why the fit is unusable ('' when it is fine)."""
+    if result is None:
+        return "met a singular Hessian"
     if not result.mle_retvals["converged"]:
         return "did not converge"
     if not np.all(np.isfinite(result.bse)):
