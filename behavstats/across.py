@@ -74,8 +74,9 @@ class AcrossAgentsResult(Result):
         odds ratios).
     design: one row per policy and decision maze: policy, level, the `PUBLISHED_MODEL`
         features, reached_cheese (the rows every fit and the test used).
-    coefficient_test: `stats.compare.coefficient_test` of the agents' decision mazes
-        (one row: lr_statistic, df, p_value, n_rows, n_agents, agents, excluded, ...).
+    coefficient_test: `stats.compare.coefficient_test` of the agents' decision mazes,
+        clustered by level (one row: lr_statistic, df, p_value, wald_statistic,
+        wald_p_value, n_clusters, n_rows, n_agents, agents, excluded, ...).
     params: policies, levels, vector_levels (level specs), seed, max_steps, n_splits,
         n_bootstrap.
     """
@@ -102,7 +103,9 @@ class AcrossAgentsResult(Result):
             rows += [quantity_row("coefficient_difference_lr", condition, test["lr_statistic"],
                                   n=test["n_rows"]),
                      quantity_row("coefficient_difference_p", condition, test["p_value"],
-                                  n=test["n_rows"])]
+                                  n=test["n_rows"]),
+                     quantity_row("coefficient_difference_wald_p", condition,
+                                  test["wald_p_value"], n=test["n_clusters"])]
         return rows
 
     def wide(self) -> pd.DataFrame:
@@ -126,7 +129,9 @@ class AcrossAgentsResult(Result):
                 f"{', '.join(rest)} and {last}: likelihood ratio {test['lr_statistic']:.1f} on "
                 f"{test['df']:.0f} df, p = {test['p_value']:.2g} (chi-square; agent "
                 f"intercepts in both models, features z-scored on the pooled "
-                f"{test['n_rows']:,} decision mazes).{left_out}")
+                f"{test['n_rows']:,} decision-maze episodes); clustered by maze, the Wald "
+                f"test gives chi-square {test['wald_statistic']:.1f}, p = "
+                f"{test['wald_p_value']:.2g}.{left_out}")
 
 
 class _AgentRun(NamedTuple):
@@ -152,8 +157,10 @@ def across_agents(policies: Mapping[str, Policy], levels: Sequence[int],
     `n_splits` splits, Logit with `n_bootstrap` resamples), and test whether the
     agents' coefficients differ. With `executor` (e.g. a spawn-context
     ProcessPoolExecutor or dask's `Client(...).get_executor()`), each agent runs as one
-    task, its weights shipped to the worker; the results are those of a run without
-    one. With `out_dir`, each cheese-vector run is written into out_dir/<name>."""
+    task, its weights shipped to the worker (on one torch thread); the results equal a
+    run without one on one torch thread exactly, and on more threads up to the float
+    rounding of forward passes. With `out_dir`, each cheese-vector run is written into
+    out_dir/<name>."""
     levels, vector_levels = [int(v) for v in levels], [int(v) for v in vector_levels]
     settings = {"seed": seed, "max_steps": max_steps, "n_splits": n_splits,
                 "n_bootstrap": n_bootstrap}
@@ -263,7 +270,8 @@ def _assemble(runs: dict[str, _AgentRun], params: dict) -> AcrossAgentsResult:
         return frame[["policy", *frame.columns[:-1]]]
 
     test = coefficient_test({name: (run.design[list(PUBLISHED_MODEL)], run.design[LABEL])
-                             for name, run in runs.items()})
+                             for name, run in runs.items()},
+                            clusters={name: run.design["level"] for name, run in runs.items()})
     scores, coefficients, design = stacked("scores"), stacked("coefficients"), stacked("design")
     return AcrossAgentsResult(pd.DataFrame(agents),
                               table[["policy", "experiment", *SUMMARY_COLUMNS]], scores,
