@@ -40,6 +40,14 @@ QUANTITIES: dict[str, Quantity] = {
                                 "rows and splits)", "nats per maze"),
     "odds_ratio": Quantity("odds ratio of reaching the cheese per SD (unregularised "
                            "Logit)"),
+    "coefficient_difference_lr": Quantity("likelihood-ratio statistic of agent x feature "
+                                          "interactions (do the agents' coefficients "
+                                          "differ?)", "chi-square"),
+    "coefficient_difference_p": Quantity("p-value of the likelihood-ratio test that the "
+                                         "agents share their coefficients", "probability"),
+    "coefficient_difference_wald_p": Quantity("p-value of the cluster-robust Wald test "
+                                              "(clustered by maze) that the agents share "
+                                              "their coefficients", "probability"),
     "single_feature_log_loss": Quantity("held-out log-loss of one feature alone",
                                         "nats per maze"),
     "selection_probability": Quantity("stability selection: largest selection probability "

@@ -65,8 +65,16 @@ COLUMNS = {
     "resample": {"effects": ["level", "channel_set", "location", "channels", "source_level",
                              "source_cheese_x", "source_cheese_y", "n_cells", "tv",
                              "published"]},
-    "across_agents": {"agents": ["policy", "region", "cheese_vector_error"],
-                      "summaries": ["policy", "experiment", *SUMMARY_COLUMNS]},
+    "across_agents": {"agents": ["policy", "region", "n_decision_mazes", "n_reached_cheese",
+                                 "cheese_vector_error"],
+                      "summaries": ["policy", "experiment", *SUMMARY_COLUMNS],
+                      "scores": ["policy", "model", "error", "n", "log_loss_mean",
+                                 "auc_mean", "brier_mean", "accuracy_mean", "baseline",
+                                 "baseline_log_loss"],
+                      "coefficients": ["policy", "error", "term", "coef", "ci_low", "ci_high",
+                                       "odds_ratio", "boot_ci_low", "boot_ci_high"],
+                      "coefficient_test": ["lr_statistic", "df", "p_value", "n_rows",
+                                           "agents", "excluded", "note"]},
 }
 PUBLISHED = {  # (quantity, condition) a small run reports and the figure joined to it
     "evaluation": [("reached_cheese", "decision mazes", 0.714)],
