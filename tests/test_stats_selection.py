@@ -80,3 +80,23 @@ def test_min_delta_raises_the_bar():
     strict = FeatureSelection(n_splits=6, min_delta=0.05, seed=3).fit(X, y)
     assert strict.selected_ == ["a"]
     assert (strict.steps_.loc[strict.steps_["feature"] == "a", "delta_ci_low"] > 0.05).all()
+
+
+def test_the_selection_is_completed_until_all_features_predict_no_better():
+    """Six weak features (0.2 per SD) beside a strong one: single additions gain too
+    little to be significant, yet together they matter; the completing steps add the
+    best of them until the model of all features is no longer significantly better."""
+    table = synthetic_logistic(4000, {**{f"w{i}": 0.2 for i in range(6)}, "a": 1.0},
+                               n_noise=2, seed=1)
+    X, y = table.drop(columns=["reached_cheese", "p_cheese"]), table["reached_cheese"]
+    selection = FeatureSelection(n_splits=12, seed=1).fit(X, y)
+    steps = selection.steps_
+    completing = steps[steps["step"] == "complete"]
+    added = completing.loc[completing["decision"].str.startswith("added"), "feature"]
+    assert len(added) >= 1 and all(f.startswith("w") for f in added)
+    assert set(added) <= set(selection.selected_)
+    first = completing[completing["round"] == completing["round"].min()]
+    assert not (first["decision"] == "improves log-loss").any()  # none significant alone
+    final = steps.iloc[-1]
+    assert final["step"] == "selected" and final["delta_ci_high"] >= 0  # as good as all
+    assert not {"noise0", "noise1"} & set(selection.selected_)
