@@ -12,7 +12,13 @@ from sklearn.preprocessing import StandardScaler
 
 from behavstats.seeding import Purpose, random_state
 from behavstats.stats.dataset import check_design
-from behavstats.stats.fitting import SCORE_TOL, fit_on_splits, l1_logistic, score_columns
+from behavstats.stats.fitting import (
+    COEF_TOL,
+    SCORE_TOL,
+    fit_on_splits,
+    l1_logistic,
+    score_columns,
+)
 from behavstats.stats.intervals import corrected_t_interval, percentile_interval
 from behavstats.stats.splits import standardised_splits
 
@@ -37,7 +43,8 @@ class L1LogisticStudy(BaseEstimator):
     choice barely moves held-out accuracy; the price is that later splits' validation
     rows took part in choosing that scalar. Every split is then fitted at `C_` and at
     `reference_C` (1, the scikit-learn default the published fit used), the two in
-    `n_jobs` processes. Processes, never threads: liblinear draws from one C-global
+    `n_jobs` processes, at solver tolerance `tol` (`fitting.COEF_TOL`; `SCORE_TOL` where
+    only the scores are read). Processes, never threads: liblinear draws from one C-global
     random state, so two fits in threads of one process disturb each other's
     coordinate order and the results are no longer reproducible (seen: a held-out
     accuracy that changed between runs).
@@ -73,7 +80,7 @@ class L1LogisticStudy(BaseEstimator):
 
     def __init__(self, n_splits: int = 50, test_size: float = 0.2, C: float | None = None,
                  Cs: Sequence[float] = DEFAULT_CS, cv: int = 5, reference_C: float = 1.0,
-                 seed: int = 0, n_jobs: int = 2):
+                 seed: int = 0, n_jobs: int = 2, tol: float = COEF_TOL):
         self.n_splits = n_splits
         self.C = C
         self.test_size = test_size
@@ -82,6 +89,7 @@ class L1LogisticStudy(BaseEstimator):
         self.reference_C = reference_C
         self.seed = seed
         self.n_jobs = n_jobs
+        self.tol = tol
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: Sequence | np.ndarray) -> "L1LogisticStudy":
         """Choose C, fit every split at C_ and at reference_C; returns self."""
@@ -98,7 +106,7 @@ class L1LogisticStudy(BaseEstimator):
         columns = range(values.shape[1])
         Cs = list(dict.fromkeys([self.C_, self.reference_C]))
         fitted = Parallel(n_jobs=min(self.n_jobs or 1, len(Cs)), backend="loky")(
-            delayed(fit_on_splits)(self.splits_, columns, C, self.seed) for C in Cs)
+            delayed(fit_on_splits)(self.splits_, columns, C, self.seed, self.tol) for C in Cs)
         fits, reference = fitted[0], fitted[-1]
         self.split_scores_ = pd.DataFrame({
             "split": np.arange(len(self.splits_)), **fits.scores, "baseline": fits.baseline,

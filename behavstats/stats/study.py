@@ -29,6 +29,7 @@ from behavstats.stats.calibration import (
 )
 from behavstats.stats.collinearity import Collinearity
 from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
+from behavstats.stats.fitting import SCORE_TOL
 from behavstats.stats.intervals import corrected_t_interval
 from behavstats.stats.l1 import L1LogisticStudy, choose_C
 from behavstats.stats.logit import LogitInference
@@ -214,24 +215,27 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
         split, halves = None, ((X, y), (X, y))
     common = {"n_splits": n_splits, "test_size": test_size, "seed": seed}
     published = set(PUBLISHED_MODEL) <= set(features)
-    with tqdm(total=3, desc="regress", disable=not progress) as bar:
+    inferring_models = {"all features": features,
+                        "published model": list(PUBLISHED_MODEL) if published else []}
+    with tqdm(total=2, desc="regress", disable=not progress) as bar:
         bar.set_postfix_str("collinearity, C")
         collinearity = Collinearity().fit(X)
         C, _ = choose_C(halves[0][0].to_numpy(), halves[0][1], seed=seed)
         bar.update()
-        bar.set_postfix_str("L1 fit")
-        l1 = L1LogisticStudy(**common, C=C).fit(X, y)
-        bar.update()
-        bar.set_postfix_str("selection and inference; single features, signs")
-        # independent and deterministic: two halves of the work in two processes (not
+        bar.set_postfix_str("fits")
+        # independent and deterministic: five tasks (longest first) in two processes (not
         # threads, see `L1LogisticStudy`), each fitting one model at a time
-        chosen_part, fixed_part = Parallel(n_jobs=2, backend="loky")([
-            delayed(_select_and_infer)(*halves, C, common, n_pairs, threshold,
-                                       n_bootstrap, published),
-            delayed(_fixed_models)(X, y, C, common, n_subsets, published)])
+        chosen_part, signs, l1, fixed_part, inferring_scores = Parallel(
+                n_jobs=2, backend="loky")([
+            delayed(_select_and_infer)(*halves, C, common, n_pairs, threshold, n_bootstrap,
+                                       published),
+            delayed(SignStability(C=C, n_subsets=n_subsets, seed=seed).fit)(X, y),
+            delayed(L1LogisticStudy(**common, C=C, n_jobs=1).fit)(X, y),
+            delayed(_fixed_models)(X, y, C, common, published),
+            delayed(_scores)(*halves[1], inferring_models, C, common)])
         bar.update()
-    selection, stability, logit, inference_scores, calibration = chosen_part
-    single, signs, published_fit, published_logit, key_vif = fixed_part
+    selection, stability, logit, chosen_scores, calibration = chosen_part
+    single, published_fit, published_logit, key_vif = fixed_part
     inference_rows = (INFERENCE_HALF if inference == "split"
                       else "all rows, the rows that selected them")
     params = {"n_table": len(table), **filters, "features": features,
@@ -246,6 +250,8 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
               "n_subsets": n_subsets, "n_bootstrap": n_bootstrap}
     on_all_rows = {"all features": l1} | ({"published model": published_fit} if published
                                           else {})
+    by_model = {**inferring_scores, **chosen_scores}
+    inference_scores = {name: by_model[name] for name in SCORE_MODELS if name in by_model}
     accuracy = pd.concat([_score_table(on_all_rows, ALL_ROWS),
                           _score_table(inference_scores, inference_rows)], ignore_index=True)
     if published_logit is not None:
@@ -267,8 +273,8 @@ def _select_and_infer(selecting: tuple, inferring: tuple, C: float, common: dict
                       published: bool) -> tuple:
     """On the selection half: feature selection (on at most `SELECTION_SPLITS` splits)
     and stability selection. On the inference half: the Logit of the selected features,
-    the held-out scores of the `SCORE_MODELS` at C, and the calibration of the selected
-    and published models."""
+    the held-out scores of the selected and the stable features at C, and the
+    calibration of the selected and published models."""
     X, y = selecting
     selection = FeatureSelection(C=C, **{
         **common, "n_splits": min(common["n_splits"], SELECTION_SPLITS)}).fit(X, y)
@@ -277,11 +283,10 @@ def _select_and_infer(selecting: tuple, inferring: tuple, C: float, common: dict
     X, y = inferring
     logit = LogitInference(n_bootstrap=n_bootstrap, seed=common["seed"]).fit(
         X[selection.selected_], y)
-    models = {"all features": list(X.columns), "selected features": selection.selected_,
-              "stable features": stability.stable_,
+    models = {"selected features": selection.selected_, "stable features": stability.stable_,
               "published model": list(PUBLISHED_MODEL) if published else []}
-    scores = {name: L1LogisticStudy(**common, C=C, reference_C=C, n_jobs=1).fit(X[columns], y)
-              for name, columns in models.items() if columns}
+    scores = _scores(X, y, {name: models[name] for name in ("selected features",
+                                                           "stable features")}, C, common)
     calibrated = [name for name in ("selected features", "published model") if models[name]]
     calibration = pd.DataFrame(
         [{"model": name, **row} for name in calibrated
@@ -291,21 +296,29 @@ def _select_and_infer(selecting: tuple, inferring: tuple, C: float, common: dict
     return selection, stability, logit, scores, calibration
 
 
-def _fixed_models(X: pd.DataFrame, y: np.ndarray, C: float, common: dict, n_subsets: int,
+def _fixed_models(X: pd.DataFrame, y: np.ndarray, C: float, common: dict,
                   published: bool) -> tuple:
-    """On all rows, what no selection chose: single features, sign stability and, when
-    the features include it, the published four-feature model's L1 fit, its Logit (Wald
-    intervals only: 5,000 rows and four features are where the normal approximation
-    holds, and its bootstrap would be the study's slowest part) and its key features'
-    VIFs (else None)."""
+    """On all rows, what no selection chose: single features and, when the features
+    include it, the published four-feature model's L1 fit, its Logit (Wald intervals
+    only: 5,000 rows and four features are where the normal approximation holds, and its
+    bootstrap would be the study's slowest part) and its key features' VIFs (else
+    None)."""
     single = SingleFeatureAccuracy(C=C, **common).fit(X, y)
-    signs = SignStability(C=C, n_subsets=n_subsets, seed=common["seed"]).fit(X, y)
     if not published:
-        return single, signs, None, None, None
+        return single, None, None, None
     features = list(PUBLISHED_MODEL)
-    return (single, signs, L1LogisticStudy(**common, n_jobs=1).fit(X[features], y),
+    return (single, L1LogisticStudy(**common, n_jobs=1).fit(X[features], y),
             LogitInference(n_bootstrap=0).fit(X[features], y).table_,
             Collinearity().fit(X[list(KEY_FEATURES)]).vif_)
+
+
+def _scores(X: pd.DataFrame, y: np.ndarray, models: dict[str, list[str]], C: float,
+            common: dict) -> dict[str, L1LogisticStudy]:
+    """Held-out scores at C of each model (name -> features; none: left out) on the same
+    splits of (X, y); only the scores are read, so fits stop at `SCORE_TOL`."""
+    return {name: L1LogisticStudy(**common, C=C, reference_C=C, n_jobs=1,
+                                  tol=SCORE_TOL).fit(X[columns], y)
+            for name, columns in models.items() if columns}
 
 
 def _score_table(studies: dict[str, L1LogisticStudy], rows: str) -> pd.DataFrame:
