@@ -141,13 +141,9 @@ def plot_stability_paths(path: pd.DataFrame, threshold: float,
             ax.plot(part["C"], part["selection_probability"], color="0.6", linewidth=0.8)
     ax.axhline(threshold, color="C3", linestyle="--", linewidth=1,
                label=f"threshold {threshold:g}")
-    ax.set_xscale("log")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("C (inverse L1 penalty; right: weaker penalty)")
-    ax.set_ylabel("selection probability over half-samples")
-    ax.set_title("stability paths (grey: never stable)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", frameon=False)
-    return ax
+    return _along_the_penalty(ax, "selection probability over half-samples",
+                              "stability paths (grey: never stable)")
 
 
 def plot_l1_path(l1_path: pd.DataFrame,
@@ -162,10 +158,17 @@ def plot_l1_path(l1_path: pd.DataFrame,
         ax.plot(part["C"], part["coef"], color=f"C{i % 10}" if i < 10 else "0.6",
                 linewidth=1.5 if i < 10 else 0.8, label=feature if i < 10 else None)
     ax.axhline(0, color="0.5", linewidth=0.8)
+    return _along_the_penalty(ax, "coefficient per SD", "L1 regularisation path (the ten "
+                              "largest at the weakest penalty named)")
+
+
+def _along_the_penalty(ax: matplotlib.axes.Axes, ylabel: str,
+                       title: str) -> matplotlib.axes.Axes:
+    """The axes, labels and legend of a figure drawn against C."""
     ax.set_xscale("log")
     ax.set_xlabel("C (inverse L1 penalty; right: weaker penalty)")
-    ax.set_ylabel("coefficient per SD")
-    ax.set_title("L1 regularisation path (the ten largest at the weakest penalty named)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", frameon=False)
     return ax
 

@@ -66,7 +66,7 @@ class StabilitySelection(BaseEstimator):
         on all rows).
     """
 
-    def __init__(self, Cs: Sequence[float] | None = None, n_Cs: int = 24, n_pairs: int = 50,
+    def __init__(self, Cs: Sequence[float] | None = None, n_Cs: int = 16, n_pairs: int = 50,
                  threshold: float = 0.8, expected_false: float = 1.0, seed: int = 0):
         self.Cs = Cs
         self.n_Cs = n_Cs
