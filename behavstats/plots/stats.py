@@ -90,6 +90,10 @@ def plot_sign_stability(sign_stability: pd.DataFrame,
     return ax
 
 
+NAMED_COLOURS = tuple(f"C{k}" for k in (0, 1, 2, 3, 4, 5, 6, 8, 9))
+"""matplotlib's default colours without its grey (the unnamed features are grey)."""
+NAMED = 8
+"""Features named in a stability-path figure."""
 SCORE_LABELS = {"log_loss": "log-loss (lower is better)", "auc": "ROC AUC (higher is better)",
                 "accuracy": "accuracy at 0.5 (higher is better)"}
 
@@ -124,8 +128,9 @@ def plot_model_scores(scores: pd.DataFrame, axes: np.ndarray | None = None) -> n
 def plot_stability_paths(path: pd.DataFrame, threshold: float,
                          ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """Selection probability of each feature against C (log scale), the region used
-    for the stable set shaded and the threshold dashed; features that reach the
-    threshold in the region are drawn in colour and labelled."""
+    for the stable set shaded and the threshold dashed. The `NAMED` features that are
+    selected in half the fits earliest (strongest penalty) are drawn in colour and
+    named, the stable ones thick; the rest grey."""
     ax = _axes(ax, (7.5, 4.5))
     region = path.loc[path["in_region"], "C"]
     if len(region):
@@ -133,17 +138,21 @@ def plot_stability_paths(path: pd.DataFrame, threshold: float,
                    label="region of the error bound")
     stable = set(path.loc[path["in_region"]
                           & (path["selection_probability"] >= threshold), "feature"])
-    for i, (feature, part) in enumerate(path.groupby("feature", sort=False)):
-        if feature in stable:
-            ax.plot(part["C"], part["selection_probability"], color=f"C{i % 10}",
-                    linewidth=2, label=feature)
+    half = path[path["selection_probability"] >= 0.5].groupby("feature")["C"].min()
+    named = list(half.sort_values(kind="stable").index[:NAMED])
+    for feature, part in path.groupby("feature", sort=False):
+        if feature in named:
+            ax.plot(part["C"], part["selection_probability"],
+                    color=NAMED_COLOURS[named.index(feature)],
+                    linewidth=2.5 if feature in stable else 1.3,
+                    label=f"{feature}{' (stable)' if feature in stable else ''}", zorder=3)
         else:
-            ax.plot(part["C"], part["selection_probability"], color="0.6", linewidth=0.8)
-    ax.axhline(threshold, color="C3", linestyle="--", linewidth=1,
+            ax.plot(part["C"], part["selection_probability"], color="0.75", linewidth=0.8)
+    ax.axhline(threshold, color="0.2", linestyle="--", linewidth=1,
                label=f"threshold {threshold:g}")
     ax.set_ylim(-0.02, 1.02)
     return _along_the_penalty(ax, "selection probability over half-samples",
-                              "stability paths (grey: never stable)")
+                              "stability paths (named: the first selected in half the fits)")
 
 
 def plot_l1_path(l1_path: pd.DataFrame,

@@ -72,7 +72,10 @@ SECTIONS = {
         "feature selection and stability selection see only the selection half, and the "
         "selected model's scores, calibration and Logit come from the other half, so its "
         "p-values and intervals are not flattered by the search. The published "
-        "four-feature model, fixed before these data, is fitted on all of them."),
+        "four-feature model, fixed before these data, is fitted on all of them. "
+        "Near-duplicate features in one model (the Euclidean and taxicab distances of the "
+        "same two points) get large odds ratios of opposite sign that offset each other: "
+        "read such pairs together."),
     "fields": Section("Vector fields of example mazes", "What would the agent do on every "
                       "free square of an example maze?"),
     "cheese_vector": Section("The cheese vector", "Does subtracting the cheese vector make "
