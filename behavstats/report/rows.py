@@ -73,7 +73,7 @@ def _regression(study: Study) -> list[Compared]:
         Row("held-out log-loss, the selected features, on the half that did not select "
             "them [nats per maze]", "log_loss", selected),
         Row("the selected features' log-loss minus all 16 features', same half (0: as good)",
-            "log_loss_vs_all", selected, effect=True),
+            "log_loss_vs_all", selected, effect=True, headline=True),
         Row("held-out ROC AUC, the selected features, same half", "auc", selected),
         *(Row(f"odds ratio per SD of {feature_label(f)}, selected model, Logit on the "
               "half that did not select it", "odds_ratio", f"{logit}: {f}")
