@@ -197,7 +197,8 @@ def regress(
     result.write(out)
     _echo_summary(result, ("log_loss", "auc", "accuracy", "baseline"))
     params = result.params
-    typer.echo(f"selected features (log-loss, selection half): "
+    chosen_on = "selection half" if params["inference"] == "split" else "all rows"
+    typer.echo(f"selected features (by log-loss, on the {chosen_on}): "
                f"{', '.join(params['selected']) or 'none'}\n"
                f"stable features (probability >= {params['threshold']:g}): "
                f"{', '.join(params['stable']) or 'none'}; expected false selections <= "

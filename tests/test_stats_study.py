@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from behavstats.errors import UserError
 from behavstats.features import PUBLISHED_FEATURES
 from behavstats.stats import StudyDataError, StudyResult, run_study, select_decision_mazes
 from behavstats.stats.synthetic import PUBLISHED_COEFFICIENTS, synthetic_episodes
@@ -172,3 +173,21 @@ def test_coefficient_plot_draws_a_mean_outside_its_split_range():
     assert np.asarray(means.get_offsets())[:, 0].tolist() == [1.0, 0.02]
     segments = ranges.get_segments()
     assert [tuple(s[:, 0]) for s in segments] == [(0.8, 1.2), (0.0, 0.0)]
+
+
+def test_same_data_inference_reproduces_the_published_procedure_only_when_named(episodes):
+    """The default infers on the half the selection never saw (its levels written in
+    split); inference="same_data" selects and infers on all rows and says so."""
+    split = run_study(episodes, **SMALL, seed=1)
+    halves = split.split["half"].value_counts()
+    assert abs(halves["selection"] - halves["inference"]) <= 1
+    assert set(split.split["level"]) == set(select_decision_mazes(episodes)["level"])
+    assert (split.logit["fitted_on"] == "inference half").all()
+    assert split.params["n_selection"] + split.params["n_inference"] == _fit(split)["n"]
+    same = run_study(episodes, **SMALL, seed=1, inference="same_data")
+    assert same.split is None and (same.logit["fitted_on"] == "same rows as the selection").all()
+    assert same.params["n_selection"] == same.params["n_inference"] == _fit(same)["n"]
+    with pytest.raises(UserError, match="inference must be one of"):
+        run_study(episodes, **SMALL, inference="both")
+    with pytest.raises(UserError, match="threshold must be in"):
+        run_study(episodes, **SMALL, threshold=0.5)

@@ -41,6 +41,13 @@ GRID_DECADES = 3.5
 many decades above it (where most of the 16 maze features are in)."""
 
 
+def check_threshold(threshold: float) -> None:
+    """Raise UserError unless the threshold is in (0.5, 1], where the bound holds."""
+    if not 0.5 < threshold <= 1:
+        raise UserError(f"the stability threshold must be in (0.5, 1] (the error bound "
+                        f"needs more than half), got {threshold}")
+
+
 class StabilitySelection(BaseEstimator):
     """Selection probabilities of every feature over a grid of L1 penalties.
 
@@ -78,9 +85,7 @@ class StabilitySelection(BaseEstimator):
     def fit(self, X: pd.DataFrame | np.ndarray,
             y: Sequence | np.ndarray) -> "StabilitySelection":
         """Fit every half at every C; returns self."""
-        if not 0.5 < self.threshold <= 1:
-            raise UserError(f"the stability threshold must be in (0.5, 1] (the error bound "
-                            f"needs more than half), got {self.threshold}")
+        check_threshold(self.threshold)
         X, y = check_design(X, y)
         names = np.array(X.columns, dtype=object)
         self.feature_names_in_ = names

@@ -38,7 +38,7 @@ from behavstats.stats.selection import FeatureSelection
 from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
 from behavstats.stats.splits import selection_half
-from behavstats.stats.stability import StabilitySelection
+from behavstats.stats.stability import StabilitySelection, check_threshold
 
 PUBLISHED_MODEL = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
 """The four features of the published L1 fit, refitted on the study's episodes so that
@@ -195,6 +195,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     """
     if inference not in INFERENCE:
         raise UserError(f"inference must be one of {INFERENCE}, got {inference!r}")
+    check_threshold(threshold)
     if features is None:
         from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
 
@@ -237,7 +238,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     selection, stability, logit, chosen_scores, calibration = chosen_part
     single, published_fit, published_logit, key_vif = fixed_part
     inference_rows = (INFERENCE_HALF if inference == "split"
-                      else "all rows, the rows that selected them")
+                      else "same rows as the selection")
     params = {"n_table": len(table), **filters, "features": features,
               "inference": inference, "inference_rows": inference_rows,
               "n_selection": len(halves[0][1]), "n_inference": len(halves[1][1]), "C": C,
