@@ -162,8 +162,9 @@ def maze_show(
 
 @app.command()
 def regress(
-    table: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Parquet table "
-                                          "with reached_cheese and feature columns.")],
+    table: Annotated[Path, typer.Argument(
+        exists=True, help="Episodes: a parquet table with reached_cheese and feature "
+                          "columns, the folder `behavstats gather` wrote, or a study folder.")],
     out: Annotated[Path, _folder("Output folder.")],
     features: Annotated[str | None, typer.Option(
         help="Comma-separated feature columns (default: the 16 published metrics).")] = None,
@@ -183,14 +184,10 @@ def regress(
     """Which maze features predict that the agent reaches the cheese: held-out log-loss,
     AUC and accuracy of L1 logistic models, VIF, selection by log-loss, stability
     selection, sign stability and inference on rows the selection did not see."""
-    import pandas as pd
-
+    from behavstats.episodes import load_episodes
     from behavstats.stats import run_study
 
-    try:
-        data = pd.read_parquet(table)
-    except ValueError as exc:  # pyarrow's ArrowInvalid: not a parquet file
-        _fail(f"{table} is not a parquet table ({exc})")
+    data = load_episodes(table)
     names = features.split(",") if features else None
     result = run_study(data, names, n_splits=splits, seed=seed, n_pairs=stability_pairs,
                        threshold=threshold, inference=inference, progress=True)

@@ -32,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from behavstats.env import Observer, base_picture
+from behavstats.episodes import MANIFEST, load_episodes, shard_name
 from behavstats.errors import UserError
 from behavstats.features import features_table
 from behavstats.forward import forward
@@ -252,7 +253,7 @@ def gather(policy: Policy, levels: Sequence[int], out_dir: str | Path,
     levels = [int(level) for level in levels]
     manifest = {"policy": policy_fingerprint(policy), "config": asdict(config),
                 "levels": levels, "shard_size": shard_size}
-    manifest_path = out_dir / "manifest.json"
+    manifest_path = out_dir / MANIFEST
     if manifest_path.exists():
         found = json.loads(manifest_path.read_text())
         if found != manifest:
@@ -262,7 +263,7 @@ def gather(policy: Policy, levels: Sequence[int], out_dir: str | Path,
                 "folder or delete it")
     write_json(manifest, manifest_path)
     shards = [levels[i : i + shard_size] for i in range(0, len(levels), shard_size)]
-    paths = [out_dir / f"shard-{i:05d}.parquet" for i in range(len(shards))]
+    paths = [out_dir / shard_name(i) for i in range(len(shards))]
     todo = [i for i, path in enumerate(paths) if not _valid_shard(path, shards[i])]
     bar = tqdm(total=len(levels), initial=len(levels) - sum(len(shards[i]) for i in todo),
                disable=not progress, desc="episodes", unit="level")
@@ -291,10 +292,3 @@ def _valid_shard(path: Path, levels: list[int]) -> bool:
         return False
     return table["level"].tolist() == levels
 
-
-def load_episodes(out_dir: str | Path) -> pd.DataFrame:
-    """All shards of a gather folder as one table, in level order of the manifest."""
-    paths = sorted(Path(out_dir).glob("shard-*.parquet"))
-    if not paths:
-        raise FileNotFoundError(f"no episode shards in {out_dir}")
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)

@@ -70,6 +70,29 @@ def test_regress_reports_bad_tables_clearly(tmp_path):
     assert "error:" in result.output
 
 
+@pytest.mark.slow
+def test_gather_then_regress_on_its_folder(tmp_path):
+    """The README's two commands chain: regress reads the folder gather wrote."""
+    episodes = tmp_path / "episodes"
+    result = runner.invoke(app, ["gather", "--levels", "0:160", "--out", str(episodes),
+                                 "--max-steps", "150", "--quiet"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["regress", str(episodes), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "half of the" in result.output  # 34 mazes per half
+    result = runner.invoke(app, ["gather", "--levels", "0:300", "--out", str(episodes),
+                                 "--max-steps", "150", "--quiet"])
+    assert result.exit_code == 2 and "different levels" in result.output
+    episodes = tmp_path / "more"
+    result = runner.invoke(app, ["gather", "--levels", "0:300", "--out", str(episodes),
+                                 "--max-steps", "150", "--quiet"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["regress", str(episodes), "--out", str(tmp_path / "r"),
+                                 "--splits", "3", "--stability-pairs", "3"])
+    assert result.exit_code == 0, result.output
+    assert "selected features (by log-loss, on the selection half)" in result.output
+    assert (tmp_path / "r" / "split.parquet").exists()
+
+
 def test_evaluate_json_and_model_card(policy_file, tmp_path):
     card = tmp_path / "card.md"
     result = runner.invoke(app, ["evaluate", "--policy", str(policy_file), "--levels", "0:4",

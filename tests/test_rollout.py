@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
+from behavstats.episodes import load_episodes
+from behavstats.errors import UserError
 from behavstats.maze import MouseStates, parse, parse_state, serialize
 from behavstats.maze.edits import cheese_in_top_right_region, move_cheese
 from behavstats.maze.levels import LevelGenerator, get_state, make_env, maze_for_level, set_state
@@ -162,6 +164,26 @@ def test_gather_writes_shards_and_resumes(policy, episodes, tmp_path):
     pd.testing.assert_frame_equal(again, table)
     with pytest.raises(GatherMismatchError, match="config"):
         gather(policy, LEVELS, out, dataclasses.replace(CONFIG, seed=1), shard_size=5)
+
+
+def test_load_episodes_reads_every_folder_gather_and_study_write(policy, tmp_path):
+    """One loader for a gather folder, a study's episodes part and a parquet file; a
+    folder an interrupted gather left, or no episodes at all, is a UserError saying what
+    to do."""
+    out = tmp_path / "study" / "episodes" / "shards"
+    table = gather(policy, LEVELS[:6], out, CONFIG, shard_size=4)
+    pd.testing.assert_frame_equal(load_episodes(out), table)
+    table.to_parquet(out.parent / "episodes.parquet")
+    for path in (tmp_path / "study", out.parent, out.parent / "episodes.parquet"):
+        pd.testing.assert_frame_equal(load_episodes(path), table)
+    (out / "shard-00001.parquet").unlink()
+    with pytest.raises(UserError, match="incomplete: 1 of 2 shards.*gather"):
+        load_episodes(out)
+    (tmp_path / "text.parquet").write_text("not a table")
+    for path, message in ((tmp_path / "text.parquet", "not a parquet table"),
+                          (tmp_path / "none", "does not exist"), (tmp_path, "holds no episodes")):
+        with pytest.raises(UserError, match=message):
+            load_episodes(path)
 
 
 def test_gather_in_parallel_matches_serial(policy, episodes, tmp_path):

@@ -28,7 +28,13 @@ from behavstats.stats.calibration import (
     reliability_table,
 )
 from behavstats.stats.collinearity import Collinearity
-from behavstats.stats.dataset import LABEL, design_matrix, select_decision_mazes
+from behavstats.stats.dataset import (
+    LABEL,
+    check_design,
+    design_matrix,
+    select_decision_mazes,
+)
+from behavstats.stats.errors import StudyDataError
 from behavstats.stats.fitting import SCORE_TOL
 from behavstats.stats.intervals import corrected_t_interval
 from behavstats.stats.l1 import L1LogisticStudy, choose_C
@@ -212,6 +218,15 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
         split = pd.DataFrame({"level": ids,
                               "half": np.where(chosen, "selection", "inference")})
         halves = (X[chosen], y[chosen]), (X[~chosen], y[~chosen])
+        for name, half in zip(("selection", "inference"), halves, strict=True):
+            try:
+                check_design(*half)
+            except StudyDataError as exc:
+                raise StudyDataError(
+                    f"the {name} half of the {len(y)} decision mazes is too small for the "
+                    f"study ({exc}); collect about twice as many episodes, or pass "
+                    "inference='same_data' (--inference same_data) to select and infer on "
+                    "all rows as published") from None
     else:
         split, halves = None, ((X, y), (X, y))
     common = {"n_splits": n_splits, "test_size": test_size, "seed": seed}
