@@ -238,6 +238,14 @@ def _load(policy: str):
     return load_policy(policy)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one,
+    as on Linux; else every core), evaluated when a command runs, never at import."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @contextmanager
 def _executor(workers: int) -> Iterator:
     """A process pool of `workers` (None for one), shut down when the block ends. Its
@@ -644,12 +652,12 @@ def study(
     policy: PolicyOption = "default",
     quick: Annotated[bool, typer.Option(help="Shrink every size: a ~2-minute smoke run.")] =
     False,
-    workers: Annotated[int, typer.Option(
-        min=1, help="Parallel processes for episodes (one torch thread each; on 2 cores "
-                    "the default agent's episodes run 1.3x faster than in one process "
-                    "with two threads). At scale 4 each holds up to 1.5 GB of base "
-                    "activations. Default: the cores this process may use, at most 4.")] =
-    min(len(os.sched_getaffinity(0)), 4),
+    workers: Annotated[int | None, typer.Option(
+        min=1, show_default=False,
+        help="Parallel processes for episodes (one torch thread each; on 2 cores the "
+             "default agent's episodes run 1.3x faster than in one process with two "
+             "threads). At scale 4 each holds up to 1.5 GB of base activations. Default: "
+             "the cores this process may use, at most 4.")] = None,
     seed: Seed = 0,
     mode: Mode = "hard",
     quiet: Quiet = False,
@@ -661,7 +669,7 @@ def study(
 
     net = _load(policy)
     config = quick_config(seed, mode) if quick else StudyConfig(seed=seed, mode=mode)
-    with _executor(workers) as executor:
+    with _executor(workers or min(usable_cores(), 4)) as executor:
         outcomes = run_full_study(net, policy, out, config, executor=executor,
                                   progress=not quiet, log=typer.echo)
     total = sum(o.seconds for o in outcomes if not o.reused)

@@ -129,3 +129,18 @@ def test_model_card_draws_the_cloning_stages_end_to_end(policy_file, tmp_path):
     result = runner.invoke(app, args + ["--card-curve", str(tmp_path)])
     assert result.exit_code != 0 and not card.exists()
     assert "has no cloning log" in str(result.exception) + result.output
+
+
+def test_help_works_where_the_platform_has_no_cpu_affinity():
+    """macOS has no os.sched_getaffinity: importing the CLI must not need it (it was
+    evaluated at import for the --workers default), and the default falls back to the
+    core count."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; del os.sched_getaffinity; sys.argv = ['behavstats', 'study', "
+            "'--help']; from behavstats import cli; assert cli.usable_cores() >= 1; cli.app()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "at most 4" in done.stdout
