@@ -452,7 +452,7 @@ def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bo
     """`run(policy, levels, out, progress=not quiet, layer=layer, **kwargs)`, an
     intervention experiment, with the policy file loaded and the layer checked before
     any work (no layer: an experiment over many layers, a sweep)."""
-    from behavstats.hooks import get_module
+    from behavstats.policy import get_module
 
     net = _load(policy)
     if layer is None:
