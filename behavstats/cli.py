@@ -659,6 +659,7 @@ def study(
     """The whole study of a policy: evaluation, episodes, behavioural regression, cheese
     and top-right vectors, channels, retargeting, resampling, layer sweep, channel
     ablation, probes -> OUT/report.html."""
+    from behavstats.report import write_report
     from behavstats.study import StudyConfig, quick_config, run_full_study
 
     net = _load(policy)
@@ -667,7 +668,7 @@ def study(
         outcomes = run_full_study(net, policy, out, config, executor=executor,
                                   progress=not quiet, log=typer.echo)
     total = sum(o.seconds for o in outcomes if not o.reused)
-    typer.echo(f"report -> {out / 'report.html'} ({total:.0f} s computed, "
+    typer.echo(f"report -> {write_report(out)} ({total:.0f} s computed, "
                f"{sum(o.reused for o in outcomes)} parts reused)")
 
 

@@ -13,8 +13,8 @@ from behavstats.interventions.forward import added
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import Policy, load_policy, move_probs, preprocess, save_policy, widen
 from behavstats.report.sections import agent
-from behavstats.report.study import Study
 from behavstats.rollout import RolloutConfig, run_episodes
+from behavstats.study.folder import Study
 from behavstats.vfield import FieldRows, vector_fields
 
 pytestmark = pytest.mark.usefixtures("one_thread")
