@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.2.0"
+from behavstats._version import __version__
 
 _EXPORTS = {
     "Maze": "behavstats.maze",

@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from behavstats import __version__
 from behavstats import interventions as iv
+from behavstats._version import __version__
 from behavstats.errors import UserError
 from behavstats.evaluate import EvaluationResult, evaluate
 from behavstats.interventions import (
