@@ -313,7 +313,7 @@ def evaluate(
     the agent goes on vanilla mazes with a decision square."""
     import tempfile
 
-    from behavstats.evaluate import evaluate as run_evaluation
+    from behavstats.evaluation import evaluate as run_evaluation
     from behavstats.train.card import cloning_logs, write_model_card
 
     cloning_logs(card_curve or [])  # before the evaluation, not after it

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.engine import LayerCache, activations, forward, probs
 from behavstats.env import render
-from behavstats.forward import LayerCache, activations, forward, probs
 from behavstats.hooks import VECTOR_LAYER, AddVector, SetCell, run_with_cache
 from behavstats.interventions.forward import added
 from behavstats.maze.levels import LevelGenerator

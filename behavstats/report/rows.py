@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from behavstats.evaluate import decision_behaviour
+from behavstats.evaluation import decision_behaviour
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT

@@ -24,7 +24,7 @@ import pandas as pd
 from behavstats import interventions as iv
 from behavstats._version import __version__
 from behavstats.errors import UserError
-from behavstats.evaluate import EvaluationResult, evaluate
+from behavstats.evaluation import EvaluationResult, evaluate
 from behavstats.interventions import (
     ChannelResult,
     CheeseVectorResult,

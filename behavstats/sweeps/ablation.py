@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, forward
 from behavstats.env import Observer
-from behavstats.forward import BATCH, forward
 from behavstats.geometry import decision_point
 from behavstats.hooks import VECTOR_LAYER, Ablate, ReplaceChannels
 from behavstats.interventions.channels import Discovery, discovered_channels, run_channels
