@@ -1,7 +1,15 @@
 """behavstats: statistical behavioural analysis of maze-solving policy networks.
 
-The public API is re-exported here and imported lazily (on first use), so that
-`import behavstats` stays cheap and has no side effects.
+    import behavstats as bs
+
+    policy = bs.load_policy()                      # the shipped default agent
+    result = bs.run_cheese_vector(policy, range(100))
+    result.summary()
+
+The public API is re-exported here: the experiments and their Results, the engine,
+geometry, and maze and policy loading (`__all__`, also what `dir(behavstats)` lists).
+Each name is imported on first use, so `import behavstats` stays cheap (no torch) and
+has no side effects beyond registering the old module names below.
 
 No exported name is also a submodule's name. The engine was the module
 `behavstats.forward` and the evaluation `behavstats.evaluate`, names of exported
@@ -19,10 +27,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-
-from behavstats._version import __version__
+import warnings
 
 _EXPORTS = {
+    # mazes: levels, the maze model, observations
     "Maze": "behavstats.maze",
     "MazeStateError": "behavstats.maze",
     "parse": "behavstats.maze",
@@ -32,24 +40,37 @@ _EXPORTS = {
     "observe": "behavstats.env",
     "Observer": "behavstats.env",
     "MazeVecEnv": "behavstats.env",
+    # geometry and features
+    "free_cell_graph": "behavstats.geometry",
+    "distances": "behavstats.geometry",
+    "shortest_path": "behavstats.geometry",
+    "steps_to_path": "behavstats.geometry",
+    "reachable": "behavstats.geometry",
+    "first_moves": "behavstats.geometry",
+    "decision_square": "behavstats.geometry",
+    "decision_point": "behavstats.geometry",
+    "DecisionPoint": "behavstats.geometry",
     "features_table": "behavstats.features",
     "level_features": "behavstats.features",
-    "decision_square": "behavstats.geometry",
     "PUBLISHED_FEATURES": "behavstats.features",
+    # the policy and its loading
     "Policy": "behavstats.policy",
     "load_policy": "behavstats.policy",
     "save_policy": "behavstats.policy",
     "widen": "behavstats.policy",
     "move_probs": "behavstats.policy",
+    "preprocess": "behavstats.policy",
+    # the engine and interventions
     "forward": "behavstats.engine",
+    "probs": "behavstats.engine",
     "activations": "behavstats.engine",
     "LayerCache": "behavstats.engine",
-    "preprocess": "behavstats.policy",
     "run_with_cache": "behavstats.hooks",
     "AddVector": "behavstats.hooks",
     "SetCell": "behavstats.hooks",
     "ReplaceChannels": "behavstats.hooks",
     "Ablate": "behavstats.hooks",
+    # vector fields and episodes
     "vector_field": "behavstats.vfield",
     "vector_fields": "behavstats.vfield",
     "decision_probs": "behavstats.vfield",
@@ -57,20 +78,69 @@ _EXPORTS = {
     "run_episodes": "behavstats.rollout",
     "level_episodes": "behavstats.rollout",
     "gather": "behavstats.rollout",
+    "load_episodes": "behavstats.rollout",
+    # the experiments and their Results
+    "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",
-    "run_study": "behavstats.stats",
+    "EvaluationResult": "behavstats.evaluation",
+    "run_regression": "behavstats.stats.study:run_study",
+    "RegressionResult": "behavstats.stats.study:StudyResult",
+    "run_cheese_vector": "behavstats.interventions.cheese",
+    "CheeseVectorResult": "behavstats.interventions.cheese",
+    "run_top_right_vector": "behavstats.interventions.topright",
+    "TopRightResult": "behavstats.interventions.topright",
+    "run_channels": "behavstats.interventions.channels",
+    "ChannelResult": "behavstats.interventions.channels",
+    "run_retarget": "behavstats.interventions.retarget",
+    "RetargetResult": "behavstats.interventions.retarget",
+    "run_resample": "behavstats.interventions.resample",
+    "ResampleResult": "behavstats.interventions.resample",
+    "run_layer_sweep": "behavstats.sweeps.layers",
+    "LayerSweepResult": "behavstats.sweeps.layers",
+    "run_ablation": "behavstats.sweeps.ablation",
+    "AblationResult": "behavstats.sweeps.ablation",
+    "run_probes": "behavstats.sweeps.probes",
+    "ProbeResult": "behavstats.sweeps.probes",
+    "across_agents": "behavstats.across",
+    "AcrossAgentsResult": "behavstats.across",
+    # the whole study
+    "run_full_study": "behavstats.study.pipeline",
+    "StudyConfig": "behavstats.study.config",
+    "Study": "behavstats.study.folder",
     "reference_results": "behavstats.reference",
 }
-__all__ = ["__version__", *_EXPORTS]
+"""Public name -> the module that defines it ("module:name" where its name there
+differs)."""
+__all__ = sorted(_EXPORTS)
 
 _MOVED = {"forward": "engine", "evaluate": "evaluation"}
 """Old submodule name -> its module's name now (the old one is an exported function)."""
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # in a module of its own, which submodules import
+        from behavstats._version import __version__
+
+        return __version__
     if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+        module, _, attribute = _EXPORTS[name].partition(":")
+        value = getattr(importlib.import_module(module), attribute or name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'behavstats' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return [*__all__, "__version__"]
+
+
+def run_study(*args, **kwargs):
+    """Deprecated name of `run_regression` (the behavioural regression; the whole
+    study is `run_full_study`): warns with DeprecationWarning and calls it."""
+    warnings.warn("behavstats.run_study is the behavioural regression, now named "
+                  "behavstats.run_regression (the whole study is behavstats.run_full_study)",
+                  DeprecationWarning, stacklevel=2)
+    return __getattr__("run_regression")(*args, **kwargs)
 
 
 def _stand_in(old: str, new: str):
