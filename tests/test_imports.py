@@ -3,6 +3,8 @@
 
 The graph is read from the source with `ast`, so it sees the imports a function makes
 when it runs as well as those at the top of a file, without importing anything.
+Importing `behavstats.a.b` also runs `behavstats/a/__init__.py`, so that is an edge
+too, unless the importer lies inside `behavstats.a`.
 """
 
 from __future__ import annotations
@@ -46,13 +48,24 @@ def imported(name: str, path: Path, modules: dict[str, Path]) -> Iterator[str]:
                 yield sub if sub in modules else base
 
 
+def with_packages(name: str, target: str) -> Iterator[str]:
+    """`target` and the packages whose `__init__` importing it runs first, except those
+    `name` lies in (already running when `name` runs)."""
+    parts = target.split(".")
+    for end in range(1, len(parts) + 1):
+        package = ".".join(parts[:end])
+        if end == len(parts) or not f"{name}.".startswith(f"{package}."):
+            yield package
+
+
 def import_graph() -> nx.DiGraph:
     """module -> module it imports, over the package's own modules."""
     modules = module_names()
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
     for name, path in modules.items():
-        graph.add_edges_from((name, target) for target in imported(name, path, modules)
+        graph.add_edges_from((name, target) for imported_name in imported(name, path, modules)
+                             for target in with_packages(name, imported_name)
                              if target in modules and target != name)
     return graph
 
@@ -63,6 +76,10 @@ def test_the_graph_sees_the_package():
     assert graph.has_edge("behavstats.geometry", "behavstats.maze.model")
     # a function-level import: the CLI imports the study inside its command
     assert graph.has_edge("behavstats.cli", "behavstats.study")
+    # importing a module of another package runs that package's __init__ first ...
+    assert graph.has_edge("behavstats.geometry", "behavstats.maze")
+    # ... but not the importer's own package's, which is running already
+    assert not graph.has_edge("behavstats.maze.codec", "behavstats.maze")
 
 
 def test_nothing_inside_imports_the_public_api():
