@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from behavstats.evaluate import EvaluationResult, evaluate
+from behavstats.evaluation import EvaluationResult, evaluate
 from behavstats.levelspec import format_levels
 from behavstats.policy import Policy
 from behavstats.results import SUMMARY_COLUMNS, Result, quantity_row

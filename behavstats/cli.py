@@ -319,7 +319,7 @@ def evaluate(
     the agent goes on vanilla mazes with a decision square."""
     import tempfile
 
-    from behavstats.evaluate import evaluate as run_evaluation
+    from behavstats.evaluation import evaluate as run_evaluation
     from behavstats.train.card import cloning_logs, write_model_card
 
     cloning_logs(card_curve or [])  # before the evaluation, not after it
@@ -458,7 +458,7 @@ def _experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bo
     """`run(policy, levels, out, progress=not quiet, layer=layer, **kwargs)`, an
     intervention experiment, with the policy file loaded and the layer checked before
     any work (no layer: an experiment over many layers, a sweep)."""
-    from behavstats.hooks import get_module
+    from behavstats.policy import get_module
 
     net = _load(policy)
     if layer is None:
@@ -665,6 +665,7 @@ def study(
     """The whole study of a policy: evaluation, episodes, behavioural regression, cheese
     and top-right vectors, channels, retargeting, resampling, layer sweep, channel
     ablation, probes -> OUT/report.html."""
+    from behavstats.report import write_report
     from behavstats.study import StudyConfig, quick_config, run_full_study
 
     net = _load(policy)
@@ -673,7 +674,7 @@ def study(
         outcomes = run_full_study(net, policy, out, config, executor=executor,
                                   progress=not quiet, log=typer.echo)
     total = sum(o.seconds for o in outcomes if not o.reused)
-    typer.echo(f"report -> {out / 'report.html'} ({total:.0f} s computed, "
+    typer.echo(f"report -> {write_report(out)} ({total:.0f} s computed, "
                f"{sum(o.reused for o in outcomes)} parts reused)")
 
 

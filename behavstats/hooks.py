@@ -8,53 +8,28 @@ removes every hook in `finally`, so a policy can never stay modified:
         logits, _ = policy(x)
 
 Each intervention maps a layer's output activation (N, C, H, W) to a new one.
-Interventions on the same layer are applied in the order given.
+Interventions on the same layer are applied in the order given. The layers themselves
+(names, the module a hook goes on, unknown names) are the policy's
+(`behavstats.policy.get_module`, `hook_module`, `apply_interventions`): this module
+uses them and the policy never imports it.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from behavstats.errors import UserError
+from behavstats.policy import UnknownLayerError, apply_interventions, get_module, hook_module
+
+__all__ = ["VECTOR_LAYER", "Ablate", "AddVector", "ReplaceChannels", "SetCell",
+           "UnknownLayerError", "apply_interventions", "get_module", "hook_module",
+           "run_with_cache"]
 
 VECTOR_LAYER = "embedder.block2.res1.resadd"
 """The layer of the published cheese and top-right vectors."""
-
-
-class UnknownLayerError(UserError, KeyError):
-    """A layer name that is not a module of the policy."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def get_module(model: nn.Module, name: str) -> nn.Module:
-    """The module called `name`, or UnknownLayerError listing close names."""
-    modules = dict(model.named_modules())
-    if name in modules and name:
-        return modules[name]
-    close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise UnknownLayerError(f"no layer named {name!r} in the policy.{hint} Layer names are "
-                            "module names such as 'embedder.block2.res1.resadd'.")
-
-
-def hook_module(model: nn.Module, name: str) -> nn.Module:
-    """The module whose output is layer `name`'s output and whose forward hooks fire:
-    for a chain (an IMPALA block, the embedder) its last stage, since the policy runs
-    the stages one by one and never calls the chain itself."""
-    from behavstats.policy import Chain
-
-    module = get_module(model, name)
-    while isinstance(module, Chain):
-        module = getattr(module, module.chain[-1])
-    return module
 
 
 def _as_batch(vector: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
@@ -148,21 +123,6 @@ class Ablate:
         else:
             out[:, channels] = self.mean.to(out.dtype)[channels]
         return out
-
-
-@contextmanager
-def apply_interventions(model: nn.Module, *interventions) -> Iterator[nn.Module]:
-    """Apply interventions during the `with` block; always removes its hooks."""
-    handles = []
-    try:
-        for intervention in interventions:
-            module = hook_module(model, intervention.layer)
-            handles.append(module.register_forward_hook(
-                lambda _m, _inputs, output, f=intervention: f(output)))
-        yield model
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def run_with_cache(model: nn.Module, x: torch.Tensor, names: Iterable[str],

@@ -7,10 +7,17 @@ Module names match the published checkpoints (`embedder.block2.res1.resadd`, ...
 so their state dicts load unchanged and hooks use the published layer names.
 Inputs are float images (N, 3, 64, 64) in [0, 1]; `preprocess` makes them from
 procgen's uint8 (N, 64, 64, 3).
+
+The policy owns its layers: a name's module (`get_module`, which suggests close names
+for a wrong one), the module a hook on it goes on (`hook_module`), the order of the
+stages a pass runs (`Policy.stage_names`, `stage_of`, `stage_index`) and the context
+manager that owns the hooks (`apply_interventions`, `Policy.hooks`). `behavstats.hooks`
+(the interventions) and the engine build on these; nothing here imports them.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
 from collections.abc import Iterator
@@ -46,6 +53,13 @@ DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / 
 
 class CheckpointError(UserError):
     """A policy file that cannot be loaded: not a checkpoint, or wrong contents."""
+
+
+class UnknownLayerError(UserError, KeyError):
+    """A layer name that is not a module of the policy."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class ResidualBlock(nn.Module):
@@ -140,8 +154,6 @@ class Policy(nn.Module):
         the block's; a chain's, such as `embedder.block2`, its last stage's), or None
         for a layer inside a stage (e.g. a residual block's conv1) or the value head.
         UnknownLayerError for a name that is not a module."""
-        from behavstats.hooks import get_module
-
         module = get_module(self, layer)
         if isinstance(module, ResidualBlock) or layer.endswith(".resadd"):
             layer = layer.removesuffix(".resadd")
@@ -149,6 +161,17 @@ class Policy(nn.Module):
             layer = f"{layer}.{module.chain[-1]}"
             module = getattr(module, module.chain[-1])
         return layer if layer in self.stage_names else None
+
+    def stage_index(self, layer: str) -> int:
+        """Position in `stage_names` of the stage whose output is `layer`, or that
+        contains it (a residual block's conv1 lies in the block's stage)."""
+        stage = self.stage_of(layer)
+        if stage is not None:
+            return self.stage_names.index(stage)
+        for i, name in enumerate(self.stage_names):
+            if layer.startswith(f"{name}."):
+                return i
+        raise ValueError(f"{layer} is not on the path to the policy logits")
 
     def forward_from(self, layer: str | None, acts: torch.Tensor, stop: str | None = None
                      ) -> torch.Tensor:
@@ -188,10 +211,46 @@ class Policy(nn.Module):
         return setup.get("region")
 
     def hooks(self, *interventions):
-        """Context manager applying interventions (see `behavstats.hooks`)."""
-        from behavstats.hooks import apply_interventions
-
+        """Context manager applying interventions (`behavstats.hooks`) while it lasts
+        (`apply_interventions`)."""
         return apply_interventions(self, *interventions)
+
+
+def get_module(model: nn.Module, name: str) -> nn.Module:
+    """The module called `name`, or UnknownLayerError listing close names."""
+    modules = dict(model.named_modules())
+    if name in modules and name:
+        return modules[name]
+    close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise UnknownLayerError(f"no layer named {name!r} in the policy.{hint} Layer names are "
+                            "module names such as 'embedder.block2.res1.resadd'.")
+
+
+def hook_module(model: nn.Module, name: str) -> nn.Module:
+    """The module whose output is layer `name`'s output and whose forward hooks fire:
+    for a chain (an IMPALA block, the embedder) its last stage, since the policy runs
+    the stages one by one and never calls the chain itself."""
+    module = get_module(model, name)
+    while isinstance(module, Chain):
+        module = getattr(module, module.chain[-1])
+    return module
+
+
+@contextmanager
+def apply_interventions(model: nn.Module, *interventions) -> Iterator[nn.Module]:
+    """Apply interventions (callables on a layer's output with a `layer` name, such as
+    `behavstats.hooks.AddVector`) during the `with` block; always removes its hooks."""
+    handles = []
+    try:
+        for intervention in interventions:
+            module = hook_module(model, intervention.layer)
+            handles.append(module.register_forward_hook(
+                lambda _m, _inputs, output, f=intervention: f(output)))
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def preprocess(obs: np.ndarray | torch.Tensor) -> torch.Tensor:

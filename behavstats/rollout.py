@@ -31,11 +31,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from behavstats.engine import forward
 from behavstats.env import Observer, base_picture
 from behavstats.episodes import MANIFEST, load_episodes, shard_name
 from behavstats.errors import UserError
 from behavstats.features import features_table
-from behavstats.forward import forward
 from behavstats.incremental import Frames, picture_key, worthwhile
 from behavstats.io import write_json, write_parquet
 from behavstats.maze import Cell, Maze, MouseStates

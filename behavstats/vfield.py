@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from behavstats.engine import BATCH, probs
 from behavstats.env import Observer, frames
-from behavstats.forward import BATCH, probs
 from behavstats.geometry import decision_point
 from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy, net_vector
@@ -92,6 +92,7 @@ def field_observations(mazes: Sequence[Maze], observer: Observer | None = None,
 
 def vector_field(policy: Policy, maze: Maze, interventions: MazeInterventions = (),
                  *, observer: Observer | None = None) -> VectorField:
+    """The vector field of one maze (`vector_fields` of a list of one)."""
     return vector_fields(policy, [maze], interventions, observer=observer)[0]
 
 

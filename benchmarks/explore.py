@@ -16,10 +16,10 @@ import time
 
 from fastapi.testclient import TestClient
 
+from behavstats.engine import probs
 from behavstats.explore.app import create_app
 from behavstats.explore.engine import Engine
 from behavstats.explore.state import View
-from behavstats.forward import probs
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import load_policy, widen
 from behavstats.vfield import field_cells

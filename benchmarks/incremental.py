@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from behavstats import incremental
+from behavstats.engine import probs
 from behavstats.env import Observer, frames
-from behavstats.forward import probs
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import load_policy, save_policy, widen
 from behavstats.vfield import FieldRows

@@ -129,8 +129,8 @@ def test_the_cli_spells_the_library_constants():
 def test_the_report_reproduces_every_option_of_the_study(tmp_path):
     from behavstats.io import write_json
     from behavstats.report.sections import reproduce, reproduce_command
-    from behavstats.report.study import Study
     from behavstats.study import StudyConfig, quick_config
+    from behavstats.study.folder import Study
 
     config = json.loads(json.dumps(quick_config(3, "easy").as_dict()))
     command = reproduce_command(tmp_path / "my study", config, "my policy.pt")

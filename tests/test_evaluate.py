@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from behavstats.evaluate import evaluate
+from behavstats.evaluation import evaluate
 from behavstats.policy import load_policy
 
 LEVELS = range(30)

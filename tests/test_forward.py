@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.engine import LayerCache, activations, forward, probs
 from behavstats.env import render
-from behavstats.forward import LayerCache, activations, forward, probs
 from behavstats.hooks import VECTOR_LAYER, AddVector, SetCell, run_with_cache
 from behavstats.interventions.forward import added
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import Policy, load_policy, move_probs, preprocess, save_policy, widen
 from behavstats.report.sections import agent
-from behavstats.report.study import Study
 from behavstats.rollout import RolloutConfig, run_episodes
+from behavstats.study.folder import Study
 from behavstats.vfield import FieldRows, vector_fields
 
 pytestmark = pytest.mark.usefixtures("one_thread")

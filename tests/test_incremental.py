@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from behavstats import incremental
+from behavstats.engine import BATCH, probs
 from behavstats.env import frames
-from behavstats.evaluate import SIZE_BANDS
-from behavstats.forward import BATCH, probs
+from behavstats.evaluation import SIZE_BANDS
 from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
 from behavstats.incremental import Frames
 from behavstats.maze.levels import LevelGenerator
@@ -88,7 +88,7 @@ def test_a_clamped_cell_resumes_on_windows_exactly(mazes, observer, scale):
     retargeting does) reruns only the windows after the layer, against each row's own
     unedited activations: the same probabilities as the dense continuation. A vector
     added everywhere takes the dense path (no row bases are computed)."""
-    from behavstats.forward import LayerCache
+    from behavstats.engine import LayerCache
 
     torch.manual_seed(5)
     policy = Policy(scale).to(memory_format=torch.channels_last).eval()

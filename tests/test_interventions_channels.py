@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.engine import activations
 from behavstats.env import render
-from behavstats.forward import activations
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions import channel_scores, run_channels
 from behavstats.maze.coords import maze_to_activation_cell

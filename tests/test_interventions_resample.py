@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.engine import activations, probs
 from behavstats.env import render
-from behavstats.forward import activations, probs
 from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
 from behavstats.interventions import ResampleResult, run_resample
 from behavstats.interventions.resample import find_source

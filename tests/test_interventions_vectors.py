@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from behavstats.engine import probs
 from behavstats.env import render
-from behavstats.forward import probs
 from behavstats.hooks import VECTOR_LAYER, AddVector, run_with_cache
 from behavstats.interventions.forward import added
 from behavstats.interventions.vectors import (

@@ -98,7 +98,7 @@ def _run(topic, make_policy, mazes_by_level):
     policy = make_policy(7)
     mazes = mazes_by_level([3, 6, 26])
     if topic == "evaluation":
-        from behavstats.evaluate import evaluate
+        from behavstats.evaluation import evaluate
         from behavstats.policy import load_policy
 
         return evaluate(load_policy("default"), range(6), max_steps=30)

@@ -10,8 +10,8 @@ from _planted import CHANNEL, LAYER, planted_policy
 from typer.testing import CliRunner
 
 from behavstats.cli import app
+from behavstats.engine import forward
 from behavstats.env import render
-from behavstats.forward import forward
 from behavstats.geometry import decision_point
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import HIDDEN_LAYER

@@ -62,7 +62,7 @@ def test_cloning_continues_from_an_init_policy_without_ppo(tmp_path):
     """A second cloning stage starts from the first one's weights (with a zero learning
     rate it keeps them exactly), records it as its warm start, and a PPO budget of 0
     makes its policy the run's policy."""
-    from behavstats.evaluate import evaluate
+    from behavstats.evaluation import evaluate
     from behavstats.train.card import model_card
 
     first = train(tmp_path / "first", dataclasses.replace(TINY_PPO, total_steps=0),

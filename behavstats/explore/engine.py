@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from behavstats.engine import LayerCache, activations, forward
 from behavstats.env import Observer, frames, render
 from behavstats.explore import responses as r
 from behavstats.explore.state import (
@@ -29,7 +30,6 @@ from behavstats.explore.state import (
     check_inside,
     edited_maze,
 )
-from behavstats.forward import LayerCache, activations, forward
 from behavstats.geometry import decision_square, shortest_path
 from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
 from behavstats.incremental import Frames

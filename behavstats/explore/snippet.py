@@ -50,7 +50,7 @@ def python_snippet(view: View, policy: str, side: int) -> str:
         channels = sorted(set(spec.ablate.channels))
         if spec.ablate.mean:
             lines += ["from behavstats.env import render",
-                      "from behavstats.forward import activations",
+                      "from behavstats.engine import activations",
                       "cells = [(maze, c) for c in field_cells(maze)]",
                       "mean = activations(policy, render(cells), layer).mean(0)  "
                       "# over this maze's field cells",

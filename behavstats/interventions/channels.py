@@ -34,8 +34,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, activations
 from behavstats.env import Observer, render
-from behavstats.forward import BATCH, activations
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
 from behavstats.maze import Maze

@@ -27,8 +27,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, probs
 from behavstats.env import Observer, frames, render
-from behavstats.forward import BATCH, probs
 from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (

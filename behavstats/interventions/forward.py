@@ -1,4 +1,4 @@
-"""What the vector experiments share on top of the engine (`behavstats.forward`).
+"""What the vector experiments share on top of the engine (`behavstats.engine`).
 
 Each experiment asks one question many times: what are the move probabilities with
 the mouse on this cell of this maze when this row's activations are edited so? The
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from behavstats.engine import BATCH, LayerCache, RowInterventions
 from behavstats.env import Observer, render
 from behavstats.errors import UserError
-from behavstats.forward import BATCH, LayerCache, RowInterventions
 from behavstats.geometry import DecisionPoint
 from behavstats.hooks import AddVector
 from behavstats.maze import Maze

@@ -31,8 +31,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH
 from behavstats.env import Observer
-from behavstats.forward import BATCH
 from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
 from behavstats.interventions.channels import (

@@ -42,8 +42,8 @@ import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, probs
 from behavstats.env import Observer, frames, render
-from behavstats.forward import BATCH, probs
 from behavstats.geometry import distances, shortest_path, steps_to_path
 from behavstats.hooks import VECTOR_LAYER, SetCell
 from behavstats.incremental import worthwhile

@@ -25,8 +25,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH
 from behavstats.env import Observer, render
-from behavstats.forward import BATCH
 from behavstats.geometry import first_moves
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from behavstats.engine import activations
 from behavstats.env import Observer, render
-from behavstats.forward import activations
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.maze import Maze
 from behavstats.maze.edits import carve_top_right_corridor, move_mouse, remove_cheese

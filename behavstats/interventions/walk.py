@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from behavstats.engine import BATCH, LayerCache, RowInterventions, probs
 from behavstats.env import Observer, frames
-from behavstats.forward import BATCH, LayerCache, RowInterventions, probs
 from behavstats.geometry import move_between
 from behavstats.maze import Cell, Maze
 from behavstats.policy import MOVE_NAMES, Policy

@@ -160,12 +160,20 @@ class Maze:
                 raise MazeStateError(f"{name} at {cell} is outside the {self.world_dim}-cell world")
             if not self.is_free(cell):
                 raise MazeStateError(f"{name} at {cell} is on a wall")
-        if check_path and self.cheese is not None:
-            from behavstats.geometry import reachable  # geometry imports this module
+        if check_path and self.cheese is not None and not self._connected(self.mouse,
+                                                                            self.cheese):
+            raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese "
+                                 f"at {self.cheese}")
 
-            if not reachable(self, self.mouse, self.cheese):
-                raise MazeStateError(f"no path from the mouse at {self.mouse} to the cheese "
-                                     f"at {self.cheese}")
+    def _connected(self, a: Cell, b: Cell) -> bool:
+        """Whether free cells `a` and `b` lie in one 4-connected region of free cells:
+        the check `validate` needs, without the graph of `behavstats.geometry`, which
+        builds on this module (use its `reachable` elsewhere)."""
+        from scipy import ndimage
+
+        regions, _ = ndimage.label(self.free)  # 4-neighbours by default
+        (ax, ay), (bx, by) = self.world_cell(a), self.world_cell(b)
+        return regions[ay, ax] == regions[by, bx] != 0
 
 
 def level_id(maze: Maze, position: int) -> int:

@@ -1,11 +1,13 @@
 """A study folder as one self-contained HTML report, and its results table as
 Markdown (the README's).
 
-Reads only files (each part's saved result through its `Part.load`), so a finished
-study re-renders without recomputing. Under the title: who the agent is and the
-findings, one sentence per result with its number, interval, sample size and the
-published figure; then one section per question (`sections`). Everything (figures,
-animations, CSV downloads) is embedded: the file opens offline and prints to PDF.
+Renders what the study saved (a `behavstats.study.Study`, each part's result read back
+by its `Part.load`), so a finished study re-renders without recomputing; the study
+never calls the report (`behavstats study` runs the study, then `write_report`).
+Under the title: who the agent is and the findings, one sentence per result with its
+number, interval, sample size and the published figure; then one section per question
+(`sections`). Everything (figures, animations, CSV downloads) is embedded: the file
+opens offline and prints to PDF.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from behavstats.report.markdown import markdown_table
 from behavstats.report.numbers import VERDICT_RULE
 from behavstats.report.rows import section_rows
 from behavstats.report.sections import SECTIONS, agent, reproduce, reproduce_command, section
-from behavstats.report.study import Study
+from behavstats.study.folder import Study
 
 __all__ = ["SECTIONS", "markdown_table", "render_report", "reproduce_command",
            "write_report"]
 
 
-def render_report(study: str | Path) -> str:
-    """The report of a study directory as an HTML string."""
-    loaded = Study.load(study)
+def render_report(study: Study | str | Path) -> str:
+    """The report of a study (a `Study`, or the folder to load one from) as an HTML
+    string."""
+    loaded = Study.of(study)
     rows = section_rows(loaded)
     name = loaded.info.get("policy", loaded.path.name)
     title = f"behavstats study of the {name} policy"
@@ -48,8 +51,8 @@ def render_report(study: str | Path) -> str:
     return page(title, head + bodies)
 
 
-def write_report(study: str | Path) -> Path:
-    """Write study/report.html."""
-    study = Path(study)
-    text = render_report(study)
-    return write_atomic(study / "report.html", lambda tmp: tmp.write_text(text))
+def write_report(study: Study | str | Path) -> Path:
+    """Write report.html into the study's folder; its path."""
+    loaded = Study.of(study)
+    text = render_report(loaded)
+    return write_atomic(loaded.path / "report.html", lambda tmp: tmp.write_text(text))

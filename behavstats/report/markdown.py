@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from behavstats.report.rows import section_rows
-from behavstats.report.study import Study
+from behavstats.study.folder import Study
 
 
-def markdown_table(study: str | Path) -> str:
-    """| question | this agent | published agent | verdict | of every headline row."""
-    rows = section_rows(Study.load(study))
+def markdown_table(study: Study | str | Path) -> str:
+    """| question | this agent | published agent | verdict | of every headline row of a
+    study (a `Study`, or the folder to load one from)."""
+    rows = section_rows(Study.of(study))
     lines = ["| question | this agent [95% interval], n | published agent | verdict |",
              "|---|---|---|---|"]
     for compared in (c for section in rows.values() for c in section if c.row.headline):

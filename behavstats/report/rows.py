@@ -7,16 +7,16 @@ import re
 
 import pandas as pd
 
-from behavstats.evaluate import decision_behaviour
+from behavstats.evaluation import decision_behaviour
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
 from behavstats.quantities import edited, feature_label, resampled
 from behavstats.report.comparisons import Compared, Row, compare
-from behavstats.report.study import Study
 from behavstats.results import quantity_row, summary_frame, with_published
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
 from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY
+from behavstats.study.folder import Study
 from behavstats.sweeps.ablation import FAMILY as ABLATION_FAMILY
 from behavstats.sweeps.layers import FAMILY as SWEEP_FAMILY
 from behavstats.sweeps.probes import FAMILY as PROBE_FAMILY

@@ -15,8 +15,8 @@ import pandas as pd
 
 from behavstats.report.comparisons import Compared
 from behavstats.report.html import comparison_table, esc, figure, key_values, raw_table
-from behavstats.report.study import Study
 from behavstats.stats.multiplicity import SIGNIFICANT
+from behavstats.study.folder import Study
 from behavstats.study.pipeline import PARTS
 from behavstats.study.pipeline import SECTIONS as STUDY_SECTIONS
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from behavstats import __version__
 from behavstats import interventions as iv
+from behavstats._version import __version__
 from behavstats.errors import UserError
-from behavstats.evaluate import EvaluationResult, evaluate
+from behavstats.evaluation import EvaluationResult, evaluate
 from behavstats.interventions import (
     ChannelResult,
     CheeseVectorResult,
@@ -261,10 +261,10 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
                    config: StudyConfig | None = None, *, executor: Executor | None = None,
                    progress: bool = False, log: Callable[[str], None] = print
                    ) -> list[PartOutcome]:
-    """Run (or resume) every part into out_dir and write out_dir/study.json and
-    out_dir/report.html."""
-    from behavstats.report import write_report
+    """Run (or resume) every part into out_dir and write out_dir/study.json.
 
+    The report is the next layer's: `behavstats.report.write_report(out_dir)` then
+    writes out_dir/report.html, as `behavstats study` does after this."""
     config = config or StudyConfig()
     out_dir = Path(out_dir)
     outcomes = run_parts(policy, out_dir, config, PARTS, executor=executor,
@@ -276,7 +276,6 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
                 "config": config.as_dict(),
                 "versions": versions(), "parts": [vars(o) for o in outcomes]},
                out_dir / "study.json")
-    write_report(out_dir)
     return outcomes
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, forward
 from behavstats.env import Observer
-from behavstats.forward import BATCH, forward, stage_index
 from behavstats.geometry import decision_point
 from behavstats.hooks import VECTOR_LAYER, Ablate, ReplaceChannels
 from behavstats.interventions.channels import Discovery, discovered_channels, run_channels
@@ -99,7 +99,7 @@ def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     `discovery` (a finished channel discovery, or levels to run one on; default: a
     discovery on the same levels with `placements` cheese cells each). With `out_dir`,
     also write the result."""
-    if stage_index(policy, layer) >= policy.stage_names.index("embedder.flatten"):
+    if policy.stage_index(layer) >= policy.stage_names.index("embedder.flatten"):
         raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
                            "e.g. embedder.block2.res1.resadd")
     mazes = as_mazes(levels, mode)

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, LayerCache, probs
 from behavstats.env import Observer
-from behavstats.forward import BATCH, LayerCache, probs
 from behavstats.geometry import decision_point
 from behavstats.interventions.effects import N_BOOT, estimate_ci, tv_distance
 from behavstats.interventions.forward import (

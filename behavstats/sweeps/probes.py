@@ -54,8 +54,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from behavstats.engine import BATCH, forward
 from behavstats.env import Observer, render
-from behavstats.forward import BATCH, forward
 from behavstats.interventions.effects import N_BOOT, bootstrap_ci
 from behavstats.interventions.forward import NoUsableLevelsError, as_mazes
 from behavstats.maze import Maze

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from behavstats.errors import UserError
-from behavstats.evaluate import EvaluationResult
+from behavstats.evaluation import EvaluationResult
 from behavstats.io import write_atomic
 from behavstats.policy import Policy, parameter_count
 

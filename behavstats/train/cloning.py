@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from behavstats.engine import probs
 from behavstats.env import Observer
-from behavstats.forward import probs
 from behavstats.maze import MouseStates
 from behavstats.maze.edits import cheese_in_top_right_region
 from behavstats.maze.levels import LevelGenerator

@@ -21,9 +21,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from behavstats.hooks import hook_module
 from behavstats.incremental import Frames, RowBases, advance, resume, worthwhile
-from behavstats.policy import MOVE_NAMES, NUM_ACTIONS, Policy, inference, move_probs, preprocess
+from behavstats.policy import (
+    MOVE_NAMES,
+    NUM_ACTIONS,
+    Policy,
+    hook_module,
+    inference,
+    move_probs,
+    preprocess,
+)
 
 BATCH = 64
 """Rows per forward batch (32-64 are fastest on a CPU)."""
@@ -87,10 +94,10 @@ def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | Non
     `resumable` (the row bases of `x` and its rows among them), edits at `start` that
     change only a few cells continue on windows (`incremental.resume`) when no later
     edit or recording needs the full maps."""
-    begin = -1 if start is None else stage_index(policy, start)
+    begin = -1 if start is None else policy.stage_index(start)
     later, edited = [], False
     for edit in edits:
-        at = stage_index(policy, edit.layer)
+        at = policy.stage_index(edit.layer)
         if start is not None and policy.stage_of(edit.layer) == policy.stage_of(start):
             out = edit(x)
             x, edited = x if out is None else out, True
@@ -109,7 +116,7 @@ def _one_pass(policy: Policy, x: torch.Tensor, edits: Sequence, start: str | Non
         handle = hook_module(policy, stop).register_forward_hook(
             lambda _m, _i, output: recorded.append(output))
         try:
-            policy.forward_from(start, x, policy.stage_names[stage_index(policy, stop)])
+            policy.forward_from(start, x, policy.stage_names[policy.stage_index(stop)])
         finally:
             handle.remove()
     return recorded[0]
@@ -120,21 +127,13 @@ def _free_stages(policy: Policy, edits: Sequence, stop: str | None) -> int:
     run a stage whose output is edited or recorded, not one an edit lies inside."""
     limits = [len(policy.stage_names)]
     for layer in [edit.layer for edit in edits] + ([stop] if stop else []):
-        at = stage_index(policy, layer)
+        at = policy.stage_index(layer)
         limits.append(at + 1 if policy.stage_of(layer) is not None else at)
     return min(limits)
 
 
-def stage_index(policy: Policy, layer: str) -> int:
-    """Position in `policy.stage_names` of the stage whose output is `layer`, or that
-    contains it (a residual block's conv1 lies in the block's stage)."""
-    stage = policy.stage_of(layer)
-    if stage is not None:
-        return policy.stage_names.index(stage)
-    for i, name in enumerate(policy.stage_names):
-        if layer.startswith(f"{name}."):
-            return i
-    raise ValueError(f"{layer} is not on the path to the policy logits")
+stage_index = Policy.stage_index
+"""`stage_index(policy, layer)`: the old name of `Policy.stage_index`."""
 
 
 def probs(policy: Policy, inputs: np.ndarray | torch.Tensor, interventions: Interventions = (),
@@ -168,7 +167,7 @@ class LayerCache:
 
     def __init__(self, policy: Policy, obs: np.ndarray, layer: str, *, batch: int = BATCH):
         self.policy, self.layer, self.batch = policy, layer, batch
-        at = stage_index(policy, layer)
+        at = policy.stage_index(layer)
         if policy.stage_of(layer) is None:
             at -= 1
         self.start = policy.stage_names[at] if at >= 0 else None
