@@ -78,6 +78,7 @@ _EXPORTS = {
     "run_episodes": "behavstats.rollout",
     "level_episodes": "behavstats.rollout",
     "gather": "behavstats.rollout",
+    "load_episodes": "behavstats.episodes",
     "load_episodes": "behavstats.rollout",
     # the experiments and their Results
     "Result": "behavstats.results",
