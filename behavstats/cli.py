@@ -59,7 +59,8 @@ class _Commands(TyperGroup):
 
 
 app = typer.Typer(help="Statistical behavioural analysis of maze-solving policy networks.",
-                  cls=_Commands, no_args_is_help=True, pretty_exceptions_enable=False)
+                  cls=_Commands, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode="markdown")
 maze_app = typer.Typer(help="Look at single mazes.", no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
 

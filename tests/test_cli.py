@@ -144,3 +144,17 @@ def test_help_works_where_the_platform_has_no_cpu_affinity():
                           timeout=120)
     assert done.returncode == 0, done.stderr[-1500:]
     assert "at most 4" in done.stdout
+
+
+def test_help_reads_as_sentences():
+    """Each command's description in `behavstats --help` is reflowed, not broken where
+    its docstring's lines end (seen: 'L1 logistic / study'): on a terminal wide enough,
+    every description is one line."""
+    wide = CliRunner(env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"})
+    result = wide.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    listing = result.output[result.output.index("Commands"):]
+    rows = [line.strip("│ ").split(maxsplit=1) for line in listing.splitlines()[1:]
+            if line.startswith("│")]
+    assert len(rows) >= 15
+    assert all(len(row) == 2 and row[0][0].isalpha() for row in rows), rows
