@@ -79,7 +79,6 @@ _EXPORTS = {
     "level_episodes": "behavstats.rollout",
     "gather": "behavstats.rollout",
     "load_episodes": "behavstats.episodes",
-    "load_episodes": "behavstats.rollout",
     # the experiments and their Results
     "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",
