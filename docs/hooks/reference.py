@@ -50,10 +50,13 @@ def _summary(home: str, name: str, root: str) -> str:
     return " ".join(doc.split("\n\n")[0].split()).replace("|", "\\|")
 
 
-def _home(package, name: str) -> str:
-    """The module an exported name is imported from."""
+def _home(package, name: str) -> tuple[str, str]:
+    """The module an exported name is imported from and its name there (the package's
+    `_EXPORTS` writes 'module:attribute' for a name exported under another one)."""
     exports = getattr(package, "_EXPORTS", {})
-    return exports.get(name) or getattr(package, name).__module__
+    module, _, attribute = (exports.get(name) or getattr(package, name).__module__
+                            ).partition(":")
+    return module, attribute or name
 
 
 def exports_table(root: str) -> str:
@@ -62,12 +65,13 @@ def exports_table(root: str) -> str:
     by_module = defaultdict(list)
     for name in getattr(package, "__all__", []):
         if not name.startswith("_"):
-            home = _home(package, name)
-            by_module[home].append((name, _summary(home, name, root)))
+            home, attribute = _home(package, name)
+            by_module[home].append((name, attribute, _summary(home, attribute, root)))
     parts = ["## What `import behavstats as bs` gives\n"]
     for home, members in by_module.items():
         parts.append(f"### [`{home}`][{home}]\n\n| name | what it is |\n|---|---|")
-        parts += [f"| [`bs.{name}`][{home}.{name}] | {summary} |" for name, summary in members]
+        parts += [f"| [`bs.{name}`][{home}.{attribute}] | {summary} |"
+                  for name, attribute, summary in members]
         parts.append("")
     return "\n".join(parts)
 
