@@ -15,7 +15,7 @@ from behavstats.quantities import edited, feature_label, resampled
 from behavstats.report.comparisons import Compared, Row, compare
 from behavstats.results import quantity_row, summary_frame, with_published
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
-from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY
+from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY, selected_logit
 from behavstats.study.folder import Study
 from behavstats.sweeps.ablation import FAMILY as ABLATION_FAMILY
 from behavstats.sweeps.layers import FAMILY as SWEEP_FAMILY
@@ -60,7 +60,7 @@ def _regression(study: Study) -> list[Compared]:
     model, selected = "published model", f"selected features, {INFERENCE_HALF}"
     result = study.results["regression"]
     params = result.params if result is not None else {}
-    logit = f"selected features ({params.get('inference_rows', INFERENCE_HALF)})"
+    logit = selected_logit(params)
     return compare(study.summary("regression"), [
         Row("held-out log-loss, the published four-feature L1 model [nats per maze; lower "
             "is better]", "log_loss", model, headline=True),

@@ -142,7 +142,7 @@ class StudyResult(Result):
         rows += [quantity_row("coefficient", f"{model}: {r.feature}", r.coef_mean, r.ci_low,
                               r.ci_high) for model, table in fits if table is not None
                  for r in table.itertuples()]
-        logits = [(f"selected features ({self.params['inference_rows']})", self.logit),
+        logits = [(selected_logit(self.params), self.logit),
                   ("published model (all rows)", self.published_logit)]
         rows += [quantity_row("odds_ratio", f"{model}: {r.term}", r.odds_ratio, r.or_ci_low,
                               r.or_ci_high) for model, table in logits if table is not None
@@ -181,6 +181,12 @@ class StudyResult(Result):
                 "stability": lambda: plots.plot_stability_paths(self.stability, threshold),
                 "l1_path": lambda: plots.plot_l1_path(self.l1_path),
                 "calibration": lambda: plots.plot_calibration(self.calibration)}
+
+
+def selected_logit(params: dict) -> str:
+    """The summary condition prefix of the selected features' Logit rows ('<prefix>:
+    <feature>'), naming the rows it was fitted on."""
+    return f"selected features ({params.get('inference_rows', INFERENCE_HALF)})"
 
 
 def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
