@@ -5,7 +5,9 @@ A result is a frozen dataclass of tidy DataFrames (each documented by its class)
 per reported quantity (`SUMMARY_COLUMNS`, quantities labelled in
 `behavstats.quantities`) with the published figure beside it where one exists (joined
 on (quantity, condition), `behavstats.reference`); `save(dir)` / `load(dir)` round-trip
-it (one parquet file per table, params.json). `write(dir)` adds the
+it (one parquet file per table, params.json, and summary.parquet: the summary is
+computed once, when first asked for, and saved with the tables, so a report of a saved
+result renders the numbers of the code that produced them). `write(dir)` adds the
 result's figures and the CSV copies of the tables named in `csv_tables` (the files a
 command promises). A field declared with `figure_only()`
 holds what only figures need (example mazes, maps): it is not saved.
@@ -29,6 +31,7 @@ SUMMARY_COLUMNS = ("quantity", "condition", "estimate", "ci_low", "ci_high", "n"
 """p_value, q_value: the row's test (`stats.multiplicity`; q over its family), NaN where
 no test was made."""
 PARAMS = "params.json"
+SUMMARY = "summary.parquet"
 NAN = float("nan")
 
 
@@ -74,6 +77,9 @@ class Result:
 
     topic: ClassVar[str]
     csv_tables: ClassVar[tuple[str, ...]] = ()
+    settings_type: ClassVar[type | None] = None
+    """The experiment's settings class (`behavstats.experiments`), rebuilt from params
+    by `settings`."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", plain(self.params))  # JSON values only
@@ -89,10 +95,20 @@ class Result:
     def _rows(self) -> list[dict]:
         raise NotImplementedError
 
+    @property
+    def settings(self):
+        """The settings object this result was computed with (read from params)."""
+        if self.settings_type is None:
+            raise AttributeError(f"{type(self).__name__} has no settings object")
+        return self.settings_type.from_dict(self.params)
+
     def summary(self) -> pd.DataFrame:
         """One row per reported quantity: `SUMMARY_COLUMNS`, plus `published` where a
-        published figure of the same (quantity, condition) exists."""
-        return with_published(summary_frame(self._rows()))
+        published figure of the same (quantity, condition) exists. Computed once (or
+        read from the saved summary.parquet); a copy each call."""
+        if "_summary" not in self.__dict__:
+            object.__setattr__(self, "_summary", with_published(summary_frame(self._rows())))
+        return self.__dict__["_summary"].copy()
 
     def figures(self) -> dict[str, Callable[[], Any]]:
         """Figure name -> function drawing it (an Axes or array of Axes); none here."""
@@ -134,6 +150,8 @@ class Result:
                 path.unlink(missing_ok=True)
             else:
                 paths.append(write_atomic(path, lambda tmp, t=table: t.to_parquet(tmp)))
+        paths.append(write_atomic(directory / SUMMARY,
+                                  lambda tmp: self.summary().to_parquet(tmp)))
         paths.append(write_json(self.params, directory / PARAMS))
         return paths
 
@@ -148,4 +166,7 @@ class Result:
             if f.name != "params" and f.metadata.get("saved", True):
                 path = directory / f"{f.name}.parquet"
                 values[f.name] = pd.read_parquet(path) if path.exists() else None
-        return cls(**values)
+        result = cls(**values)
+        if (directory / SUMMARY).exists():
+            object.__setattr__(result, "_summary", pd.read_parquet(directory / SUMMARY))
+        return result

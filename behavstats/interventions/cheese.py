@@ -29,10 +29,9 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH, probs
 from behavstats.env import Observer, frames, render
+from behavstats.experiments import CheeseVector
 from behavstats.geometry import world_chebyshev
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
-    N_BOOT,
     change_rows,
     mean_ci,
     published_change,
@@ -55,7 +54,7 @@ from behavstats.results import Result, figure_only, interval_row
 from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP, VectorField
 
-DEFAULT_COEFFS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+DEFAULT_COEFFS = CheeseVector.default("coeffs")
 PAIRS = (("patched", "original"), ("patched", "absent"), ("original", "absent"),
          ("random", "original"))
 """The pairs of whole-field conditions compared in `CheeseVectorResult.absent`."""
@@ -81,7 +80,7 @@ class CheeseVectorResult(Result):
         p_topright_patched at B's dsq (coefficient `transfer_coeff`), cheese_distance
         (Chebyshev, world cells), near (cheese_distance <= near).
     levels: one row per level given (`VectorLevels.levels_table`).
-    params: layer, coeffs, field_coeff, transfer_coeff, near, seed, n_boot, n_levels,
+    params: the settings (`CheeseVector`) and n_levels,
         n_used.
     examples: figure material (`FieldExample`s), not saved.
     """
@@ -94,6 +93,7 @@ class CheeseVectorResult(Result):
     params: dict
     examples: tuple[FieldExample, ...] = figure_only()
     topic = "cheese_vector"
+    settings_type = CheeseVector
 
     def _rows(self) -> list[dict]:
         """Per coefficient, `effects.change_rows` of P(cheese) and P(top-right) for the
@@ -151,23 +151,24 @@ class CheeseVectorResult(Result):
 
 
 def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                      out_dir: str | Path | None = None, *,
-                      coeffs: Sequence[float] = DEFAULT_COEFFS, layer: str = VECTOR_LAYER,
-                      field_coeff: float = -1.0, transfer_coeff: float = -1.0, near: int = 2,
-                      transfer_levels: int | None = 100, n_examples: int = 3,
-                      mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
-                      progress: bool = False, batch: int = BATCH) -> CheeseVectorResult:
-    """Run the cheese-vector experiment on the levels (seeds or mazes) that have a
-    decision square; with `out_dir`, also write it (`Result.write`).
+                      out_dir: str | Path | None = None, *, progress: bool = False,
+                      batch: int = BATCH, **settings: Any) -> CheeseVectorResult:
+    """`CheeseVector(**settings).run(policy, levels, out_dir)`: the experiment on the
+    levels (seeds or mazes) that have a decision square. Raises NoUsableLevelsError
+    without any."""
+    return CheeseVector(**settings).run(policy, levels, out_dir, progress=progress,
+                                        batch=batch)
 
-    transfer_levels: transfer is measured between the first this many usable levels
-    (all ordered pairs; None = all). Raises NoUsableLevelsError without any dsq.
-    """
-    lv = VectorLevels.of(policy, levels, mode=mode, layer=layer, batch=batch,
+
+def compute(settings: CheeseVector, policy: Policy, levels: Sequence[int] | Sequence[Maze],
+            *, progress: bool = False, batch: int = BATCH) -> CheeseVectorResult:
+    """The cheese-vector experiment (`CheeseVector.run`)."""
+    s, layer, seed = settings, settings.layer, settings.seed
+    lv = VectorLevels.of(policy, levels, mode=s.mode, layer=layer, batch=batch,
                          usable=lambda maze: True,
                          refusal="none of the levels has a decision square; pass more levels "
                                  "(about 60% of hard-mode levels have one)")
-    dsq, coeffs = lv.dsq, np.asarray(coeffs, dtype=float)
+    dsq, coeffs = lv.dsq, np.asarray(s.coeffs, dtype=float)
     steps = tqdm(total=3 + -(-len(lv.chosen) // FIELD_GROUP), desc="cheese vector",
                  disable=not progress)
     vectors = cheese_vectors(policy, dsq.mazes, layer, lv.observer)
@@ -176,21 +177,17 @@ def run_cheese_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     decision = lv.sweep(vectors, coeffs)[list(DECISION_COLUMNS)]
     controls = lv.sweep(randoms, coeffs, "random")
     steps.update()
-    transfer, a, b = lv.transfer(vectors, transfer_coeff, transfer_levels)
+    transfer, a, b = lv.transfer(vectors, s.transfer_coeff, s.transfer_levels)
     used = dsq.mazes
     distance = np.array([world_chebyshev(used[i], used[i].cheese, used[j], used[j].cheese)
                          for i, j in zip(a, b, strict=True)], dtype=int)
-    transfer = transfer.assign(cheese_distance=distance, near=distance <= near)
+    transfer = transfer.assign(cheese_distance=distance, near=distance <= s.near)
     steps.update()
-    absent, examples = _absent(policy, dsq, vectors, randoms, field_coeff, n_examples,
+    absent, examples = _absent(policy, dsq, vectors, randoms, s.field_coeff, s.n_examples,
                                lv.observer, batch, steps)
-    params = {"layer": layer, "coeffs": coeffs.tolist(), "field_coeff": field_coeff,
-              "transfer_coeff": transfer_coeff, "near": near, "seed": seed, "n_boot": n_boot,
-              "n_levels": len(lv.mazes), "n_used": len(lv.chosen)}
+    params = {**s.to_dict(), "n_levels": len(lv.mazes), "n_used": len(lv.chosen)}
     result = CheeseVectorResult(decision, controls, absent, transfer,
                                 lv.levels_table(vectors), params, tuple(examples))
-    if out_dir is not None:
-        result.write(out_dir)
     steps.update()
     steps.close()
     return result

@@ -19,12 +19,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from behavstats.experiments import N_BOOT
 from behavstats.policy import net_vector
 from behavstats.results import quantity_row
 from behavstats.seeding import Purpose, stream
 from behavstats.stats.multiplicity import sign_flip_p
 
-N_BOOT = 2000
 LEVEL = 0.95
 
 

@@ -1,0 +1,76 @@
+"""Experiments as settings objects, the scikit-learn shape.
+
+An experiment is a frozen dataclass of everything its numbers depend on besides the
+policy and the levels; `run(policy, levels)` computes its Result, which carries the
+settings back (`Result.settings`). The command line reads its option defaults from
+the fields (`default`), the study holds one settings object per part and hashes it
+into the part's cache key (`cache_key`), so each default is written once:
+
+    from behavstats import CheeseVector, load_policy
+    result = CheeseVector(coeffs=(-1.0,)).run(load_policy(), range(100))
+    result.settings == CheeseVector(coeffs=(-1.0,))
+
+This module and the settings classes (`behavstats.experiments`) import neither torch
+nor numpy: an experiment's implementation is imported when it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from dataclasses import MISSING, asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from behavstats.vocabulary import DEFAULT_MODE
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """Settings every experiment has: the procgen mode of level seeds and the seed of
+    its random choices. Subclasses add theirs and name their `implementation`, a
+    "module:function" called as function(settings, policy, levels, progress=...,
+    **runtime) that returns the Result."""
+
+    mode: str = DEFAULT_MODE
+    seed: int = 0
+
+    implementation: ClassVar[str]
+
+    def run(self, policy, levels, out_dir: str | Path | None = None, *,
+            progress: bool = False, **runtime: Any):
+        """The Result of this experiment on `policy` and `levels` (seeds or mazes); with
+        `out_dir`, also written there (`Result.write`). `runtime` are keywords that
+        change how, not what, is computed (batch sizes, an executor) or inputs from
+        another experiment (a channel discovery)."""
+        module, function = self.implementation.split(":")
+        compute = getattr(importlib.import_module(module), function)
+        result = compute(self, policy, levels, progress=progress, **runtime)
+        if out_dir is not None:
+            result.write(out_dir)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON values (tuples become lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Self:
+        """The settings in `values` (e.g. a Result's params), ignoring other keys and
+        defaulting missing ones; lists become tuples again."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v
+                      for k, v in values.items() if k in known})
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of setting `name` (what the command line shows)."""
+        field = next(f for f in fields(cls) if f.name == name)
+        return field.default_factory() if field.default is MISSING else field.default
+
+    def cache_key(self) -> str:
+        """A stable hash of the settings (with the class name)."""
+        text = json.dumps({"experiment": type(self).__name__, **self.to_dict()},
+                          sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
