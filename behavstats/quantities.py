@@ -103,6 +103,23 @@ QUANTITIES: dict[str, Quantity] = {
                    "probability"),
     "published_change": Quantity("published statistic (||arrow differences||_F / cells / 2)"),
     "tv_difference": Quantity("paired difference of the mean TV distance", "probability"),
+    # maps: integrated gradients and value maps (`behavstats.maps`)
+    "output_difference": Quantity("target at the observation minus at the baseline "
+                                  "(decision square)"),
+    "completeness_gap": Quantity("largest |sum of attributions - output difference| over "
+                                 "the levels"),
+    "within_tolerance": Quantity("share of levels whose completeness gap met the "
+                                 "tolerance", "share"),
+    "integration_steps": Quantity("most integration steps any level needed", "steps"),
+    "cheese_share": Quantity("share of absolute attribution within one cell of the "
+                             "cheese", "share"),
+    "channel_attribution": Quantity("mean attribution to one channel (sum over its cells)"),
+    "value": Quantity("mean value estimate over the free cells of a maze"),
+    "value_change": Quantity("change of the mean value estimate over the free cells"),
+    "value_spearman_steps_cheese": Quantity("Spearman correlation over a maze's cells of "
+                                            "value with steps to the cheese"),
+    "value_spearman_steps_top_right": Quantity("Spearman correlation over a maze's cells "
+                                               "of value with steps to the top-right cell"),
     # multiplicity (`stats.multiplicity.family_row`; n: the tests made)
     "significant_tests": Quantity("tests of a family significant at q <= 0.05 "
                                   "(Benjamini-Hochberg)", "tests"),

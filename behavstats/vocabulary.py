@@ -63,3 +63,20 @@ def decision_mazes(episodes: pd.DataFrame, require_dsq: bool = True,
                    exclude_cheese_in_tr5: bool = True) -> pd.DataFrame:
     """The rows of `episodes` that `decision_mask` keeps, with their original index."""
     return episodes.loc[decision_mask(episodes, require_dsq, exclude_cheese_in_tr5)]
+
+P_CHEESE = "p_cheese"
+"""The decision-square quantity P(move towards the cheese): the softmax over the 15
+actions summed over the cheese move's actions."""
+LOGIT_DIFF = "logit_diff"
+"""The decision-square quantity log P(cheese move) - log P(top-right move), i.e. the
+logsumexp of the cheese move's action logits minus that of the top-right move's."""
+DECISION_TARGETS = (P_CHEESE, LOGIT_DIFF)
+"""The quantities at the decision square that attribution and patching explain."""
+CHEESE_REMOVED = "cheese_removed"
+"""Baseline / corrupted input: the same maze and mouse cell with the cheese removed."""
+BLANK = "blank"
+"""Baseline: the same level with every wall of the maze proper removed and no cheese
+(`maze.edits.open_maze`), the mouse on the same cell."""
+VALUE_CONDITIONS = ("present", "absent", "cheese_vector")
+"""The value maps' conditions: the cheese present, absent (removed), and present with
+the cheese vector added (`behavstats.maps.value`)."""

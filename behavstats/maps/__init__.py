@@ -1,0 +1,1 @@
+"""Maps over the maze: attributions and value maps."""
