@@ -126,6 +126,14 @@ QUANTITIES: dict[str, Quantity] = {
 }
 
 
+TARGET_WORDS = {"p_cheese": "P(towards cheese)",
+                "logit_diff": "log P(cheese move) − log P(top-right move)"}
+"""The decision-square targets (`vocabulary.DECISION_TARGETS`) in a reader's words."""
+BASELINE_WORDS = {"cheese_removed": "against the maze without cheese",
+                  "blank": "against the open maze (no walls, no cheese)"}
+"""The attribution baselines in a reader's words."""
+
+
 def label(quantity: str) -> str:
     """The quantity's label, with its unit in brackets when it has one."""
     known = QUANTITIES[quantity]

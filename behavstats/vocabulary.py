@@ -67,6 +67,7 @@ def decision_mazes(episodes: pd.DataFrame, require_dsq: bool = True,
     """The rows of `episodes` that `decision_mask` keeps, with their original index."""
     return episodes.loc[decision_mask(episodes, require_dsq, exclude_cheese_in_tr5)]
 
+
 P_CHEESE = "p_cheese"
 """The decision-square quantity P(move towards the cheese): the softmax over the 15
 actions summed over the cheese move's actions."""

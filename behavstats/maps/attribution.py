@@ -51,10 +51,11 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH
 from behavstats.env import Observer, render
+from behavstats.errors import UserError
 from behavstats.experiments import Attribution
 from behavstats.geometry import decision_point
 from behavstats.interventions.effects import estimate_ci, mean_ci
-from behavstats.interventions.forward import NoUsableLevelsError, as_mazes
+from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell, pixel_to_maze
 from behavstats.maze.edits import open_maze, remove_cheese
@@ -81,7 +82,7 @@ BASELINES: dict[str, Callable[[Maze], Maze]] = {CHEESE_REMOVED: remove_cheese, B
 """Each baseline's maze, made from the level's (the mouse stays on the dsq)."""
 
 
-class TargetError(ValueError):
+class TargetError(UserError):
     """A target or baseline name that is not one of the known ones."""
 
 
@@ -338,6 +339,7 @@ def compute(settings: Attribution, policy: Policy, levels: Sequence[int] | Seque
         if unknown or not given:
             raise TargetError(f"unknown {name}(s) {unknown or '(none)'}: choose from "
                               f"{', '.join(known)}")
+    _check_layer(policy, s.layer)
     mazes = as_mazes(levels, s.mode)
     points = [decision_point(m) for m in mazes]
     chosen = [i for i, p in enumerate(points) if p is not None]
@@ -375,6 +377,18 @@ def compute(settings: Attribution, policy: Policy, levels: Sequence[int] | Seque
     return AttributionResult(found["attribution"], found["pixels"], found["cells"],
                              found["channels"], _channel_effects(found["channels"], s),
                              params, tuple(examples))
+
+
+def _check_layer(policy: Policy, layer: str) -> None:
+    """ChannelError unless `layer` has channel maps (a layer of the IMPALA blocks)."""
+    try:
+        inside = policy.stage_index(layer) < policy.stage_names.index("embedder.flatten")
+    except ValueError:
+        inside = False
+    if not inside:
+        raise ChannelError(f"{layer} has no channel maps on the way to the policy logits: "
+                           "attribute to a layer of the IMPALA blocks, e.g. "
+                           "embedder.block2.res1.resadd")
 
 
 def _tables(ids: list[int], mazes: list[Maze], target: str, baseline: str,

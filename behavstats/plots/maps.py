@@ -18,15 +18,12 @@ from behavstats.maze.coords import OBS_SIZE, maze_to_pixel_center
 from behavstats.plots.interventions import _grid
 from behavstats.plots.maze import crop_to_maze, mark_cells
 from behavstats.plots.vfield import plot_vector_field
+from behavstats.quantities import BASELINE_WORDS, TARGET_WORDS
 from behavstats.stats.multiplicity import significant
 
 EXTENT = (0, OBS_SIZE, OBS_SIZE, 0)
 VALUE_CMAP = "viridis"
 ATTRIBUTION_CMAP = "RdBu_r"
-TARGET_WORDS = {"p_cheese": "P(towards cheese)",
-                "logit_diff": "log P(cheese move) − log P(top-right move)"}
-BASELINE_WORDS = {"cheese_removed": "against the maze without cheese",
-                  "blank": "against the open maze (no walls, no cheese)"}
 FAINT = 0.03
 """Attributions below this share of a map's largest are not drawn."""
 STEP_WORDS = {"cheese": "steps to the cheese", "top_right": "steps to the top-right cell"}

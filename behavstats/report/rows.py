@@ -11,7 +11,15 @@ from behavstats.evaluation import decision_behaviour
 from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
-from behavstats.quantities import edited, feature_label, resampled
+from behavstats.maps.attribution import FAMILY as ATTRIBUTION_FAMILY
+from behavstats.maps.value import FAMILY as VALUE_FAMILY
+from behavstats.quantities import (
+    BASELINE_WORDS,
+    TARGET_WORDS,
+    edited,
+    feature_label,
+    resampled,
+)
 from behavstats.report.comparisons import Compared, Row, compare
 from behavstats.results import quantity_row, summary_frame, with_published
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
@@ -294,10 +302,69 @@ def _resample(study: Study) -> list[Compared]:
             "tv_difference", "cheese - random, different location", effect=True)])
 
 
+def _attribution(study: Study) -> list[Compared]:
+    """Per target and baseline: the output difference, completeness (levels within the
+    tolerance, most steps), the cheese share and the largest channel; the family."""
+    result = study.results["attribution"]
+    if result is None:
+        return []
+    summary, layer = study.summary("attribution"), result.params["layer"]
+    channels = summary[summary["quantity"] == "channel_attribution"]
+    rows = []
+    for target in result.params["targets"]:
+        for baseline in result.params["baselines"]:
+            where, words = f"{target}, {baseline}", \
+                f"{TARGET_WORDS[target]}, {BASELINE_WORDS[baseline]}"
+            top = channels[channels["condition"].str.startswith(f"{where}, channel ")]
+            rows += [Row(f"{words}: f(observation) − f(baseline)", "output_difference", where,
+                         effect=True, headline=target == "logit_diff"
+                         and baseline == "cheese_removed"),
+                     *(Row(f"{words}: levels whose attributions sum to the difference "
+                           f"within the tolerance, {space} [%]", "within_tolerance",
+                           f"{where}, {key}", percent=True) for space, key in
+                       (("pixels", "pixels"), (_layer(layer), layer))),
+                     Row(f"{words}: most integration steps, pixels", "integration_steps",
+                         f"{where}, pixels", whole=True),
+                     Row(f"{words}: share of |attribution| within one cell of the cheese, "
+                         f"{_layer(layer)} [%]", "cheese_share", f"{where}, {layer}",
+                         percent=True),
+                     *(Row(f"{words}: mean attribution to {c.split(', ')[-1]}",
+                           "channel_attribution", c, effect=True)
+                       for c in top["condition"].head(1))]
+            if baseline != "cheese_removed":  # there the pixels share is 1 by construction
+                rows.append(Row(f"{words}: share of |attribution| within one cell of the "
+                                "cheese, pixels [%]", "cheese_share", f"{where}, pixels",
+                                percent=True))
+    return compare(summary, [*rows, _family(ATTRIBUTION_FAMILY)])
+
+
+def _value_maps(study: Study) -> list[Compared]:
+    """Mean value per condition, its changes, and its Spearman correlation with steps
+    to the cheese and to the top-right, labelled with whether the value head was
+    trained."""
+    result = study.results["value_maps"]
+    if result is None:
+        return []
+    head = {"untrained": " (value head untrained: behaviour cloning only)",
+            "trained": "", "unknown": ""}[result.params["value_head"]]
+    conditions = {c: result.condition(c) for c in ("present", "absent", "cheese_vector")}
+    steps = {"cheese": "steps to the cheese", "top_right": "steps to the top-right cell"}
+    return compare(study.summary("value_maps"), [
+        *(Row(f"mean value over the squares, {words}{head}", "value", words,
+              headline=c == "present") for c, words in conditions.items()),
+        *(Row(f"change of the mean value, {conditions[c]}", "value_change", conditions[c],
+              effect=True) for c in ("absent", "cheese_vector")),
+        *(Row(f"Spearman correlation of value with {words}, {conditions[c]}",
+              f"value_spearman_steps_{t}", conditions[c], effect=True)
+          for t, words in steps.items() for c in conditions),
+        _family(VALUE_FAMILY)])
+
+
 BUILDERS = {"behaviour": _behaviour, "regression": _regression, "fields": _fields,
             "cheese_vector": _cheese_vector, "top_right_vector": _top_right_vector,
             "channels": _channels, "resample": _resample, "layer_sweep": _layer_sweep,
-            "ablation": _ablation, "probes": _probes}
+            "ablation": _ablation, "probes": _probes, "attribution": _attribution,
+            "value_maps": _value_maps}
 
 
 def section_rows(study: Study) -> dict[str, list[Compared]]:

@@ -32,6 +32,8 @@ from behavstats.interventions import (
     TopRightResult,
 )
 from behavstats.io import read_json, write_json, write_parquet
+from behavstats.maps.attribution import AttributionResult
+from behavstats.maps.value import ValueMapsResult
 from behavstats.policy import Policy
 from behavstats.results import Result
 from behavstats.rollout import RolloutConfig, gather, policy_fingerprint
@@ -90,6 +92,23 @@ SECTIONS = {
                         "beside how well they track the cheese?"),
     "probes": Section("Linear probes", "What can a linear probe read from each layer, "
                       "beyond what a random network of the same shape gives?"),
+    "attribution": Section(
+        "Integrated gradients at the decision square", "Which pixels, places and channels "
+        "of the vector layer does the choice at the decision square rest on?",
+        "Integrated gradients (captum) of P(towards the cheese) and of the log-odds of the "
+        "cheese move against the top-right move, with the mouse on the decision square, "
+        "against two baselines: the same maze without its cheese (what the cheese does; "
+        "in pixels this lies on the cheese by construction) and the open maze, walls and "
+        "cheese removed (what the maze does). Attributions sum to the output difference "
+        "up to the completeness gap; the steps double until the gap is within 5% of the "
+        "difference (or 0.001), up to 512."),
+    "value_maps": Section(
+        "Value maps", "What value does the agent's value head give each square, with the "
+        "cheese present, removed, and under the cheese vector?",
+        "The value head's output with the mouse on each free square, beside the vector "
+        "field. An agent trained only by behaviour cloning (the shipped ones) never "
+        "trained its value head: its maps are then a fixed random read-out of the "
+        "policy's features, not the return it expects; the rows say which."),
 }
 """The report's sections in order (each part names its section)."""
 ERROR = "error.json"
@@ -224,6 +243,8 @@ PARTS: tuple[Part, ...] = (
     Part("probes", "probes",
          lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
                     "max_steps": c.max_steps}, _probes, ProbeResult.load),
+    experiment_part("attribution", "attribution", "attribution_levels", AttributionResult),
+    experiment_part("value_maps", "value_maps", "value_levels", ValueMapsResult),
 )
 """Every part of the study, in report order."""
 
