@@ -235,8 +235,9 @@ class Attribution(Experiment):
     tolerance: completeness is reached when |attribution sum - output difference| <=
         tolerance x |output difference|, or <= abs_tolerance (in the target's units: a
         probability, or nats); 5% is the check Sundararajan et al. (2017) propose.
-    start_steps, max_steps: integration steps start at start_steps and double until
-        completeness is reached or max_steps is used (the row is then flagged).
+    n_steps, max_n_steps: integration steps (captum's n_steps) start at n_steps and
+        double until completeness is reached or max_n_steps is used (the row is then
+        flagged).
     n_examples: example levels whose maps are drawn.
     """
 
@@ -245,8 +246,8 @@ class Attribution(Experiment):
     layer: str = VECTOR_LAYER
     tolerance: float = 0.05
     abs_tolerance: float = 1e-3
-    start_steps: int = 32
-    max_steps: int = 512
+    n_steps: int = 32
+    max_n_steps: int = 512
     n_examples: int = 3
     n_boot: int = N_BOOT
 

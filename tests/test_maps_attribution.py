@@ -86,7 +86,7 @@ def test_a_tighter_tolerance_takes_more_steps_and_closes_the_gap(planted):
     loose = integrated_gradients(planted, x, base, "p_cheese", *moves, tolerance=0.5,
                                  abs_tolerance=0.5)
     tight = integrated_gradients(planted, x, base, "p_cheese", *moves, tolerance=1e-3,
-                                 abs_tolerance=1e-6, max_steps=256)
+                                 abs_tolerance=1e-6, max_n_steps=256)
     assert tight.steps[0] > loose.steps[0] >= 32
     assert abs(tight.gap[0]) < abs(loose.gap[0])
     np.testing.assert_allclose(tight.sums, tight.output_difference + tight.gap, atol=1e-5)

@@ -32,7 +32,7 @@ def _run(*args):
 
 def test_attribute_writes_its_table_and_maps(policy_file, tmp_path):
     out = _run("attribute", "--policy", policy_file, "--levels", "0:4", "--targets",
-               "logit_diff", "--baselines", "cheese_removed", "--max-steps", "64", "--out",
+               "logit_diff", "--baselines", "cheese_removed", "--max-n-steps", "64", "--out",
                str(tmp_path), "--quiet")
     table = pd.read_csv(tmp_path / "attribution.csv")
     assert list(table.columns) == list(COLUMNS) and set(table["target"]) == {"logit_diff"}

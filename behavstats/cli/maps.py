@@ -56,9 +56,10 @@ def attribute_command(
     abs_tolerance: Annotated[float, typer.Option(
         min=0, callback=finite, help="...or within this (the target's units).")] =
     Attribution.default("abs_tolerance"),
-    max_steps: Annotated[int, typer.Option(min=1, help="Most integration steps (they double "
-                                                       "from 32 until completeness).")] =
-    Attribution.default("max_steps"),
+    max_n_steps: Annotated[int, typer.Option(min=1, help="Most integration steps (they "
+                                                         "double from 32 until "
+                                                         "completeness).")] =
+    Attribution.default("max_n_steps"),
     mode: Mode = MODE,
     seed: Seed = SEED,
     quiet: Quiet = False,
@@ -68,7 +69,7 @@ def attribute_command(
     steps increased until completeness -> OUT/attribution.csv and per-level maps."""
     settings = Attribution(targets=targets, baselines=baselines, layer=layer,
                            tolerance=tolerance, abs_tolerance=abs_tolerance,
-                           max_steps=max(max_steps, Attribution.default("start_steps")),
+                           max_n_steps=max_n_steps,
                            mode=mode, seed=seed)
     result = run_experiment(settings, policy, levels, out, quiet=quiet)
     typer.echo(f"{result.params['n_used']} of {result.params['n_levels']} levels have a "

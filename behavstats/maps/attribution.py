@@ -25,8 +25,8 @@ frame that differs from the observation only where the level does.
 
 Completeness: the attributions of a row sum to f(observation) - f(baseline) in the
 limit of many integration steps; the gap (captum's convergence delta: sum minus
-difference) is made small by doubling the steps from `start_steps` until |gap| <=
-tolerance x |difference| (or <= abs_tolerance) or `max_steps` is reached; each row
+difference) is made small by doubling the steps from `n_steps` until |gap| <=
+tolerance x |difference| (or <= abs_tolerance) or `max_n_steps` is reached; each row
 records the steps used and whether it got there.
 
 cheese_share: the share of the map's absolute attribution (pixels: summed over colour;
@@ -139,17 +139,17 @@ def integrated_gradients(policy: Policy, inputs: torch.Tensor, baselines: torch.
                          *, layer: str | None = None,
                          tolerance: float = Attribution.default("tolerance"),
                          abs_tolerance: float = Attribution.default("abs_tolerance"),
-                         start_steps: int = Attribution.default("start_steps"),
-                         max_steps: int = Attribution.default("max_steps"),
+                         n_steps: int = Attribution.default("n_steps"),
+                         max_n_steps: int = Attribution.default("max_n_steps"),
                          batch: int = BATCH) -> Attributions:
     """Integrated gradients of `target` from float images `inputs` (N, 3, 64, 64) against
     `baselines` (same shape): to the pixels, or with `layer` to that layer's output.
-    Steps double from `start_steps` for the rows whose completeness gap exceeds
-    max(tolerance x |output difference|, abs_tolerance), up to `max_steps`."""
+    Steps double from `n_steps` for the rows whose completeness gap exceeds
+    max(tolerance x |output difference|, abs_tolerance), up to `max_n_steps`."""
     with _input_gradients_only(policy):
         return _integrated_gradients(policy, inputs, baselines, target, to_cheese,
                                      to_top_right, layer, tolerance, abs_tolerance,
-                                     start_steps, max_steps, batch)
+                                     n_steps, max_n_steps, batch)
 
 
 @contextmanager
@@ -172,7 +172,7 @@ def _input_gradients_only(policy: Policy) -> Iterator[None]:
 def _integrated_gradients(policy: Policy, inputs: torch.Tensor, baselines: torch.Tensor,
                           target: str, to_cheese: Sequence[int], to_top_right: Sequence[int],
                           layer: str | None, tolerance: float, abs_tolerance: float,
-                          start_steps: int, max_steps: int, batch: int) -> Attributions:
+                          n_steps: int, max_n_steps: int, batch: int) -> Attributions:
     forward = DecisionFunction(policy, target)
     method = IntegratedGradients(forward) if layer is None else \
         LayerIntegratedGradients(forward, hook_module(policy, layer))
@@ -184,21 +184,21 @@ def _integrated_gradients(policy: Policy, inputs: torch.Tensor, baselines: torch
     n = len(inputs)
     attributions: list[torch.Tensor | None] = [None] * n
     gap, steps = np.full(n, np.nan), np.zeros(n, dtype=int)
-    pending, n_steps = np.arange(n), start_steps
+    pending, steps_now = np.arange(n), n_steps
     while len(pending):
         for begin in range(0, len(pending), GROUP):
             rows = torch.as_tensor(pending[begin: begin + GROUP])
             found, delta = method.attribute(
                 inputs[rows], baselines[rows], additional_forward_args=tuple(
-                    m[rows] for m in moves), n_steps=n_steps,
+                    m[rows] for m in moves), n_steps=steps_now,
                 internal_batch_size=max(batch, len(rows)), return_convergence_delta=True)
             for k, r in enumerate(rows.tolist()):
                 attributions[r] = found[k].detach()
-                gap[r], steps[r] = float(delta[k]), n_steps
+                gap[r], steps[r] = float(delta[k]), steps_now
         allowed = np.maximum(tolerance * np.abs(difference), abs_tolerance)
         pending = pending[np.abs(gap[pending]) > allowed[pending]]
-        n_steps *= 2
-        if n_steps > max_steps:
+        steps_now *= 2
+        if steps_now > max_n_steps:
             break
     converged = np.abs(gap) <= np.maximum(tolerance * np.abs(difference), abs_tolerance)
     return Attributions(torch.stack(attributions), output, difference, gap, steps, converged)
@@ -354,7 +354,7 @@ def compute(settings: Attribution, policy: Policy, levels: Sequence[int] | Seque
     x = preprocess(observations)
     moves = ([p.to_cheese for p in pts], [p.to_top_right for p in pts])
     options = {"tolerance": s.tolerance, "abs_tolerance": s.abs_tolerance,
-               "start_steps": s.start_steps, "max_steps": s.max_steps, "batch": batch}
+               "n_steps": s.n_steps, "max_n_steps": s.max_n_steps, "batch": batch}
     tables: dict[str, list[pd.DataFrame]] = {k: [] for k in ("attribution", "pixels",
                                                              "cells", "channels")}
     bar = tqdm(total=len(s.targets) * len(s.baselines), desc="attribution",

@@ -13,13 +13,7 @@ from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
 from behavstats.maps.attribution import FAMILY as ATTRIBUTION_FAMILY
 from behavstats.maps.value import FAMILY as VALUE_FAMILY
-from behavstats.quantities import (
-    BASELINE_WORDS,
-    TARGET_WORDS,
-    edited,
-    feature_label,
-    resampled,
-)
+from behavstats.quantities import TARGET_WORDS, edited, feature_label, resampled
 from behavstats.report.comparisons import Compared, Row, compare
 from behavstats.results import quantity_row, summary_frame, with_published
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
@@ -310,31 +304,30 @@ def _attribution(study: Study) -> list[Compared]:
         return []
     summary, layer = study.summary("attribution"), result.params["layer"]
     channels = summary[summary["quantity"] == "channel_attribution"]
+    against = {"cheese_removed": "vs. the maze without cheese", "blank": "vs. the open maze"}
     rows = []
     for target in result.params["targets"]:
         for baseline in result.params["baselines"]:
-            where, words = f"{target}, {baseline}", \
-                f"{TARGET_WORDS[target]}, {BASELINE_WORDS[baseline]}"
+            where = f"{target}, {baseline}"
+            words = f"{TARGET_WORDS[target]} {against.get(baseline, baseline)}"
             top = channels[channels["condition"].str.startswith(f"{where}, channel ")]
-            rows += [Row(f"{words}: f(observation) − f(baseline)", "output_difference", where,
-                         effect=True, headline=target == "logit_diff"
-                         and baseline == "cheese_removed"),
-                     *(Row(f"{words}: levels whose attributions sum to the difference "
-                           f"within the tolerance, {space} [%]", "within_tolerance",
-                           f"{where}, {key}", percent=True) for space, key in
-                       (("pixels", "pixels"), (_layer(layer), layer))),
+            spaces = [("pixels", "pixels"), (_layer(layer), layer)]
+            # against the maze without cheese, the pixels' share is 1 by construction
+            shares = spaces[1:] if baseline == "cheese_removed" else spaces
+            rows += [Row(f"{words}: the change, f(observation) − f(baseline)",
+                         "output_difference", where, effect=True,
+                         headline=target == "logit_diff" and baseline == "cheese_removed"),
+                     *(Row(f"{words}: complete within the tolerance, {space} [% of levels]",
+                           "within_tolerance", f"{where}, {key}", percent=True)
+                       for space, key in spaces),
                      Row(f"{words}: most integration steps, pixels", "integration_steps",
                          f"{where}, pixels", whole=True),
-                     Row(f"{words}: share of |attribution| within one cell of the cheese, "
-                         f"{_layer(layer)} [%]", "cheese_share", f"{where}, {layer}",
-                         percent=True),
-                     *(Row(f"{words}: mean attribution to {c.split(', ')[-1]}",
+                     *(Row(f"{words}: |attribution| within one cell of the cheese, {space} "
+                           "[%]", "cheese_share", f"{where}, {key}", percent=True)
+                       for space, key in shares),
+                     *(Row(f"{words}: mean attribution to {c.split(', ')[-1]} (the largest)",
                            "channel_attribution", c, effect=True)
                        for c in top["condition"].head(1))]
-            if baseline != "cheese_removed":  # there the pixels share is 1 by construction
-                rows.append(Row(f"{words}: share of |attribution| within one cell of the "
-                                "cheese, pixels [%]", "cheese_share", f"{where}, pixels",
-                                percent=True))
     return compare(summary, [*rows, _family(ATTRIBUTION_FAMILY)])
 
 

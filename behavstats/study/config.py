@@ -109,7 +109,8 @@ def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
                    probe_per_episode=2, attribution_levels=(0, 4),
-                   attribution=Attribution(max_steps=64, n_examples=1),
+                   attribution=Attribution(targets=("logit_diff",), max_n_steps=64,
+                                           n_examples=1),
                    value_levels=(0, 6), value_maps=ValueMaps(n_examples=1), quick=True)
 
 
