@@ -95,6 +95,8 @@ _EXPORTS = {
     "Resample": "behavstats.experiments",
     "LayerSweep": "behavstats.experiments",
     "Ablation": "behavstats.experiments",
+    "Attribution": "behavstats.experiments",
+    "ValueMaps": "behavstats.experiments",
     # the experiments as functions, and their Results
     "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",
@@ -119,6 +121,13 @@ _EXPORTS = {
     "ProbeResult": "behavstats.sweeps.probes",
     "across_agents": "behavstats.across",
     "AcrossAgentsResult": "behavstats.across",
+    "AttributionResult": "behavstats.maps.attribution",
+    "ValueMapsResult": "behavstats.maps.value",
+    # maps over the maze
+    "value_map": "behavstats.maps.value",
+    "value_maps": "behavstats.maps.value",
+    "ValueMap": "behavstats.maps.value",
+    "integrated_gradients": "behavstats.maps.attribution",
     # the whole study
     "run_full_study": "behavstats.study.pipeline",
     "StudyConfig": "behavstats.study.config",

@@ -56,7 +56,7 @@ FAMILY = "value map"
 """The value maps' family of tests, as its summary row names it."""
 EXAMPLE_DIM = 9
 """Example levels are the first with mazes at least this wide (then smaller ones)."""
-MIN_LEVELS = 5
+MIN_LEVELS = 10
 """Distances with fewer levels than this are left out of the by-steps figure."""
 
 

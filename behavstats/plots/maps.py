@@ -96,7 +96,7 @@ def plot_value_example(example, labels: dict[str, str], axes: np.ndarray | None 
     return axes
 
 
-def plot_value_by_steps(by_steps: pd.DataFrame, labels: dict[str, str], min_levels: int = 5,
+def plot_value_by_steps(by_steps: pd.DataFrame, labels: dict[str, str], min_levels: int = 10,
                         axes: np.ndarray | None = None) -> np.ndarray:
     """Mean value by steps to the cheese (left) and to the top-right cell (right), one
     line per condition with its 95% bootstrap band over levels (`ValueMapsResult.by_steps`;
@@ -106,9 +106,10 @@ def plot_value_by_steps(by_steps: pd.DataFrame, labels: dict[str, str], min_leve
         part = by_steps[(by_steps["target"] == target) & (by_steps["n"] >= min_levels)]
         for k, (condition, label) in enumerate(labels.items()):
             line = part[part["condition"] == condition]
-            ax.plot(line["steps"], line["estimate"], "-", color=f"C{k}", label=label)
+            ax.plot(line["steps"], line["estimate"], ("-", "--", ":")[k % 3], color=f"C{k}",
+                    lw=1.6, label=label)
             ax.fill_between(line["steps"], line["ci_low"], line["ci_high"], color=f"C{k}",
-                            alpha=0.2, lw=0)
+                            alpha=0.12, lw=0)
         ax.set_xlabel(words)
         ax.set_ylabel("mean value over levels")
     axes[0].legend(fontsize="small")
