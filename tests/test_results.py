@@ -75,6 +75,19 @@ COLUMNS = {
                                        "odds_ratio", "boot_ci_low", "boot_ci_high"],
                       "coefficient_test": ["lr_statistic", "df", "p_value", "n_rows",
                                            "agents", "excluded", "note"]},
+    "attribution": {"attribution": ["level", "target", "baseline", "output_difference",
+                                    "attribution_sum", "completeness_gap", "steps",
+                                    "cheese_share", "layer_completeness_gap"],
+                    "pixels": ["level", "target", "baseline", "row", "col", "attribution"],
+                    "cells": ["level", "row", "col", "attribution"],
+                    "channels": ["level", "channel", "attribution"],
+                    "channel_effects": ["target", "baseline", "channel", "estimate", "ci_low",
+                                        "ci_high", "n", "p_value", "q_value"]},
+    "value_maps": {"cells": ["level", "condition", "x", "y", "value", "steps_cheese",
+                             "steps_top_right"],
+                   "levels": ["level", "maze_dim", "value_present", "spearman_cheese_absent"],
+                   "by_steps": ["condition", "target", "steps", "estimate", "ci_low",
+                                "ci_high", "n"]},
 }
 PUBLISHED = {  # (quantity, condition) a small run reports and the figure joined to it
     "evaluation": [("reached_cheese", "decision mazes", 0.714)],
@@ -127,6 +140,13 @@ def _run(topic, make_policy, mazes_by_level):
                                source_levels=pool, n_boot=50)
     if topic in ("layer_sweep", "ablation", "probes"):
         return _sweep(topic, policy, mazes_by_level)
+    if topic in ("attribution", "value_maps"):
+        from behavstats.experiments import Attribution, ValueMaps
+
+        settings = Attribution(targets=("logit_diff",), max_n_steps=64, n_examples=0,
+                               n_boot=50) if topic == "attribution" else \
+            ValueMaps(n_examples=0, n_boot=50)
+        return settings.run(policy, [mazes[3], mazes[6]])
     from behavstats.across import across_agents
     from behavstats.policy import load_policy
 
