@@ -120,6 +120,8 @@ def test_result_round_trip_and_files(blank_run):
     assert list(table.columns) == list(COLUMNS) and len(table) == len(LEVELS)
     assert {"completeness.png", "channels.png", f"attribution_level{LEVELS[0]}.png"} <= {
         p.name for p in out.iterdir()}
+    example = result.examples[0]  # drawn with the mouse where it was observed
+    assert example.maze.mouse == decision_point(maze_for_level(example.level, "easy")).cell
     effects = result.channel_effects
     assert effects.loc[effects["channel"] != CHANNEL, "p_value"].isna().all()  # all zero
 

@@ -58,7 +58,7 @@ from behavstats.interventions.effects import estimate_ci, mean_ci
 from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell, pixel_to_maze
-from behavstats.maze.edits import open_maze, remove_cheese
+from behavstats.maze.edits import move_mouse, open_maze, remove_cheese
 from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_GROUPS, Policy, hook_module, preprocess
 from behavstats.results import Result, figure_only, interval_row, quantity_row
@@ -236,8 +236,8 @@ def share_within(values: np.ndarray, mask: np.ndarray) -> float:
 
 @dataclass
 class AttributionExample:
-    """Figure material of one level: the maze with the mouse on its dsq and its
-    observation."""
+    """Figure material of one level: the maze with the mouse on its dsq (`maze.mouse`)
+    and its observation there."""
 
     level: int
     maze: Maze
@@ -372,7 +372,7 @@ def compute(settings: Attribution, policy: Policy, levels: Sequence[int] | Seque
     found = {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}
     params = {**s.to_dict(), "n_levels": len(mazes), "n_used": len(chosen)}
     readable = sorted(range(len(used)), key=lambda k: (used[k].maze_dim < EXAMPLE_DIM, k))
-    examples = [AttributionExample(ids[k], used[k], observations[k])
+    examples = [AttributionExample(ids[k], move_mouse(used[k], pts[k].cell), observations[k])
                 for k in sorted(readable[: s.n_examples])]
     return AttributionResult(found["attribution"], found["pixels"], found["cells"],
                              found["channels"], _channel_effects(found["channels"], s),
