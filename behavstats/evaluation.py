@@ -58,7 +58,7 @@ def decision_behaviour(episodes: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class EvaluationResult(Result):
-    """What `evaluate` measured.
+    """What `Evaluation.run` (`evaluate`) measured.
 
     success: one row per distribution (training, vanilla) and band (all, then the
         `SIZE_BANDS` present): distribution, band, n, success (share that reached the

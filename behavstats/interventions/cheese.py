@@ -62,7 +62,7 @@ PAIRS = (("patched", "original"), ("patched", "absent"), ("original", "absent"),
 
 @dataclass(frozen=True, eq=False)
 class CheeseVectorResult(Result):
-    """What `run_cheese_vector` measured.
+    """What `CheeseVector.run` (`run_cheese_vector`) measured.
 
     decision: one row per level and coefficient, `DECISION_COLUMNS`: probabilities at
         the dsq of the move towards the cheese / the top-right cell, unedited

@@ -81,7 +81,7 @@ class _Job(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class ResampleResult(Result):
-    """What `run_resample` measured.
+    """What `Resample.run` (`run_resample`) measured.
 
     effects: one row per level, channel set and location: level, channel_set
         (cheese, random, cheese_single, random_single), location (same / different),

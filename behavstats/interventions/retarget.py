@@ -88,7 +88,7 @@ CHUNK = 4096
 
 @dataclass(frozen=True, eq=False)
 class RetargetResult(Result):
-    """What `run_retarget` measured.
+    """What `Retarget.run` (`run_retarget`) measured.
 
     targets: one row per level, target square and condition: level, maze_dim, x, y
         (maze frame), act_row, act_col, steps (shortest path from the start),

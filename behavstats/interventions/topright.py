@@ -59,7 +59,7 @@ CONDITIONS = ("none", "cheese", "top_right", "both")
 
 @dataclass(frozen=True, eq=False)
 class TopRightResult(Result):
-    """What `run_top_right_vector` measured.
+    """What `TopRightVector.run` (`run_top_right_vector`) measured.
 
     decision: one row per level and coefficient, `DECISION_COLUMNS` (patched: with
         coeff x the level's top-right vector), at the dsq.

@@ -51,7 +51,7 @@ FAMILY = "channel x method"
 
 @dataclass(frozen=True, eq=False)
 class AblationResult(Result):
-    """What `run_ablation` measured.
+    """What `Ablation.run` (`run_ablation`) measured.
 
     ablation: one row per channel and method (`COLUMNS`): the mean change of
         P(towards cheese) at the dsq with its bootstrap interval over the n levels,

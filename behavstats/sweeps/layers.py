@@ -75,7 +75,7 @@ def sweep_layers(policy: Policy) -> list[str]:
 
 @dataclass(frozen=True, eq=False)
 class LayerSweepResult(Result):
-    """What `run_layer_sweep` measured.
+    """What `LayerSweep.run` (`run_layer_sweep`) measured.
 
     layer_sweep: one row per vector, layer, coeff and target (`COLUMNS`): the mean
         change (probabilities: edited - unedited; field_tv: the distance) with its
