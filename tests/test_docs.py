@@ -61,8 +61,10 @@ def test_experiment_pages_show_the_result_columns_and_the_published_figures(site
 def test_every_setting_has_a_row_in_its_settings_table(site):
     """Each settings class lists every field in its table, its own and the inherited
     mode and seed (the docstring extension), in the API reference and on its experiment
-    page; the machinery (`implementation`) is no row and no heading; an entry naming two
-    fields (`correlation, vif`) becomes a row for each."""
+    page (so a new field needs its `name: text` entry in the class docstring, and a new
+    settings class its `::: behavstats.experiments.X` on an experiment page); the
+    machinery (`implementation`) is no row and no heading; an entry naming two fields
+    (`correlation, vif`) becomes a row for each."""
     import dataclasses
     import inspect
 
@@ -70,10 +72,7 @@ def test_every_setting_has_a_row_in_its_settings_table(site):
     from behavstats.experiment import Settings
 
     reference = (site / "reference" / "behavstats.experiments" / "index.html").read_text()
-    pages = "".join((site / "experiments" / name / "index.html").read_text()
-                    for name in ("evaluation", "regression", "cheese-vector", "top-right-vector",
-                                 "channels-retargeting", "resampling", "layer-sweep",
-                                 "ablation"))
+    pages = "".join(page.read_text() for page in (site / "experiments").glob("*/index.html"))
     classes = [c for _, c in inspect.getmembers(experiments, inspect.isclass)
                if issubclass(c, Settings) and c.__module__ == experiments.__name__]
     assert {"CheeseVector", "Regression", "Retarget"} <= {c.__name__ for c in classes}
