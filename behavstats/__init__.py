@@ -52,7 +52,7 @@ _EXPORTS = {
     "DecisionPoint": "behavstats.geometry",
     "features_table": "behavstats.features",
     "level_features": "behavstats.features",
-    "PUBLISHED_FEATURES": "behavstats.features",
+    "PUBLISHED_FEATURES": "behavstats.vocabulary",
     # the policy and its loading
     "Policy": "behavstats.policy",
     "load_policy": "behavstats.policy",

@@ -14,6 +14,9 @@ from behavstats.vocabulary import VECTOR_LAYER
 
 N_BOOT = 2000
 """Bootstrap resamples (over levels) of every interval."""
+DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
+"""Levels whose channels retargeting and resampling discover when given no discovery
+(held out from every experiment's default levels)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from behavstats.vocabulary import edited, resampled
+
+__all__ = ["QUANTITIES", "Quantity", "edited", "feature_label", "label", "resampled"]
+
 
 @dataclass(frozen=True)
 class Quantity:
@@ -113,16 +117,6 @@ def label(quantity: str) -> str:
     """The quantity's label, with its unit in brackets when it has one."""
     known = QUANTITIES[quantity]
     return f"{known.label} [{known.unit}]" if known.unit else known.label
-
-
-def edited(vector: str, coeff: float) -> str:
-    """The condition of a vector edit: '<vector> x <coeff>' (e.g. 'cheese vector x -1')."""
-    return f"{vector} x {coeff:g}"
-
-
-def resampled(channel_set: str, location: str) -> str:
-    """The condition of a resampling: '<channel set>, <location> location'."""
-    return f"{channel_set}, {location} location"
 
 
 _METRICS = {"euc": "Euclidean distance", "taxi": "taxicab distance",

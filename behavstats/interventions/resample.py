@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH
 from behavstats.env import Observer
+from behavstats.experiments import DEFAULT_DISCOVERY_LEVELS
 from behavstats.geometry import world_chebyshev
 from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
 from behavstats.interventions.channels import (
@@ -55,13 +56,12 @@ from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.quantities import resampled
-from behavstats.results import Result, interval_row
+from behavstats.results import Result
 from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP
 
 LOCATIONS = ("same", "different")
 DEFAULT_SOURCE_LEVELS = range(10_000, 11_000)
-DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
 
 
 class _Job(NamedTuple):
@@ -104,7 +104,7 @@ class ResampleResult(Result):
         for the single channels) and different - same (per set)."""
         effects = self.effects
         common = {"seed": self.params["seed"], "n_boot": self.params["n_boot"]}
-        rows = [interval_row(quantity, resampled(name, location), mean_ci(r[column], **common))
+        rows = [mean_ci(r[column], **common).row(quantity, resampled(name, location))
                 for (name, location), r in effects.groupby(["channel_set", "location"])
                 for quantity, column in (("tv", "tv"), ("published_change", "published"))]
         wide = effects.pivot_table(index="level", columns=["channel_set", "location"],
@@ -113,8 +113,8 @@ class ResampleResult(Result):
         def paired(condition: str, a: tuple[str, str], b: tuple[str, str]) -> list[dict]:
             if a not in wide or b not in wide:
                 return []
-            return [interval_row("tv_difference", condition,
-                                 mean_ci((wide[a] - wide[b]).to_numpy(), **common))]
+            return [mean_ci((wide[a] - wide[b]).to_numpy(), **common).row("tv_difference",
+                                                                          condition)]
 
         for a, b in (("cheese", "random"), ("cheese_single", "random_single")):
             for location in LOCATIONS:

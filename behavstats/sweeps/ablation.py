@@ -101,7 +101,7 @@ def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     also write the result."""
     if policy.stage_index(layer) >= policy.stage_names.index("embedder.flatten"):
         raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
-                           "e.g. embedder.block2.res1.resadd")
+                           f"e.g. {VECTOR_LAYER}")
     mazes = as_mazes(levels, mode)
     points = [decision_point(m) for m in mazes]
     chosen = [i for i, p in enumerate(points) if p is not None]
