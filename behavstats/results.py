@@ -182,4 +182,5 @@ class Result:
     def upgrade(cls, name: str, table: pd.DataFrame) -> pd.DataFrame:
         """A saved table (or the saved summary, `name` "summary") in today's spellings:
         the `renamed_columns` of the table renamed."""
-        return table.rename(columns=cls.renamed_columns.get(name, {}))
+        renamed = cls.renamed_columns.get(name)
+        return table.rename(columns=renamed) if renamed else table

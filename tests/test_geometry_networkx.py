@@ -24,6 +24,7 @@ from behavstats.geometry import (
 )
 from behavstats.maze import MOVES
 from behavstats.maze.levels import LevelGenerator
+from behavstats.vocabulary import TOP_RIGHT_REGION
 
 LEVELS = {"hard": 300, "easy": 250}
 
