@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from behavstats.vocabulary import edited, resampled
+from behavstats.vocabulary import P_CHEESE, P_TOPRIGHT, edited, resampled
 
 __all__ = ["QUANTITIES", "Quantity", "edited", "feature_label", "label", "resampled"]
 
@@ -21,8 +21,8 @@ _CHANGE = {"median_before": "median {}, unedited", "median_after": "median {}, e
            "share_decreased": "share of levels where {} fell",
            "share_increased": "share of levels where {} rose",
            "max_increase": "largest rise of {}", "change": "mean change of {}"}
-_AT_DSQ = {"p_cheese": "P(move towards the cheese) at the decision square",
-           "p_topright": "P(move towards the top-right cell) at the decision square"}
+_AT_DSQ = {P_CHEESE: "P(move towards the cheese) at the decision square",
+           P_TOPRIGHT: "P(move towards the top-right cell) at the decision square"}
 
 QUANTITIES: dict[str, Quantity] = {
     # evaluation

@@ -18,6 +18,9 @@ Spellings (one per meaning):
 - an estimate with its interval is `estimate, ci_low, ci_high, n` (and `p_value,
   q_value` where a test was made), in summary rows, in effect tables and in
   `Estimate`; a table with several estimates names each `<x>, <x>_ci_low, <x>_ci_high`.
+- a summary row's quantity is a key of `behavstats.quantities.QUANTITIES` (which
+  gives its label and unit; the tests hold every result's summary to it), its
+  condition one of the names below or built by `edited`, `resampled`, `at_layer`.
 """
 
 from __future__ import annotations
