@@ -10,12 +10,16 @@ cell, the top-right 5x5.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from behavstats.experiments import Evaluation
 from behavstats.levelspec import format_levels
 from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
@@ -72,14 +76,15 @@ class EvaluationResult(Result):
     decision: `decision_behaviour` of the vanilla episodes (all those given as
         `vanilla`, e.g. the study's 10,000, else the evaluated levels'): group
         (decision mazes, misses), n, reached_cheese, reached_top_right, reached_tr5.
-    params: levels ([first, last + 1]), region, seed, max_steps, decision_episodes
-        (the vanilla episodes the decision table counts).
+    params: the settings (`Evaluation`, with the region used), levels (a level spec)
+        and decision_episodes (the vanilla episodes the decision table counts).
     """
 
     success: pd.DataFrame
     decision: pd.DataFrame
     params: dict
     topic = "evaluation"
+    settings_type = Evaluation
 
     def _rows(self) -> list[dict]:
         rows = [quantity_row("success", _condition(r.distribution, r.band), r.success, n=r.n)
@@ -109,15 +114,30 @@ def _condition(distribution: str, band: str) -> str:
     return distribution if band == "all" else f"{distribution}, maze {band}"
 
 
-def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None, seed: int = 0,
-             mode: str = "hard", max_steps: int = 500, progress: bool = False,
-             executor: Executor | None = None, out_dir=None,
-             vanilla: pd.DataFrame | None = None) -> EvaluationResult:
+def evaluate(policy: Policy, levels: Sequence[int], *, progress: bool = False,
+             executor: Executor | None = None, episodes_dir: str | Path | None = None,
+             vanilla: pd.DataFrame | None = None, out_dir: str | Path | None = None,
+             **settings: Any) -> EvaluationResult:
+    """`Evaluation(**settings).run(policy, levels, ...)`. out_dir: the old name of
+    `episodes_dir` (deprecated: `out_dir` writes a result everywhere else)."""
+    if out_dir is not None:
+        warnings.warn("evaluate(out_dir=...) is now evaluate(episodes_dir=...): the folder "
+                      "its episodes are gathered in", DeprecationWarning, stacklevel=2)
+        episodes_dir = episodes_dir or out_dir
+    return Evaluation(**settings).run(policy, levels, progress=progress, executor=executor,
+                                      episodes_dir=episodes_dir, vanilla=vanilla)
+
+
+def compute(settings: Evaluation, policy: Policy, levels: Sequence[int], *,
+            progress: bool = False, executor: Executor | None = None,
+            episodes_dir: str | Path | None = None, vanilla: pd.DataFrame | None = None
+            ) -> EvaluationResult:
     """Success on the training distribution and on vanilla levels, and the decision
-    behaviour on vanilla levels. With `out_dir`, episodes are gathered there
-    (resumable, parallel through `executor`). The training distribution draws the
-    cheese into the top-right `region` x `region` corner: by default the policy's own
-    training region, else `TOP_RIGHT_REGION` (the published agents' `rand_region_5`).
+    behaviour on vanilla levels (`Evaluation.run`). With `episodes_dir`, episodes are
+    gathered there (resumable, parallel through `executor`). The training distribution
+    draws the cheese into the top-right `region` x `region` corner: by default the
+    policy's own training region, else `TOP_RIGHT_REGION` (the published agents'
+    `rand_region_5`).
 
     vanilla: episodes of vanilla levels already run by this policy with the same seed,
     mode and step limit (`level_episodes` columns, e.g. the study's episodes part);
@@ -125,6 +145,8 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None
     and the decision behaviour is measured on all of them (the study's 10,000
     episodes, the published protocol), so the report reads it from this result.
     """
+    region, seed, mode, max_steps = (settings.region, settings.seed, settings.mode,
+                                      settings.max_steps)
     region = region or policy.training_region or TOP_RIGHT_REGION
     vanilla_config = RolloutConfig(seed=seed, mode=mode, max_steps=max_steps)
     configs = {TRAINING: replace(vanilla_config, cheese_region=region),
@@ -138,10 +160,10 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None
     for name, config in configs.items():
         if name in tables:
             continue
-        if out_dir is None:
+        if episodes_dir is None:
             tables[name] = level_episodes(policy, levels, config, progress=progress)
         else:
-            tables[name] = gather(policy, levels, f"{out_dir}/{name}", config,
+            tables[name] = gather(policy, levels, f"{episodes_dir}/{name}", config,
                                   executor=executor, progress=progress)
     tables = {name: tables[name] for name in configs}
     success = pd.concat([success_by_band(t, name) for name, t in tables.items()],
@@ -149,6 +171,6 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None
     if decision_table is None:
         decision_table = tables[VANILLA]
     return EvaluationResult(success, decision_behaviour(decision_table),
-                            {"levels": format_levels(levels), "region": region,
-                             "seed": seed, "max_steps": max_steps,
+                            {**settings.to_dict(), "region": region,
+                             "levels": format_levels(levels),
                              "decision_episodes": len(decision_table)})

@@ -101,8 +101,8 @@ def features_table(mazes: Iterable[Maze], *, progress: bool = False) -> pd.DataF
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
-    return table.astype({"level": "Int64", "maze_dim": "int64", "has_dsq": "bool",
-                         "cheese_in_tr5": "bool", "mode": "string"})
+    return table.astype({"level": "Int64", "maze_dim": "int64", HAS_DSQ: "bool",
+                         CHEESE_IN_TR5: "bool", "mode": "string"})
 
 
 def _levels_chunk(seeds: list[int], mode: str) -> pd.DataFrame:

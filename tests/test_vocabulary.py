@@ -146,6 +146,7 @@ def test_a_renamed_name_answers_and_says_what_replaced_it(module, old, value):
     ("behavstats.cli", "VECTOR_LAYER_NAME", v.VECTOR_LAYER),
     ("behavstats.interventions.retarget", "DEFAULT_DISCOVERY_LEVELS", range(1000, 1100)),
     ("behavstats.interventions.resample", "DEFAULT_DISCOVERY_LEVELS", range(1000, 1100)),
+    ("behavstats.interventions.channels", "DEFAULT_DISCOVERY_LEVELS", range(1000, 1100)),
 ])
 def test_an_unchanged_name_is_the_vocabularys(module, name, value):
     assert getattr(importlib.import_module(module), name) is value or \
