@@ -22,8 +22,8 @@ class Evaluation(Experiment):
     where the agent goes on vanilla decision mazes (`behavstats.evaluation`).
 
     region: the training distribution draws the cheese into the top-right region x
-        region corner (None: the policy's own training region, else 5, the published
-        agents' `rand_region_5`).
+        region corner (None: the policy's own training region, else `TOP_RIGHT_REGION`,
+        5, the published agents' `rand_region_5`).
     max_steps: step limit per episode.
     """
 
