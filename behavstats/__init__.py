@@ -52,7 +52,7 @@ _EXPORTS = {
     "DecisionPoint": "behavstats.geometry",
     "features_table": "behavstats.features",
     "level_features": "behavstats.features",
-    "PUBLISHED_FEATURES": "behavstats.features",
+    "PUBLISHED_FEATURES": "behavstats.vocabulary",
     # the policy and its loading
     "Policy": "behavstats.policy",
     "load_policy": "behavstats.policy",
@@ -83,6 +83,7 @@ _EXPORTS = {
     "VECTOR_LAYER": "behavstats.vocabulary",
     "TOP_RIGHT_REGION": "behavstats.vocabulary",
     "decision_mazes": "behavstats.vocabulary",
+    "Estimate": "behavstats.vocabulary",
     # the experiments' settings (each has .run(policy, levels); Regression .fit(table))
     "Settings": "behavstats.experiment",
     "Experiment": "behavstats.experiment",

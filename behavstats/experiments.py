@@ -28,8 +28,8 @@ class Evaluation(Experiment):
     where the agent goes on vanilla decision mazes (`behavstats.evaluation`).
 
     region: the training distribution draws the cheese into the top-right region x
-        region corner (None: the policy's own training region, else 5, the published
-        agents' `rand_region_5`).
+        region corner (None: the policy's own training region, else `TOP_RIGHT_REGION`,
+        5, the published agents' `rand_region_5`).
     max_steps: step limit per episode.
     """
 
@@ -46,11 +46,14 @@ class Regression(Settings):
     decision mazes, inference on the other. `fit(episodes)` runs it.
 
     features: feature columns (None: the 16 published metrics).
-    n_splits, test_size: repeated train/test splits of every held-out score.
-    n_subsets: half-samples of the sign stability; n_bootstrap: resamples of the
-        published model's coefficient intervals.
-    n_pairs, threshold: complementary pairs and selection probability of stability
-        selection.
+    n_splits: repeated train/test splits of every held-out score.
+    test_size: the share of the rows each split holds out.
+    seed: seed of the splits, subsets and resamples.
+    n_subsets: half-samples of the sign stability.
+    n_bootstrap: resamples of the published model's coefficient intervals.
+    n_pairs: complementary pairs of half-samples of stability selection.
+    threshold: the selection probability at which stability selection calls a feature
+        stable.
     inference: "split" (select on one half, infer on the other) or "same_data" (as
         published: biased, to reproduce the published table only).
     """
@@ -80,12 +83,14 @@ class CheeseVector(Experiment):
     with random-vector and cheese-absent controls and transfer between mazes.
 
     coeffs: activation + coeff * vector, one pass each (-1 is the published edit).
+    layer: the layer the vectors are computed and added at (module name).
     field_coeff: the coefficient of the whole-field comparisons with the cheese absent.
     transfer_coeff: the coefficient of maze A's vector applied in maze B.
     near: transfer pairs whose cheeses lie at most this many cells apart (Chebyshev).
     transfer_levels: transfer between the first this many usable levels (all ordered
         pairs; None: all).
     n_examples: example mazes whose fields are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     coeffs: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
@@ -107,11 +112,13 @@ class TopRightVector(Experiment):
     coefficient, transfer between mazes and composition with the cheese vector.
 
     coeffs: activation + coeff * vector, one pass each.
+    layer: the layer the vectors are computed and added at (module name).
     top_right_coeff: the coefficient of the transfer and composition runs (and of the
         example figures).
     cheese_coeff: the cheese vector's coefficient in the composition.
     transfer_levels: transfer among the first this many usable levels (None: all).
     n_examples: example mazes whose fields are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     coeffs: tuple[float, ...] = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -129,8 +136,13 @@ class TopRightVector(Experiment):
 class Channels(Experiment):
     """Cheese-tracking channels (`behavstats.interventions.channels`): a layer's
     channels ranked by how well their activation maps track the cheese, over the levels
-    with `placements` random cheese cells each (a hit: the arg-max within `radius`
-    cells of the cheese)."""
+    with random cheese cells.
+
+    layer: the layer whose channels are ranked (module name).
+    placements: random free cells the cheese is put on, per level.
+    radius: a hit is a channel's arg-max within this many activation cells
+        (Chebyshev) of the cheese's.
+    """
 
     layer: str = VECTOR_LAYER
     placements: int = 4
@@ -153,9 +165,17 @@ class Retarget(Experiment):
     channel_sets: name -> channels to clamp (None: the top channel, the tracked set and
         every channel scoring at least `min_score` in a channel discovery on
         `discovery_levels`, or on the discovery given to `run`).
+    layer: the layer whose channels are clamped (module name).
     value: one clamp value for every channel (None: `value_scale` x the channel's
-        maximum at the cheese). fill: the rest of each clamped channel set to this.
+        maximum at the cheese in the channel discovery).
+    value_scale: the clamp value's multiple of that maximum.
+    fill: the rest of each clamped channel set to this (None: left as it is).
     max_targets: target squares drawn per maze (None: every reachable square).
+    min_score: the default channel set "score >= min_score" holds every channel
+        scoring at least this in the channel discovery.
+    discovery_levels: the levels (a level spec) of the channel discovery run when
+        `run` is given none.
+    n_boot: bootstrap resamples (over levels) of every interval.
     n_heatmaps: example mazes whose success maps are drawn.
     """
 
@@ -182,8 +202,12 @@ class Resample(Experiment):
     channels: the cheese channels, best first (None: the published share of the best
         channels of a channel discovery on `discovery_levels`, or of the discovery given
         to `run`).
+    layer: the layer whose channels are replaced (module name).
     source_levels: the pool of levels (a level spec) sources are drawn from.
+    discovery_levels: the levels (a level spec) of the channel discovery run when
+        `run` is given none.
     near: a source's cheese "at the same place" within this many cells.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     channels: tuple[int, ...] | None = None
@@ -198,9 +222,15 @@ class Resample(Experiment):
 
 @dataclass(frozen=True, kw_only=True)
 class LayerSweep(Experiment):
-    """Both vectors computed and added at every layer of `layers` (None: every residual
-    add and the embedder output) with the coefficients `coeffs` (vector name ->
-    coefficients) (`behavstats.sweeps.layers`)."""
+    """Both vectors, cheese and top-right, computed and added at every layer of a list
+    (`behavstats.sweeps.layers`).
+
+    layers: the layers, in network order (None: every residual add and the embedder
+        output, `sweep_layers`).
+    coeffs: vector name ("cheese", "top_right") -> its coefficients (None: -1 and 1 for
+        the cheese vector, 1 and 2 for the top-right vector).
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
 
     layers: tuple[str, ...] | None = None
     coeffs: dict[str, tuple[float, ...]] | None = None
@@ -211,9 +241,15 @@ class LayerSweep(Experiment):
 
 @dataclass(frozen=True, kw_only=True)
 class Ablation(Experiment):
-    """Zero- and mean-ablation of each channel of `layer` (`behavstats.sweeps.ablation`),
+    """Zero- and mean-ablation of each channel of a layer (`behavstats.sweeps.ablation`),
     beside the tracking score of a channel discovery (the one given to `run`, else one
-    on the same levels with `placements` cheese cells each)."""
+    on the same levels).
+
+    layer: the layer whose channels are ablated (module name).
+    placements: random cheese cells per level of the channel discovery run when `run`
+        is given none.
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
 
     layer: str = VECTOR_LAYER
     placements: int = 4

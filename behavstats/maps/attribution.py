@@ -61,7 +61,7 @@ from behavstats.maze.coords import maze_to_activation_cell, pixel_to_maze
 from behavstats.maze.edits import move_mouse, open_maze, remove_cheese
 from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_GROUPS, Policy, hook_module, preprocess
-from behavstats.results import Result, figure_only, interval_row, quantity_row
+from behavstats.results import Result, figure_only, quantity_row
 from behavstats.stats.multiplicity import family_row, sign_flip_pvalues, with_tests
 from behavstats.vocabulary import BLANK, CHEESE_REMOVED, DECISION_TARGETS, LOGIT_DIFF, P_CHEESE
 
@@ -287,8 +287,8 @@ class AttributionResult(Result):
         for (target, baseline), part in self.attribution.groupby(["target", "baseline"],
                                                                  sort=False):
             where = f"{target}, {baseline}"
-            rows.append(interval_row("output_difference", where,
-                                     mean_ci(part["output_difference"], **common)))
+            rows.append(mean_ci(part["output_difference"], **common).row(
+                "output_difference", where))
             for space, prefix in ((PIXELS, ""), (self.params["layer"], "layer_")):
                 condition, n = f"{where}, {space}", len(part)
                 rows += [quantity_row("completeness_gap", condition,
@@ -298,8 +298,8 @@ class AttributionResult(Result):
                                       float(part[f"{prefix}converged"].mean()), n=n),
                          quantity_row("integration_steps", condition,
                                       float(part[f"{prefix}steps"].max()), n=n),
-                         interval_row("cheese_share", condition,
-                                      mean_ci(part[f"{prefix}cheese_share"], **common))]
+                         mean_ci(part[f"{prefix}cheese_share"], **common).row(
+                             "cheese_share", condition)]
             effects = self.channel_effects
             top = effects[(effects["target"] == target) & (effects["baseline"] == baseline)]
             for r in top.head(SUMMARY_CHANNELS).itertuples():

@@ -22,7 +22,7 @@ result records which (`params["value_head"]`, `value_head`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +36,17 @@ from behavstats.engine import BATCH, LayerCache, forward
 from behavstats.env import Observer, frames, observe
 from behavstats.experiments import ValueMaps
 from behavstats.geometry import distances
-from behavstats.interventions.effects import mean_ci
+from behavstats.interventions.effects import estimate_ci, mean_ci
 from behavstats.interventions.forward import added, as_mazes
 from behavstats.interventions.vectors import cheese_vectors
 from behavstats.maze import Cell, Maze
 from behavstats.maze.edits import remove_cheese
 from behavstats.maze.model import level_id
 from behavstats.policy import HIDDEN_LAYER, Policy
-from behavstats.quantities import edited
-from behavstats.results import Result, figure_only, interval_row, quantity_row
+from behavstats.results import Result, figure_only
 from behavstats.stats.multiplicity import bh_qvalues, family_row, sign_flip_pvalues
 from behavstats.vfield import MazeInterventions, VectorField, field_observations, vector_fields
-from behavstats.vocabulary import VALUE_CONDITIONS
+from behavstats.vocabulary import VALUE_CONDITIONS, edited
 
 PRESENT, ABSENT, CHEESE_VECTOR = VALUE_CONDITIONS
 TARGETS = {"cheese": "steps to the cheese", "top_right": "steps to the top-right cell"}
@@ -178,7 +177,7 @@ class ValueMapsResult(Result):
         levels) and are one family."""
         common = {"seed": self.params["seed"], "n_boot": self.params["n_boot"]}
         lv = self.levels
-        rows = [interval_row("value", self.condition(c), mean_ci(lv[f"value_{c}"], **common))
+        rows = [mean_ci(lv[f"value_{c}"], **common).row("value", self.condition(c))
                 for c in VALUE_CONDITIONS]
         tested = [(c, lv[f"value_{c}"] - lv[f"value_{PRESENT}"], "value_change")
                   for c in (ABSENT, CHEESE_VECTOR)]
@@ -188,9 +187,8 @@ class ValueMapsResult(Result):
         p = sign_flip_pvalues(samples, seed=self.params["seed"])
         q = bh_qvalues(p)
         for (c, sample, quantity), pi, qi in zip(tested, p, q, strict=True):
-            stats = mean_ci(sample, **common)
-            rows.append(quantity_row(quantity, self.condition(c), stats["mean"],
-                                     stats["ci_low"], stats["ci_high"], stats["n"], pi, qi))
+            tested_estimate = replace(mean_ci(sample, **common), p_value=pi, q_value=qi)
+            rows.append(tested_estimate.row(quantity, self.condition(c)))
         return [*rows, family_row(FAMILY, q)]
 
     def figures(self) -> dict[str, Callable[[], Any]]:
@@ -279,10 +277,8 @@ def _by_steps(cells: pd.DataFrame, seed: int, n_boot: int) -> pd.DataFrame:
     for t in TARGETS:
         means = cells.groupby(["condition", f"steps_{t}", "level"])["value"].mean()
         for (condition, steps), per_level in means.groupby(level=[0, 1]):
-            stats = mean_ci(per_level.to_numpy(), seed=seed, n_boot=n_boot)
             rows.append({"condition": condition, "target": t, "steps": int(steps),
-                         "estimate": stats["mean"], "ci_low": stats["ci_low"],
-                         "ci_high": stats["ci_high"], "n": stats["n"]})
+                         **estimate_ci(per_level.to_numpy(), seed=seed, n_boot=n_boot)})
     order = {c: k for k, c in enumerate(VALUE_CONDITIONS)}
     table = pd.DataFrame(rows)
     return table.sort_values(["target", "condition", "steps"], key=lambda col: col.map(
