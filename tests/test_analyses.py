@@ -20,6 +20,7 @@ RUNS = {
                                              "levels.parquet"]),
     "channel_ablation.py": (["--levels", "0:8"], ["ablation.csv", "ablation.parquet"]),
     "probes.py": (["--levels", "0:12"], ["probes.csv", "observations.parquet"]),
+    "patching.py": (["--levels", "0:8"], ["patching.csv", "by_layer.csv", "per_level.parquet"]),
     "across_agents.py": (["--policies", "default", "--levels", "12", "--vector-levels", "12"],
                          ["across_agents.csv", "summaries.parquet", "scores.csv",
                           "coefficients.csv", "coefficient_test.csv", "design.parquet",

@@ -473,8 +473,10 @@ def compute(settings: Patching, policy: Policy, levels: Sequence[int] | Sequence
         found = _Found(k, ids[rows], (moves[0][rows], moves[1][rows]),
                        _cheese_cells(used, twins[k], rows, clean.acts), clean, corrupted, s)
         level_tables.append(_levels(mazes, points, chosen, twins[k], found, k, s))
-        kept[k] = np.zeros(len(used), dtype=bool)
-        kept[k][rows] = found.kept[s.metrics[0]]
+        metric = s.metrics[0]
+        kept[k] = np.zeros(len(used))  # the first metric's gap where kept, else 0
+        kept[k][rows] = np.abs(found.values["clean"][metric]
+                               - found.values["corrupted"][metric]) * found.kept[metric]
         if k in s.corruptions:
             for direction in s.directions:
                 for unit in s.units:
@@ -721,12 +723,13 @@ def _beside(s: Patching, policy: Policy, used: list[Maze], channels, ablation, b
 
 
 def _examples(used: list[Maze], pts: list[DecisionPoint], ids: np.ndarray,
-              twins: dict[str, list[Twin | None]], kept: dict[str, np.ndarray], s: Patching
+              twins: dict[str, list[Twin | None]], gaps: dict[str, np.ndarray], s: Patching
               ) -> tuple[PatchExample, ...]:
-    """`n_examples` levels, those whose twins reach the first metric's floor for most
-    corruptions first (then in the order given), in the order given."""
-    count = np.sum([kept[k] for k in s.corruptions], axis=0)
-    picked = sorted(np.argsort(-count, kind="stable")[:s.n_examples].tolist())
+    """`n_examples` levels, in the order given: those whose first corruption changes the
+    first metric most (kept levels only; `gaps`: each level's clean-corrupted
+    difference, 0 where not kept)."""
+    first = gaps[s.corruptions[0]]
+    picked = sorted(np.argsort(-first, kind="stable")[:s.n_examples].tolist())
     return tuple(PatchExample(int(ids[j]), used[j], pts[j],
                               {k: twins[k][j] for k in s.corruptions if twins[k][j] is not None})
                  for j in picked)

@@ -16,12 +16,20 @@ from behavstats.stats.multiplicity import significant
 CMAP = "RdBu_r"
 """Restoration colours: red restores, blue works against, white nothing."""
 LIMIT = 1.0
-"""Colour scale of restorations: -1 .. 1 (beyond: the end colours)."""
+"""The widest colour scale of restorations: -1 .. 1 (beyond: the end colours)."""
+SMALLEST = 0.05
+"""The narrowest colour scale: -0.05 .. 0.05."""
 _WORDS = {"p_cheese": "P(towards cheese)", "logit_diff": "logit difference cheese - top-right"}
 
 
-def _norm() -> TwoSlopeNorm:
-    return TwoSlopeNorm(0.0, -LIMIT, LIMIT)
+def _norm(values) -> TwoSlopeNorm:
+    """A colour scale symmetric about 0 that spans the values (their 99th percentile of
+    |value|, between `SMALLEST` and `LIMIT`), so that small restorations show."""
+    values = np.abs(np.asarray(values, dtype=float))
+    values = values[np.isfinite(values)]
+    top = float(np.percentile(values, 99)) if len(values) else LIMIT
+    top = float(np.clip(np.ceil(top * 20) / 20, SMALLEST, LIMIT))
+    return TwoSlopeNorm(0.0, -top, top)
 
 
 def plot_channel_ranking(table: pd.DataFrame, corruption: str, metric: str, top: int = 12,
@@ -81,12 +89,12 @@ def plot_cheese_centred(cells: pd.DataFrame, metric: str, direction: str = "deno
     corruptions = list(dict.fromkeys(rows["corruption"]))
     axes = _grid(axes, 1, len(corruptions), (3.3, 3.3)).ravel()
     reach = int(max(rows["x"].abs().max(), rows["y"].abs().max()))
-    image = None
+    norm, image = _norm(rows["estimate"]), None
     for ax, corruption in zip(axes, corruptions, strict=True):
         part = rows[rows["corruption"] == corruption]
         grid = np.full((2 * reach + 1, 2 * reach + 1), np.nan)
         grid[part["y"].to_numpy(int) + reach, part["x"].to_numpy(int) + reach] = part["estimate"]
-        image = ax.imshow(grid, origin="lower", cmap=CMAP, norm=_norm(),
+        image = ax.imshow(grid, origin="lower", cmap=CMAP, norm=norm,
                           extent=(-reach - 0.5, reach + 0.5, -reach - 0.5, reach + 0.5))
         ax.add_patch(_box(0, 0))
         hit = significant(part["q_value"])
@@ -133,13 +141,13 @@ EDIT_MARKERS = {
 
 
 def plot_cell_map(maze, grid: np.ndarray, corruption: str = "", twin=None, point=None,
-                  ax=None, title: str = ""):
+                  ax=None, title: str = "", norm: TwoSlopeNorm | None = None):
     """One maze's cell map (`maze_cell_map`) with walls shaded, the clean cheese (gold
     star), the decision square (magenta diamond) and the twin's edit (`EDIT_MARKERS`)."""
     from behavstats.plots.interventions import _axes
 
     ax = _axes(ax, (3.4, 3.4))
-    image = ax.imshow(grid, origin="lower", cmap=CMAP, norm=_norm())
+    image = ax.imshow(grid, origin="lower", cmap=CMAP, norm=norm or _norm(grid))
     dim = maze.maze_dim
     walls = np.array([[not maze.is_free((x, y)) for x in range(dim)] for y in range(dim)])
     ax.imshow(np.where(walls, 0.0, np.nan), origin="lower", cmap="Greys", vmin=-1, vmax=1,
@@ -170,7 +178,8 @@ def plot_cell_maps(examples: Sequence, per_level: pd.DataFrame, layer: str, metr
     cells = per_level[(per_level["unit"] == "cell") & (per_level["layer"] == layer)
                       & (per_level["direction"] == direction)]
     size = int(cells["row"].max()) + 1 if len(cells) else 1
-    image = None
+    shown = cells[cells["level"].isin([e.level for e in examples])]
+    norm, image = _norm(shown[metric]), None
     for r, example in enumerate(examples):
         for c, corruption in enumerate(corruptions):
             ax = axes[r, c]
@@ -183,7 +192,7 @@ def plot_cell_maps(examples: Sequence, per_level: pd.DataFrame, layer: str, metr
             if part[metric].isna().all():
                 title += "\n(no twin or below the floor)"
             ax = plot_cell_map(example.maze, maze_cell_map(example.maze, values), corruption,
-                               twin, example.point, ax, title)
+                               twin, example.point, ax, title, norm)
             image = ax.image
     found = {}
     for ax in axes.flat:
@@ -210,14 +219,20 @@ def plot_channel_by_layer(table: pd.DataFrame, ax=None):
     grid = np.full((len(layers), width), np.nan)
     index = table["layer"].map({layer: i for i, layer in enumerate(layers)}).to_numpy(int)
     grid[index, table["channel"].to_numpy(int)] = table["estimate"]
-    image = ax.imshow(grid, aspect="auto", cmap=CMAP, norm=_norm(), interpolation="nearest")
+    image = ax.imshow(grid, aspect="auto", cmap=CMAP, norm=_norm(table["estimate"]),
+                      interpolation="nearest")
     hit = significant(table["q_value"])
     ax.plot(table["channel"][hit], index[hit], ".", color="k", ms=3)
+    for i, layer in enumerate(layers):  # the best channel of each layer, by number
+        best = table[table["layer"] == layer].sort_values("estimate").iloc[-1]
+        ax.annotate(str(best["channel"]), (best["channel"], i), xytext=(0, 7),
+                    textcoords="offset points", ha="center", fontsize=7)
     ax.set_yticks(range(len(layers)), [_short(layer) for layer in layers], fontsize=8)
     ax.set_xlabel("channel")
     ax.figure.colorbar(image, ax=ax, shrink=0.9, label="mean restoration")
     first = table.iloc[0]
-    ax.set_title(f"Patching one channel at each residual add: {first['corruption']}, "
+    ax.set_title(f"Patching one channel at each residual add: "
+                 f"{first['corruption'].replace('_', ' ')}, "
                  f"{first['direction']}, {_WORDS.get(first['metric'], first['metric'])} "
                  "(dots: q ≤ 0.05)", fontsize=9)
     return ax

@@ -35,6 +35,7 @@ class StudyConfig:
     resample_levels: tuple[int, int] = (310, 350)
     layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
+    patching_levels: tuple[int, int] = (0, 60)
     probe_levels: tuple[int, int] = (0, 250)
     probe_per_episode: int = 4
     quick: bool = False
@@ -53,6 +54,7 @@ def quick_config(seed: int = 0, mode: str = "hard") -> StudyConfig:
                    top_right_levels=(0, 8), channel_levels=(100, 130),
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
+                   patching_levels=(0, 8),
                    probe_per_episode=2, quick=True)
 
 

@@ -25,6 +25,7 @@ from behavstats import interventions as iv
 from behavstats._version import __version__
 from behavstats.errors import UserError
 from behavstats.evaluation import EvaluationResult, evaluate
+from behavstats.experiments import Patching
 from behavstats.interventions import (
     ChannelResult,
     CheeseVectorResult,
@@ -33,6 +34,7 @@ from behavstats.interventions import (
     TopRightResult,
 )
 from behavstats.io import read_json, write_json, write_parquet
+from behavstats.maps.patching import PatchingResult, run_patching
 from behavstats.policy import Policy
 from behavstats.rollout import RolloutConfig, gather, policy_fingerprint
 from behavstats.stats import StudyResult, run_study
@@ -91,6 +93,16 @@ SECTIONS = {
                            "break the policy?"),
     "ablation": Section("Ablating each channel", "Which channels does the decision need, "
                         "beside how well they track the cheese?"),
+    "patching": Section(
+        "Activation patching", "Which channels and which cells of the layer carry the cheese "
+        "into the decision at the decision square?",
+        "Each maze with a decision square is run clean and as a corrupted twin (cheese moved "
+        "off its branch, cheese removed, mouse back at the start, one wall opened off the "
+        "paths). Patching one channel, or one cell with all its channels, of the clean run "
+        "into the corrupted one (denoising) asks what suffices to bring the decision back; "
+        "the reverse (noising) asks what it needs. 1 is the whole clean-corrupted "
+        "difference, 0 nothing; mazes whose runs differ by less than a floor are left out "
+        "and counted."),
     "probes": Section("Linear probes", "What can a linear probe read from each layer, "
                       "beyond what a random network of the same shape gives?"),
 }
@@ -239,6 +251,13 @@ PARTS: tuple[Part, ...] = (
          _experiment(run_ablation, lambda c: c.ablation_levels,
                      discovery=lambda run: run.inputs["channels"]),
          AblationResult.load, inputs=("channels",)),
+    Part("patching", "patching",
+         lambda c: {"levels": c.patching_levels,
+                    "patching": Patching(mode=c.mode, seed=c.seed).to_dict()},
+         _experiment(run_patching, lambda c: c.patching_levels,
+                     channels=lambda run: run.inputs["channels"],
+                     ablation=lambda run: run.inputs["ablation"]),
+         PatchingResult.load, inputs=("channels", "ablation")),
     Part("probes", "probes",
          lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
                     "max_steps": c.max_steps},
