@@ -7,7 +7,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from behavstats.cli import app, parse_levels
+from behavstats.cli import app
+from behavstats.levelspec import parse_levels
 from behavstats.policy import Policy, save_policy
 
 runner = CliRunner()
