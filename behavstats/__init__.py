@@ -70,6 +70,7 @@ _EXPORTS = {
     "SetCell": "behavstats.hooks",
     "ReplaceChannels": "behavstats.hooks",
     "Ablate": "behavstats.hooks",
+    "Patch": "behavstats.hooks",
     # vector fields and episodes
     "vector_field": "behavstats.vfield",
     "vector_fields": "behavstats.vfield",
@@ -101,6 +102,8 @@ _EXPORTS = {
     "AblationResult": "behavstats.sweeps.ablation",
     "run_probes": "behavstats.sweeps.probes",
     "ProbeResult": "behavstats.sweeps.probes",
+    "run_patching": "behavstats.maps.patching",
+    "PatchingResult": "behavstats.maps.patching",
     "across_agents": "behavstats.across",
     "AcrossAgentsResult": "behavstats.across",
     # the whole study

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 import torch
 from _planted import CHANNEL, LAYER, planted_policy
+from typer.testing import CliRunner
 
+from behavstats.cli import app
 from behavstats.engine import LayerCache
 from behavstats.env import render
 from behavstats.experiments import Patching
@@ -249,6 +251,20 @@ def test_bad_settings_and_levels_raise_user_errors(make_policy):
         run_patching(policy, [3], layer="embedder.fc", **QUICK)
     with pytest.raises(NoUsableLevelsError):
         run_patching(policy, [1], **QUICK)
+
+
+@pytest.mark.slow
+def test_patch_command_writes_the_tables_it_promises(tmp_path):
+    done = CliRunner().invoke(app, ["patch", "--levels", "0:8", "--out", str(tmp_path),
+                                    "--corruptions", "mouse_moved", "--no-sweep",
+                                    "--no-beside", "--quiet"])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "patching.csv")
+    assert set(table["corruption"]) == {"mouse_moved"}
+    assert "channels restoring most of P(cheese), mouse_moved" in done.output
+    settings = PatchingResult.load(tmp_path).settings
+    assert settings == Patching(corruptions=("mouse_moved",), sweep_layers=(),
+                                beside=False)
 
 
 def test_row_bootstrap_matches_the_per_row_interval():

@@ -281,8 +281,8 @@ def _patching(study: Study) -> list[Compared]:
             rows.append(Row(
                 f"restoration of P(cheese), cheese moved, {words}: channel {channel} "
                 f"(tracking score {known['tracking_score']:.2f}, mean-ablation change "
-                f"{known['ablation_effect']:+.3f})".replace("-", "−"), "restoration",
-                condition, effect=True,
+                f"{known['ablation_effect']:+.3f})".replace("change -", "change −"),
+                "restoration", condition, effect=True,
                 headline=k == 0))
     for corruption, words in (("cheese_moved", "cheese moved"),
                               ("cheese_removed", "cheese removed")):
