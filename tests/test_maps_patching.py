@@ -127,14 +127,16 @@ def test_batched_patches_match_a_direct_computation(make_policy, mazes_by_level,
     corrupt_obs = observer.observe([move_mouse(found.maze, found.mouse)])
     clean_acts = run_with_cache(policy, preprocess(clean_obs), [LAYER])[1][LAYER]
     base = LayerCache(policy, corrupt_obs, LAYER)
-    channels = patch_units(base, clean_acts, "channel", np.array([0]))
-    cells = patch_units(base, clean_acts, "cell", np.array([0]))
+    channels, _ = patch_units(base, clean_acts, "channel", np.array([0]))
+    cells, changed = patch_units(base, clean_acts, "cell", np.array([0]))
+    assert 0 < changed.sum() < len(changed)  # cells far from both cheeses are the same
     width = clean_acts.shape[-1]
     for c in (0, 7, 31):
         with torch.no_grad(), policy.hooks(ReplaceChannels(LAYER, [c], clean_acts[0])):
             direct = move_probs(policy(preprocess(corrupt_obs))[0]).numpy()[0]
         assert np.allclose(channels[c], direct, atol=1e-5)
-    for r, c in ((0, 0), (5, 9), (15, 3)):
+    first, last = (divmod(int(i), width) for i in np.flatnonzero(changed)[[0, -1]])
+    for r, c in ((0, 0), (5, 9), (15, 3), first, last):  # changed cells and maybe not
         mask = torch.zeros(1, 1, width, width, dtype=torch.bool)
         mask[0, 0, r, c] = True
         with torch.no_grad(), policy.hooks(Patch(LAYER, mask, clean_acts)):

@@ -206,27 +206,45 @@ def unit_count(shape: Sequence[int], unit: str) -> int:
     return shape[0] if unit == "channel" else shape[1] * shape[2]
 
 
+def changed_units(base: torch.Tensor, source: torch.Tensor, unit: str) -> np.ndarray:
+    """Which units differ between two runs' activations (N, C, H, W): (N, units) bool.
+    Patching a unit that does not differ changes nothing."""
+    differs = base != source
+    flat = differs.flatten(2).any(2) if unit == "channel" else differs.any(1).flatten(1)
+    return flat.numpy()
+
+
 def patch_units(base: LayerCache, source: torch.Tensor, unit: str, rows: np.ndarray
-                ) -> np.ndarray:
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Move probabilities of each of `rows` of `base` (its observations) with each unit
     (`unit_count`) of `source[row]` (the other run's activations at `base.layer`)
-    patched in, one unit at a time: (len(rows) * units, 5), row-major."""
+    patched in, one unit at a time: (len(rows) * units, 5), row-major, and which units
+    differ between the runs (`changed_units`, flattened alike). Only those run: a unit
+    that does not differ gets the base's own probabilities."""
+    rows = np.asarray(rows, dtype=int)
     c, h, w = source.shape[1:]
     count = unit_count((c, h, w), unit)
-    owner, which = np.repeat(np.asarray(rows), count), np.tile(np.arange(count), len(rows))
+    index = torch.as_tensor(rows)
+    changed = changed_units(base.acts[index], source[index], unit).ravel()
+    owner, which = np.repeat(rows, count), np.tile(np.arange(count), len(rows))
+    run = np.flatnonzero(changed)
 
     def edits(batch_rows: np.ndarray) -> list[Patch]:
-        k = np.arange(len(batch_rows))
+        k, units = np.arange(len(batch_rows)), which[run[batch_rows]]
         if unit == "channel":
             mask = torch.zeros((len(k), c, 1, 1), dtype=torch.bool)
-            mask[k, which[batch_rows], 0, 0] = True
+            mask[k, units, 0, 0] = True
         else:
             mask = torch.zeros((len(k), h * w), dtype=torch.bool)
-            mask[k, which[batch_rows]] = True
+            mask[k, units] = True
             mask = mask.reshape(len(k), 1, h, w)
-        return [Patch(base.layer, mask, source[torch.as_tensor(owner[batch_rows])])]
+        return [Patch(base.layer, mask, source[torch.as_tensor(owner[run[batch_rows]])])]
 
-    return base.probs(edits, index=owner)
+    probs = np.repeat(base.probs(index=rows), count, axis=0) if len(rows) else \
+        np.empty((0, 5), np.float32)
+    if len(run):
+        probs[run] = base.probs(edits, index=owner[run])
+    return probs, changed
 
 
 def condition(corruption: str, direction: str, metric: str, what: str, layer: str) -> str:
@@ -546,7 +564,7 @@ class _Found:
                         else (self.clean, self.corrupted.acts))
         shape = tuple(source.shape[1:])
         count = unit_count(shape, unit)
-        probs = patch_units(base, source, unit, act) if len(act) else np.empty((0, 5))
+        probs, changed = patch_units(base, source, unit, act)
         found = decision_values(probs, np.repeat(self.moves[0][act], count),
                                 np.repeat(self.moves[1][act], count))
         columns = {}
@@ -554,6 +572,7 @@ class _Found:
             r = restoration(found[m].reshape(len(act), count),
                             self.values["clean"][m][act, None],
                             self.values["corrupted"][m][act, None], direction)
+            r = np.where(changed.reshape(r.shape), r, 0.0)  # nothing patched: exactly 0
             r[~self.kept[m][act]] = np.nan
             columns[m] = r.ravel()
         units = np.tile(np.arange(count), len(act))

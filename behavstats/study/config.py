@@ -13,8 +13,9 @@ class StudyConfig:
     behavioural regression, cheese-vector levels 0-99, 30+ levels for resampling,
     retargeting on 100 levels (Mini et al.), `retarget_targets` target squares each.
     The sweeps' sizes keep the whole study within about 12 minutes on 2 cores: the
-    layer sweep (seven layers, every cell's field) on 50 levels, probes on 250.
-    Training levels of our agents start at 900,000, so every level here is held out.
+    layer sweep (seven layers, every cell's field) on 50 levels, probes on 250;
+    activation patching on the ablation's 100 levels (about 30 s of one core at scale
+    1). Training levels of our agents start at 900,000, so every level here is held out.
     """
 
     seed: int = 0
@@ -35,7 +36,7 @@ class StudyConfig:
     resample_levels: tuple[int, int] = (310, 350)
     layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
-    patching_levels: tuple[int, int] = (0, 60)
+    patching_levels: tuple[int, int] = (0, 100)
     probe_levels: tuple[int, int] = (0, 250)
     probe_per_episode: int = 4
     quick: bool = False
