@@ -51,8 +51,7 @@ def test_experiment_pages_show_the_result_columns_and_the_published_figures(site
     assert "0.81 to 0.03" in page  # the published note, from behavstats.reference
     for name in ("evaluation", "regression", "cheese-vector", "top-right-vector",
                  "channels-retargeting", "resampling", "layer-sweep", "ablation", "patching",
-                 "probes",
-                 "across-agents"):
+                 "probes", "across-agents"):
         html = (site / "experiments" / name / "index.html").read_text()
         assert 'doc-section-title">Attributes:' in html, f"{name}: no table of its columns"
     assert (site / "tutorial" / "index.html").is_file()
