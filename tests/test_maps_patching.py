@@ -248,7 +248,8 @@ def test_bad_settings_and_levels_raise_user_errors(make_policy):
     with pytest.raises(PatchingError, match="unknown corruption"):
         run_patching(policy, [3], corruptions=("cheese_eaten",), **QUICK)
     with pytest.raises(PatchingError, match="sweep metric"):
-        run_patching(policy, [3], metrics=("p_cheese",), sweep_metric="logit_diff", **QUICK)
+        run_patching(policy, [3], metrics=("p_cheese",), sweep_metric="logit_diff",
+                     **{**QUICK, "sweep_layers": None})
     with pytest.raises(ChannelError, match="channel maps"):
         run_patching(policy, [3], layer="embedder.fc", **QUICK)
     with pytest.raises(NoUsableLevelsError):

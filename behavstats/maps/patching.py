@@ -425,19 +425,19 @@ def run_patching(policy: Policy, levels: Sequence[int] | Sequence[Maze],
 def _check(s: Patching, policy: Policy) -> list[str]:
     """PatchingError for unknown names or a layer without channel maps; the swept
     layers."""
-    for name, given, known in (("corruption", s.corruptions, CORRUPTIONS),
-                               ("direction", s.directions, DIRECTIONS),
-                               ("metric", s.metrics, PATCH_METRICS),
-                               ("unit", s.units, UNITS),
-                               ("sweep corruption", (s.sweep_corruption,), CORRUPTIONS),
-                               ("sweep metric", (s.sweep_metric,), s.metrics)):
-            bad = [g for g in given if g not in known]
-            if bad or not given:
-                raise PatchingError(f"unknown {name} {bad or '(none)'}; choose from "
-                                    f"{', '.join(known)}")
     layers = ([f"{stage}.resadd" for stage in policy.stage_names
                if stage.endswith((".res1", ".res2"))] if s.sweep_layers is None
               else list(s.sweep_layers))
+    names = [("corruption", s.corruptions, CORRUPTIONS), ("direction", s.directions, DIRECTIONS),
+             ("metric", s.metrics, PATCH_METRICS), ("unit", s.units, UNITS)]
+    if layers:
+        names += [("sweep corruption", (s.sweep_corruption,), CORRUPTIONS),
+                  ("sweep metric", (s.sweep_metric,), s.metrics)]
+    for name, given, known in names:
+        bad = [g for g in given if g not in known]
+        if bad or not given:
+            raise PatchingError(f"unknown {name} {bad or '(none)'}; choose from "
+                                f"{', '.join(known)}")
     flatten = policy.stage_names.index("embedder.flatten")
     for layer in [s.layer, *layers]:
         if policy.stage_of(layer) is None or policy.stage_index(layer) >= flatten:
