@@ -741,14 +741,23 @@ def _beside(s: Patching, policy: Policy, used: list[Maze], channels, ablation, b
     return scores, effects
 
 
+EXAMPLE_SIZES = (9, 17)
+"""Maze sizes the example mazes are drawn from when enough levels have them: large
+enough to show where things are, small enough for their squares to be seen."""
+
+
 def _examples(used: list[Maze], pts: list[DecisionPoint], ids: np.ndarray,
               twins: dict[str, list[Twin | None]], gaps: dict[str, np.ndarray], s: Patching
               ) -> tuple[PatchExample, ...]:
-    """`n_examples` levels, in the order given: those whose first corruption changes the
-    first metric most (kept levels only; `gaps`: each level's clean-corrupted
-    difference, 0 where not kept)."""
-    first = gaps[s.corruptions[0]]
-    picked = sorted(np.argsort(-first, kind="stable")[:s.n_examples].tolist())
+    """`n_examples` levels, in the order given: of those sized within `EXAMPLE_SIZES`
+    (others when too few), the ones whose twins reach the first metric's floor for most
+    corruptions, then whose first corruption changes the first metric most (`gaps`:
+    each level's clean-corrupted difference, 0 where not kept)."""
+    kept = np.sum([gaps[k] > 0 for k in s.corruptions], axis=0)
+    sized = np.array([EXAMPLE_SIZES[0] <= m.maze_dim <= EXAMPLE_SIZES[1] for m in used])
+    order = sorted(range(len(used)), key=lambda j: (not (sized[j] and kept[j] > 0),
+                                                    -kept[j], -gaps[s.corruptions[0]][j]))
+    picked = sorted(order[:s.n_examples])
     return tuple(PatchExample(int(ids[j]), used[j], pts[j],
                               {k: twins[k][j] for k in s.corruptions if twins[k][j] is not None})
                  for j in picked)

@@ -17,18 +17,26 @@ CMAP = "RdBu_r"
 """Restoration colours: red restores, blue works against, white nothing."""
 LIMIT = 1.0
 """The widest colour scale of restorations: -1 .. 1 (beyond: the end colours)."""
-SMALLEST = 0.05
-"""The narrowest colour scale: -0.05 .. 0.05."""
+SMALLEST = 0.001
+"""The narrowest colour scale: -0.001 .. 0.001."""
 _WORDS = {"p_cheese": "P(towards cheese)", "logit_diff": "logit difference cheese - top-right"}
 
 
+def _nice(value: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least `value`."""
+    power = 10.0 ** np.floor(np.log10(value))
+    return float(next(k * power for k in (1, 2, 5, 10) if k * power >= value * (1 - 1e-9)))
+
+
 def _norm(values) -> TwoSlopeNorm:
-    """A colour scale symmetric about 0 that spans the values (their 99th percentile of
-    |value|, between `SMALLEST` and `LIMIT`), so that small restorations show."""
+    """A colour scale symmetric about 0 that spans the values (the 99th percentile of
+    their nonzero |value|, rounded up to 1, 2 or 5 times a power of ten, between
+    `SMALLEST` and `LIMIT`), so that small restorations show and a few outliers do not
+    wash the rest out."""
     values = np.abs(np.asarray(values, dtype=float))
-    values = values[np.isfinite(values)]
-    top = float(np.percentile(values, 99)) if len(values) else LIMIT
-    top = float(np.clip(np.ceil(top * 20) / 20, SMALLEST, LIMIT))
+    values = values[np.isfinite(values) & (values > 0)]
+    top = _nice(float(np.percentile(values, 99))) if len(values) else LIMIT
+    top = float(np.clip(top, SMALLEST, LIMIT))
     return TwoSlopeNorm(0.0, -top, top)
 
 
@@ -80,32 +88,44 @@ def plot_channel_ranking(table: pd.DataFrame, corruption: str, metric: str, top:
     return axes
 
 
+def _colour_bar(ax, image, norm: TwoSlopeNorm, label: str) -> None:
+    """A colour bar under `ax` with three ticks: the scale's ends and 0."""
+    bar = ax.figure.colorbar(image, ax=ax, location="bottom", shrink=0.8, aspect=25,
+                             label=label)
+    bar.set_ticks([norm.vmin, 0.0, norm.vmax],
+                  labels=[f"{norm.vmin:g}", "0", f"{norm.vmax:g}"])
+
+
 def plot_cheese_centred(cells: pd.DataFrame, metric: str, direction: str = "denoising",
                         axes: np.ndarray | None = None) -> np.ndarray:
     """Mean restoration of each cell by its offset from the clean cheese's activation
-    cell (`PatchingResult.patching` cell rows), one panel per corruption; the cheese
-    cell boxed, cells significant in their family dotted."""
+    cell (`PatchingResult.patching` cell rows), one panel per corruption, each with its
+    own colour scale; the cheese cell boxed, cells significant in their family
+    dotted."""
     rows = cells[(cells["metric"] == metric) & (cells["direction"] == direction)]
     corruptions = list(dict.fromkeys(rows["corruption"]))
-    axes = _grid(axes, 1, len(corruptions), (3.3, 3.3)).ravel()
+    axes = _grid(axes, 1, len(corruptions), (3.0, 3.6)).ravel()
     reach = int(max(rows["x"].abs().max(), rows["y"].abs().max()))
-    norm, image = _norm(rows["estimate"]), None
     for ax, corruption in zip(axes, corruptions, strict=True):
         part = rows[rows["corruption"] == corruption]
         grid = np.full((2 * reach + 1, 2 * reach + 1), np.nan)
         grid[part["y"].to_numpy(int) + reach, part["x"].to_numpy(int) + reach] = part["estimate"]
+        norm = _norm(part["estimate"])
         image = ax.imshow(grid, origin="lower", cmap=CMAP, norm=norm,
                           extent=(-reach - 0.5, reach + 0.5, -reach - 0.5, reach + 0.5))
         ax.add_patch(_box(0, 0))
         hit = significant(part["q_value"])
         ax.plot(part["x"][hit], part["y"][hit], ".", color="k", ms=3)
-        ax.set_title(corruption.replace("_", " "), fontsize=9)
-        ax.set_xlabel("activation cells right of the cheese")
-    axes[0].set_ylabel("activation cells above the cheese")
-    axes[0].figure.colorbar(image, ax=list(axes), shrink=0.8, label="mean restoration")
-    axes[0].figure.suptitle(f"Patching one cell (all channels), {direction}, "
-                            f"{_WORDS.get(metric, metric)}: mean over levels, centred on the "
-                            "cheese (box; dots: q ≤ 0.05)", fontsize=9)
+        n = int(part["n"].max()) if len(part) else 0
+        ax.set_title(f"{corruption.replace('_', ' ')} (up to {n} levels)", fontsize=9)
+        ax.set_xticks(range(-reach, reach + 1, 2))
+        ax.set_yticks(range(-reach, reach + 1, 2))
+        ax.set_xlabel("cells right of the cheese", fontsize=8)
+        _colour_bar(ax, image, norm, "mean restoration")
+    axes[0].set_ylabel("cells above the cheese", fontsize=8)
+    axes[0].figure.suptitle(f"Patching one activation cell (all channels), {direction}, "
+                            f"{_WORDS.get(metric, metric)}: mean over levels by offset from "
+                            "the cheese's cell (box; dots: q ≤ 0.05)", fontsize=9)
     return axes
 
 
@@ -172,37 +192,36 @@ def plot_cell_maps(examples: Sequence, per_level: pd.DataFrame, layer: str, metr
                    direction: str = "denoising", axes: np.ndarray | None = None
                    ) -> np.ndarray:
     """Each example maze (row) and corruption (column): the restoration of patching each
-    cell of `layer`, drawn on the maze's squares."""
+    cell of `layer`, drawn on the maze's squares; one colour scale per corruption (its
+    colour bar below the column), since a single cell restores far more of a small
+    clean-corrupted difference than of a large one."""
     corruptions = list(dict.fromkeys(k for e in examples for k in e.twins))
     axes = _grid(axes, len(examples), len(corruptions), (2.9, 2.9))
     cells = per_level[(per_level["unit"] == "cell") & (per_level["layer"] == layer)
                       & (per_level["direction"] == direction)]
     size = int(cells["row"].max()) + 1 if len(cells) else 1
     shown = cells[cells["level"].isin([e.level for e in examples])]
-    norm, image = _norm(shown[metric]), None
-    for r, example in enumerate(examples):
-        for c, corruption in enumerate(corruptions):
-            ax = axes[r, c]
-            part = cells[(cells["level"] == example.level)
-                         & (cells["corruption"] == corruption)]
+    figure = axes[0, 0].figure
+    for c, corruption in enumerate(corruptions):
+        norm = _norm(shown.loc[shown["corruption"] == corruption, metric])
+        for r, example in enumerate(examples):
+            part = shown[(shown["level"] == example.level)
+                         & (shown["corruption"] == corruption)]
             values = np.full((size, size), np.nan)
             values[part["row"].to_numpy(int), part["col"].to_numpy(int)] = part[metric]
-            twin = example.twins.get(corruption)
             title = f"level {example.level}, {corruption.replace('_', ' ')}"
             if part[metric].isna().all():
                 title += "\n(no twin or below the floor)"
-            ax = plot_cell_map(example.maze, maze_cell_map(example.maze, values), corruption,
-                               twin, example.point, ax, title, norm)
-            image = ax.image
+            plot_cell_map(example.maze, maze_cell_map(example.maze, values), corruption,
+                          example.twins.get(corruption), example.point, axes[r, c], title,
+                          norm)
+        _colour_bar(axes[-1, c], axes[-1, c].image, norm, "restoration")
     found = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             found.setdefault(label, handle)
-    handles, labels = list(found.values()), list(found)
-    figure = axes[0, 0].figure
-    figure.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False,
-                  fontsize=8)
-    figure.colorbar(image, ax=list(axes.flat), shrink=0.6, label="restoration")
+    figure.legend(list(found.values()), list(found), loc="outside lower center", ncol=3,
+                  frameon=False, fontsize=8)
     figure.suptitle(f"Patching one cell of {_short(layer)} (all channels), {direction}, "
                     f"{_WORDS.get(metric, metric)}", fontsize=10)
     return axes
