@@ -242,13 +242,13 @@ def plot_channel_by_layer(table: pd.DataFrame, ax=None):
                       interpolation="nearest")
     hit = significant(table["q_value"])
     ax.plot(table["channel"][hit], index[hit], ".", color="k", ms=3)
-    for i, layer in enumerate(layers):  # the best channel of each layer, by number
+    for i, layer in enumerate(layers):  # the best channel of each layer, in the margin
         best = table[table["layer"] == layer].sort_values("estimate").iloc[-1]
-        ax.annotate(str(best["channel"]), (best["channel"], i), xytext=(0, 7),
-                    textcoords="offset points", ha="center", fontsize=7)
+        ax.text(1.01, i, f"best: {best['channel']}", transform=ax.get_yaxis_transform(),
+                va="center", fontsize=7)
     ax.set_yticks(range(len(layers)), [_short(layer) for layer in layers], fontsize=8)
     ax.set_xlabel("channel")
-    ax.figure.colorbar(image, ax=ax, shrink=0.9, label="mean restoration")
+    ax.figure.colorbar(image, ax=ax, shrink=0.9, pad=0.1, label="mean restoration")
     first = table.iloc[0]
     ax.set_title(f"Patching one channel at each residual add: "
                  f"{first['corruption'].replace('_', ' ')}, "
