@@ -481,7 +481,7 @@ def compute(settings: Patching, policy: Policy, levels: Sequence[int] | Sequence
     moves = (np.array([p.to_cheese for p in pts]), np.array([p.to_top_right for p in pts]))
     passes = len(s.corruptions) * len(s.directions) * len(s.units) + len(sweep)
     bar = tqdm(total=passes, desc="patching", disable=not progress)
-    level_tables, frames, shape, kept = [], [], None, {}
+    level_tables, frames, shape, gaps = [], [], None, {}
     for k in wanted:
         rows = np.array([j for j, t in enumerate(twins[k]) if t is not None], dtype=int)
         corrupted_obs = render([(twins[k][j].maze, twins[k][j].mouse) for j in rows], observer)
@@ -492,8 +492,8 @@ def compute(settings: Patching, policy: Policy, levels: Sequence[int] | Sequence
                        _cheese_cells(used, twins[k], rows, clean.acts), clean, corrupted, s)
         level_tables.append(_levels(mazes, points, chosen, twins[k], found, k, s))
         metric = s.metrics[0]
-        kept[k] = np.zeros(len(used))  # the first metric's gap where kept, else 0
-        kept[k][rows] = np.abs(found.values["clean"][metric]
+        gaps[k] = np.zeros(len(used))  # the first metric's gap where kept, else 0
+        gaps[k][rows] = np.abs(found.values["clean"][metric]
                                - found.values["corrupted"][metric]) * found.kept[metric]
         if k in s.corruptions:
             for direction in s.directions:
@@ -514,7 +514,7 @@ def compute(settings: Patching, policy: Policy, levels: Sequence[int] | Sequence
     by_layer = _by_layer_table(per_level, s, sweep, scores, effects)
     params = {**s.to_dict(), "n_levels": len(mazes), "n_used": len(chosen),
               "sweep_layers": sweep, "shape": list(shape) if shape else None}
-    examples = _examples(used, pts, ids, twins, kept, s)
+    examples = _examples(used, pts, ids, twins, gaps, s)
     return PatchingResult(patching, by_layer, pd.concat(level_tables, ignore_index=True),
                           per_level, params, examples)
 
