@@ -2,9 +2,9 @@
 
     import behavstats as bs
 
-    policy = bs.load_policy()                      # the shipped default agent
-    result = bs.run_cheese_vector(policy, range(100))
-    result.summary()
+    policy = bs.load_policy()                        # the shipped default agent
+    result = bs.CheeseVector().run(policy, range(100))  # an experiment's settings
+    result.summary(), result.settings
 
 The public API is re-exported here: the experiments and their Results, the engine,
 geometry, and maze and policy loading (`__all__`, also what `dir(behavstats)` lists).
@@ -52,7 +52,7 @@ _EXPORTS = {
     "DecisionPoint": "behavstats.geometry",
     "features_table": "behavstats.features",
     "level_features": "behavstats.features",
-    "PUBLISHED_FEATURES": "behavstats.features",
+    "PUBLISHED_FEATURES": "behavstats.vocabulary",
     # the policy and its loading
     "Policy": "behavstats.policy",
     "load_policy": "behavstats.policy",
@@ -80,7 +80,25 @@ _EXPORTS = {
     "level_episodes": "behavstats.rollout",
     "gather": "behavstats.rollout",
     "load_episodes": "behavstats.episodes",
-    # the experiments and their Results
+    # words, shared by every experiment
+    "VECTOR_LAYER": "behavstats.vocabulary",
+    "TOP_RIGHT_REGION": "behavstats.vocabulary",
+    "decision_mazes": "behavstats.vocabulary",
+    "Estimate": "behavstats.vocabulary",
+    # the experiments' settings (each has .run(policy, levels); Regression .fit(table))
+    "Settings": "behavstats.experiment",
+    "Experiment": "behavstats.experiment",
+    "Evaluation": "behavstats.experiments",
+    "Regression": "behavstats.experiments",
+    "CheeseVector": "behavstats.experiments",
+    "TopRightVector": "behavstats.experiments",
+    "Channels": "behavstats.experiments",
+    "Retarget": "behavstats.experiments",
+    "Resample": "behavstats.experiments",
+    "LayerSweep": "behavstats.experiments",
+    "Ablation": "behavstats.experiments",
+    "Patching": "behavstats.experiments",
+    # the experiments as functions, and their Results
     "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",
     "EvaluationResult": "behavstats.evaluation",

@@ -9,11 +9,65 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from behavstats.experiment import Experiment
-from behavstats.vocabulary import VECTOR_LAYER
+from behavstats.experiment import Experiment, Settings
+from behavstats.vocabulary import PROCGEN_STEP_LIMIT, VECTOR_LAYER
 
 N_BOOT = 2000
 """Bootstrap resamples (over levels) of every interval."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluation(Experiment):
+    """Success on the training distribution and on vanilla levels by maze size, and
+    where the agent goes on vanilla decision mazes (`behavstats.evaluation`).
+
+    region: the training distribution draws the cheese into the top-right region x
+        region corner (None: the policy's own training region, else `TOP_RIGHT_REGION`,
+        5, the published agents' `rand_region_5`).
+    max_steps: step limit per episode.
+    """
+
+    region: int | None = None
+    max_steps: int = PROCGEN_STEP_LIMIT
+
+    implementation = "behavstats.evaluation:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Regression(Settings):
+    """Which maze features predict reaching the cheese (`behavstats.stats.study`): held-out
+    scores of L1 logistic models, selection and stability selection on one half of the
+    decision mazes, inference on the other. `fit(episodes)` runs it.
+
+    features: feature columns (None: the 16 published metrics).
+    n_splits: repeated train/test splits of every held-out score.
+    test_size: the share of the rows each split holds out.
+    seed: seed of the splits, subsets and resamples.
+    n_subsets: half-samples of the sign stability.
+    n_bootstrap: resamples of the published model's coefficient intervals.
+    n_pairs: complementary pairs of half-samples of stability selection.
+    threshold: the selection probability at which stability selection calls a feature
+        stable.
+    inference: "split" (select on one half, infer on the other) or "same_data" (as
+        published: biased, to reproduce the published table only).
+    """
+
+    features: tuple[str, ...] | None = None
+    n_splits: int = 50
+    test_size: float = 0.2
+    seed: int = 0
+    n_subsets: int = 200
+    n_bootstrap: int = 1000
+    n_pairs: int = 50
+    threshold: float = 0.8
+    inference: str = "split"
+
+    implementation = "behavstats.stats.study:compute"
+
+    def fit(self, episodes, *, progress: bool = False):
+        """The regression's result (`StudyResult`) on an episodes table (or a table of
+        `reached_cheese` and feature columns)."""
+        return self._implementation()(self, episodes, progress=progress)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,12 +77,14 @@ class CheeseVector(Experiment):
     with random-vector and cheese-absent controls and transfer between mazes.
 
     coeffs: activation + coeff * vector, one pass each (-1 is the published edit).
+    layer: the layer the vectors are computed and added at (module name).
     field_coeff: the coefficient of the whole-field comparisons with the cheese absent.
     transfer_coeff: the coefficient of maze A's vector applied in maze B.
     near: transfer pairs whose cheeses lie at most this many cells apart (Chebyshev).
     transfer_levels: transfer between the first this many usable levels (all ordered
         pairs; None: all).
     n_examples: example mazes whose fields are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     coeffs: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
@@ -41,6 +97,159 @@ class CheeseVector(Experiment):
     n_boot: int = N_BOOT
 
     implementation = "behavstats.interventions.cheese:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopRightVector(Experiment):
+    """The top-right vector (`behavstats.interventions.topright`): P(step towards the
+    top-right) at the decision square and the change of the whole field per
+    coefficient, transfer between mazes and composition with the cheese vector.
+
+    coeffs: activation + coeff * vector, one pass each.
+    layer: the layer the vectors are computed and added at (module name).
+    top_right_coeff: the coefficient of the transfer and composition runs (and of the
+        example figures).
+    cheese_coeff: the cheese vector's coefficient in the composition.
+    transfer_levels: transfer among the first this many usable levels (None: all).
+    n_examples: example mazes whose fields are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
+
+    coeffs: tuple[float, ...] = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+    layer: str = VECTOR_LAYER
+    top_right_coeff: float = 1.0
+    cheese_coeff: float = -1.0
+    transfer_levels: int | None = 30
+    n_examples: int = 3
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.interventions.topright:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Channels(Experiment):
+    """Cheese-tracking channels (`behavstats.interventions.channels`): a layer's
+    channels ranked by how well their activation maps track the cheese, over the levels
+    with random cheese cells.
+
+    layer: the layer whose channels are ranked (module name).
+    placements: random free cells the cheese is put on, per level.
+    radius: a hit is a channel's arg-max within this many activation cells
+        (Chebyshev) of the cheese's.
+    """
+
+    layer: str = VECTOR_LAYER
+    placements: int = 4
+    radius: int = 1
+
+    implementation = "behavstats.interventions.channels:compute"
+
+
+DISCOVERY_LEVELS = "1000:1100"
+"""Levels (a level spec) of the channel discovery that retargeting, resampling and
+ablation run when they are given none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retarget(Experiment):
+    """Retargeting by clamping cheese channels (`behavstats.interventions.retarget`,
+    Mini et al.'s protocol): per target square, no edit, the real cheese moved there,
+    and clamps of cheese channels at its activation cell.
+
+    channel_sets: name -> channels to clamp (None: the top channel, the tracked set and
+        every channel scoring at least `min_score` in a channel discovery on
+        `discovery_levels`, or on the discovery given to `run`).
+    layer: the layer whose channels are clamped (module name).
+    value: one clamp value for every channel (None: `value_scale` x the channel's
+        maximum at the cheese in the channel discovery).
+    value_scale: the clamp value's multiple of that maximum.
+    fill: the rest of each clamped channel set to this (None: left as it is).
+    max_targets: target squares drawn per maze (None: every reachable square).
+    min_score: the default channel set "score >= min_score" holds every channel
+        scoring at least this in the channel discovery.
+    discovery_levels: the levels (a level spec) of the channel discovery run when
+        `run` is given none.
+    n_boot: bootstrap resamples (over levels) of every interval.
+    n_heatmaps: example mazes whose success maps are drawn.
+    """
+
+    channel_sets: dict[str, tuple[int, ...]] | None = None
+    layer: str = VECTOR_LAYER
+    value: float | None = None
+    value_scale: float = 5.0
+    fill: float | None = None
+    max_targets: int | None = 20
+    min_score: float = 0.3
+    discovery_levels: str = DISCOVERY_LEVELS
+    n_boot: int = N_BOOT
+    n_heatmaps: int = 3
+
+    implementation = "behavstats.interventions.retarget:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resample(Experiment):
+    """Resampling the cheese channels (`behavstats.interventions.resample`): replace
+    them (and, as a control, random other channels) with those of a source maze whose
+    cheese is at the same / a different place.
+
+    channels: the cheese channels, best first (None: the published share of the best
+        channels of a channel discovery on `discovery_levels`, or of the discovery given
+        to `run`).
+    layer: the layer whose channels are replaced (module name).
+    source_levels: the pool of levels (a level spec) sources are drawn from.
+    discovery_levels: the levels (a level spec) of the channel discovery run when
+        `run` is given none.
+    near: a source's cheese "at the same place" within this many cells.
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
+
+    channels: tuple[int, ...] | None = None
+    layer: str = VECTOR_LAYER
+    source_levels: str = "10000:11000"
+    discovery_levels: str = DISCOVERY_LEVELS
+    near: int = 2
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.interventions.resample:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerSweep(Experiment):
+    """Both vectors, cheese and top-right, computed and added at every layer of a list
+    (`behavstats.sweeps.layers`).
+
+    layers: the layers, in network order (None: every residual add and the embedder
+        output, `sweep_layers`).
+    coeffs: vector name ("cheese", "top_right") -> its coefficients (None: -1 and 1 for
+        the cheese vector, 1 and 2 for the top-right vector).
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
+
+    layers: tuple[str, ...] | None = None
+    coeffs: dict[str, tuple[float, ...]] | None = None
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.sweeps.layers:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ablation(Experiment):
+    """Zero- and mean-ablation of each channel of a layer (`behavstats.sweeps.ablation`),
+    beside the tracking score of a channel discovery (the one given to `run`, else one
+    on the same levels).
+
+    layer: the layer whose channels are ablated (module name).
+    placements: random cheese cells per level of the channel discovery run when `run`
+        is given none.
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
+
+    layer: str = VECTOR_LAYER
+    placements: int = 4
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.sweeps.ablation:compute"
 
 
 CORRUPTIONS = ("cheese_moved", "cheese_removed", "mouse_moved", "wall_toggled")

@@ -23,13 +23,11 @@ import torch
 from torch import nn
 
 from behavstats.policy import UnknownLayerError, apply_interventions, get_module, hook_module
+from behavstats.vocabulary import VECTOR_LAYER
 
 __all__ = ["VECTOR_LAYER", "Ablate", "AddVector", "Patch", "ReplaceChannels", "SetCell",
            "UnknownLayerError", "apply_interventions", "get_module", "hook_module",
            "run_with_cache"]
-
-VECTOR_LAYER = "embedder.block2.res1.resadd"
-"""The layer of the published cheese and top-right vectors."""
 
 
 def _as_batch(vector: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:

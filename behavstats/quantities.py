@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from behavstats.vocabulary import P_CHEESE, P_TOPRIGHT, edited, resampled
+
+__all__ = ["QUANTITIES", "Quantity", "edited", "feature_label", "label", "resampled"]
+
 
 @dataclass(frozen=True)
 class Quantity:
@@ -17,8 +21,8 @@ _CHANGE = {"median_before": "median {}, unedited", "median_after": "median {}, e
            "share_decreased": "share of levels where {} fell",
            "share_increased": "share of levels where {} rose",
            "max_increase": "largest rise of {}", "change": "mean change of {}"}
-_AT_DSQ = {"p_cheese": "P(move towards the cheese) at the decision square",
-           "p_topright": "P(move towards the top-right cell) at the decision square"}
+_AT_DSQ = {P_CHEESE: "P(move towards the cheese) at the decision square",
+           P_TOPRIGHT: "P(move towards the top-right cell) at the decision square"}
 
 QUANTITIES: dict[str, Quantity] = {
     # evaluation
@@ -125,16 +129,6 @@ def label(quantity: str) -> str:
     """The quantity's label, with its unit in brackets when it has one."""
     known = QUANTITIES[quantity]
     return f"{known.label} [{known.unit}]" if known.unit else known.label
-
-
-def edited(vector: str, coeff: float) -> str:
-    """The condition of a vector edit: '<vector> x <coeff>' (e.g. 'cheese vector x -1')."""
-    return f"{vector} x {coeff:g}"
-
-
-def resampled(channel_set: str, location: str) -> str:
-    """The condition of a resampling: '<channel set>, <location> location'."""
-    return f"{channel_set}, {location} location"
 
 
 _METRICS = {"euc": "Euclidean distance", "taxi": "taxicab distance",

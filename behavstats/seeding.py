@@ -52,7 +52,7 @@ class Purpose(IntEnum):
     SUBSETS = 2
     BOOTSTRAP = 3
     SOLVER = 4
-    CHEESE_REGION = 5
+    CHEESE_REGION = 5  # the purpose's code, not the region's size (TOP_RIGHT_REGION)
     ACTIONS = 6
     PLACEMENTS = 7
     RANDOM_VECTOR = 8

@@ -26,13 +26,6 @@ def test_parse_levels():
     assert parse_levels("1,5") == [1, 5]
 
 
-def test_cli_edits_the_same_layer_as_the_library_by_default():
-    from behavstats import cli
-    from behavstats.hooks import VECTOR_LAYER
-
-    assert cli.VECTOR_LAYER_NAME == VECTOR_LAYER
-
-
 def test_features_and_maze_show(tmp_path):
     out = tmp_path / "f.parquet"
     result = runner.invoke(app, ["features", "--levels", "0:30", "--out", str(out), "--quiet"])

@@ -24,8 +24,20 @@ from behavstats.cli.options import (
     output_path,
     process_pool,
 )
-from behavstats.vocabulary import PROCGEN_STEP_LIMIT
+from behavstats.experiments import Evaluation, Regression
+from behavstats.vocabulary import (
+    DECISION_GROUP,
+    DECISION_MAZES,
+    HAS_DSQ,
+    LABEL,
+    PROCGEN_STEP_LIMIT,
+    REACHED,
+    TOP_RIGHT_REGION,
+    decision_mazes,
+)
 
+REGRESSION, EVALUATION = Regression(), Evaluation()
+"""The settings' defaults, shown by the options."""
 
 @app.command()
 def features(
@@ -44,7 +56,7 @@ def features(
     with process_pool(workers) as executor:
         table = level_features(levels, mode, progress=not quiet, executor=executor)
     write_parquet(table, out)
-    typer.echo(f"{len(table)} levels -> {out} ({int(table.has_dsq.sum())} with a decision "
+    typer.echo(f"{len(table)} levels -> {out} ({int(table[HAS_DSQ].sum())} with a decision "
                "square)")
 
 
@@ -73,10 +85,10 @@ def gather(
     with process_pool(workers) as executor:
         table = gather_episodes(net, levels, out, config, executor=executor,
                                 progress=not quiet)
-    chosen = table[table.has_dsq & ~table.cheese_in_tr5]
-    typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table.reached_cheese.mean():.1%}"
-               f"; with a decision square and cheese outside the top-right 5x5: {len(chosen)} "
-               f"levels, reached cheese {chosen.reached_cheese.mean():.1%}")
+    chosen = decision_mazes(table)
+    typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table[LABEL].mean():.1%}; "
+               f"{DECISION_MAZES}: {len(chosen)} levels, reached cheese "
+               f"{chosen[LABEL].mean():.1%}")
 
 
 @app.command()
@@ -85,10 +97,10 @@ def evaluate(
     levels: Annotated[Sequence[int], levels_option("Held-out level seeds.")] = "0:1000",
     region: Annotated[int | None, typer.Option(
         min=1, help="Training region size n (cheese in the top-right n x n); default: the "
-                    "policy's own, else 5.")] = None,
-    mode: Mode = "hard",
-    seed: SamplingSeed = 0,
-    max_steps: MaxSteps = PROCGEN_STEP_LIMIT,
+                    f"policy's own, else {TOP_RIGHT_REGION}.")] = EVALUATION.region,
+    mode: Mode = EVALUATION.mode,
+    seed: SamplingSeed = EVALUATION.seed,
+    max_steps: MaxSteps = EVALUATION.max_steps,
     workers: Workers = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     card: Annotated[Path | None, typer.Option(
@@ -105,15 +117,14 @@ def evaluate(
     the agent goes on vanilla mazes with a decision square."""
     import tempfile
 
-    from behavstats.evaluation import evaluate as run_evaluation
     from behavstats.train.card import cloning_logs, write_model_card
 
     cloning_logs(card_curve or [])  # before the evaluation, not after it
     net = load(policy)
     with process_pool(workers) as executor, tempfile.TemporaryDirectory() as tmp:
-        result = run_evaluation(net, levels, region=region, seed=seed, mode=mode,
-                                max_steps=max_steps, progress=not quiet, executor=executor,
-                                out_dir=tmp if executor else None)
+        settings = Evaluation(region=region, seed=seed, mode=mode, max_steps=max_steps)
+        result = settings.run(net, levels, progress=not quiet, executor=executor,
+                              episodes_dir=tmp if executor else None)
     if card:
         write_model_card(net, result, card, name=f"{Path(policy).stem} policy", notes=card_notes,
                          stage_runs=card_curve or [])
@@ -121,10 +132,8 @@ def evaluate(
         typer.echo(result.to_json())
         return
     typer.echo(result.table().to_string(float_format=lambda v: f"{v:.3f}"))
-    typer.echo("\nvanilla mazes with a decision square and the cheese outside the top-right "
-               "5x5 (decision mazes), and their misses:")
-    echo_summary(result, ("decision_share", "reached_cheese", "reached_top_right",
-                           "reached_tr5"))
+    typer.echo(f"\nvanilla {DECISION_MAZES} ({DECISION_GROUP}), and their misses:")
+    echo_summary(result, ("decision_share", *REACHED))
 
 
 @app.command()
@@ -135,29 +144,30 @@ def regress(
     out: Annotated[Path, folder("Output folder.")],
     features: Annotated[str | None, typer.Option(
         help="Comma-separated feature columns (default: the 16 published metrics).")] = None,
-    splits: Annotated[int, typer.Option(min=1, help="Repeated train/validation splits.")] = 50,
+    splits: Annotated[int, typer.Option(min=1, help="Repeated train/validation splits.")] =
+    REGRESSION.n_splits,
     stability_pairs: Annotated[int, typer.Option(
-        min=1, help="Complementary pairs of half-samples for stability selection.")] = 50,
+        min=1, help="Complementary pairs of half-samples for stability selection.")] =
+    REGRESSION.n_pairs,
     threshold: Annotated[float, typer.Option(
         min=0.5, max=1.0, help="Selection probability (above 0.5) at which stability "
-                               "selection calls a feature stable.")] = 0.8,
+                               "selection calls a feature stable.")] = REGRESSION.threshold,
     inference: Annotated[Literal["split", "same_data"], typer.Option(
         help="split: select on one half of the mazes and infer (Logit p-values, "
              "intervals) on the other; same_data: select and infer on all rows, as "
              "published (p-values too small: only to reproduce the published table).")
-    ] = "split",
-    seed: Seed = 0,
+    ] = REGRESSION.inference,
+    seed: Seed = REGRESSION.seed,
 ) -> None:
     """Which maze features predict that the agent reaches the cheese: held-out log-loss,
     AUC and accuracy of L1 logistic models, VIF, selection by log-loss, stability
     selection, sign stability and inference on rows the selection did not see."""
     from behavstats.episodes import load_episodes
-    from behavstats.stats import run_study
 
-    data = load_episodes(table)
-    names = features.split(",") if features else None
-    result = run_study(data, names, n_splits=splits, seed=seed, n_pairs=stability_pairs,
-                       threshold=threshold, inference=inference, progress=True)
+    settings = Regression(features=features.split(",") if features else None,
+                          n_splits=splits, seed=seed, n_pairs=stability_pairs,
+                          threshold=threshold, inference=inference)
+    result = settings.fit(load_episodes(table), progress=True)
     result.write(out)
     echo_summary(result, ("log_loss", "auc", "accuracy", "baseline"))
     params = result.params

@@ -136,18 +136,21 @@ def channels_option(help: str):
     return typer.Option(parser=channel_list, metavar="CHANNELS", help=help)
 
 
-def run_experiment(run, policy: str, levels: Sequence[int], out: Path, *, quiet: bool,
-                layer: str | None = None, **kwargs):
-    """`run(policy, levels, out, progress=not quiet, layer=layer, **kwargs)`, an
-    intervention experiment, with the policy file loaded and the layer checked before
-    any work (no layer: an experiment over many layers, a sweep)."""
+def run_experiment(settings, policy: str, levels: Sequence[int], out: Path, *, quiet: bool,
+                   **runtime):
+    """`settings.run(policy, levels, out)` (an experiment's settings object) with the
+    policy file loaded and the settings' layer, if any, checked before any work."""
     from behavstats.policy import get_module
 
     net = load(policy)
-    if layer is None:
-        return run(net, levels, out, progress=not quiet, **kwargs)
-    get_module(net, layer)
-    return run(net, levels, out, progress=not quiet, layer=layer, **kwargs)
+    if getattr(settings, "layer", None) is not None:
+        get_module(net, settings.layer)
+    return settings.run(net, levels, out, progress=not quiet, **runtime)
+
+
+def numbers(values: Sequence[float]) -> str:
+    """Numbers as a comma-separated option default: (-2.0, 0.5) -> '-2,0.5'."""
+    return ",".join(f"{v:g}" for v in values)
 
 
 def echo_summary(result, quantities: tuple[str, ...]) -> None:

@@ -21,7 +21,7 @@ from behavstats.cli.options import (
     finite,
     run_experiment,
 )
-from behavstats.experiments import CORRUPTIONS, Patching
+from behavstats.experiments import CORRUPTIONS, Experiment, Patching
 
 
 def corruption_list(spec: str) -> list[str]:
@@ -34,6 +34,7 @@ def corruption_list(spec: str) -> list[str]:
     return names
 
 
+MODE, SEED = Experiment.default("mode"), Experiment.default("seed")
 LAYER, FLOOR, LOGIT_FLOOR, BESIDE = (
     Patching.default(name) for name in ("layer", "floor", "logit_floor", "beside"))
 CORRUPTION_SPEC = ",".join(Patching.default("corruptions"))
@@ -64,20 +65,18 @@ def patch_command(
     logit_floor: LogitFloor = LOGIT_FLOOR,
     sweep: Sweep = True,
     beside: Beside = BESIDE,
-    mode: Mode = "hard",
-    seed: Seed = 0,
+    mode: Mode = MODE,
+    seed: Seed = SEED,
     quiet: Quiet = False,
 ) -> None:
     """Activation patching maps: for each maze's decision square a clean run and corrupted
     twins; each channel (every position) and each cell (all channels) of a layer patched
     clean -> corrupted (denoising) and back (noising); the share of the P(cheese) and
     logit-difference change each restores -> OUT/patching.csv (and OUT/by_layer.csv)."""
-    from behavstats.maps.patching import run_patching
-
-    result = run_experiment(run_patching, policy, levels, out, quiet=quiet, layer=layer,
-                            corruptions=tuple(corruptions), floor=floor,
-                            logit_floor=logit_floor, sweep_layers=None if sweep else (),
-                            beside=beside, mode=mode, seed=seed)
+    settings = Patching(layer=layer, corruptions=tuple(corruptions), floor=floor,
+                        logit_floor=logit_floor, sweep_layers=None if sweep else (),
+                        beside=beside, mode=mode, seed=seed)
+    result = run_experiment(settings, policy, levels, out, quiet=quiet)
     typer.echo(f"{result.params['n_used']} of {result.params['n_levels']} levels have a "
                "decision square")
     table = result.patching

@@ -18,9 +18,13 @@ from behavstats.cli.options import (
     Quiet,
     Seed,
     levels_option,
+    load,
     run_experiment,
 )
-from behavstats.vocabulary import VECTOR_LAYER
+from behavstats.experiments import Ablation, Experiment, LayerSweep
+
+MODE, SEED = Experiment.default("mode"), Experiment.default("seed")
+LAYER = Ablation.default("layer")
 
 
 @app.command("layer-sweep")
@@ -28,17 +32,15 @@ def layer_sweep_command(
     policy: PolicyOption = "default",
     levels: DsqLevels = "0:100",
     out: Out = Path("layer-sweep"),
-    mode: Mode = "hard",
-    seed: Seed = 0,
+    mode: Mode = MODE,
+    seed: Seed = SEED,
     quiet: Quiet = False,
 ) -> None:
     """Cheese vector (x -1, +1) and top-right vector (x +1, +2) computed and added at
     every residual add and the embedder output: change of P(cheese) / P(top-right) at
     the decision square and field TV -> OUT/layer_sweep.csv."""
-    from behavstats.sweeps import run_layer_sweep
-
-    result = run_experiment(run_layer_sweep, policy, levels, out, quiet=quiet, mode=mode,
-                         seed=seed)
+    result = run_experiment(LayerSweep(mode=mode, seed=seed), policy, levels, out,
+                            quiet=quiet)
     table = result.layer_sweep
     best = table[(table.vector == "cheese") & (table.coeff == -1)
                  & (table.target == "p_cheese")].sort_values("estimate").iloc[0]
@@ -51,22 +53,21 @@ def layer_sweep_command(
 @app.command("ablate")
 def ablate_command(
     policy: PolicyOption = "default",
-    layer: Layer = VECTOR_LAYER,
+    layer: Layer = LAYER,
     levels: DsqLevels = "0:100",
     placements: Annotated[int, typer.Option(help="Random cheese cells per maze of the "
-                                                 "channel discovery (tracking score).")] = 4,
+                                                 "channel discovery (tracking score).")] =
+    Ablation.default("placements"),
     out: Out = Path("ablation"),
-    mode: Mode = "hard",
-    seed: Seed = 0,
+    mode: Mode = MODE,
+    seed: Seed = SEED,
     quiet: Quiet = False,
 ) -> None:
     """Zero- and mean-ablate (leave-one-maze-out mean) each channel of a layer: change
     of P(cheese) at the decision square beside the tracking score ->
     OUT/ablation.csv."""
-    from behavstats.sweeps import run_ablation
-
-    result = run_experiment(run_ablation, policy, levels, out, quiet=quiet, layer=layer,
-                         placements=placements, mode=mode, seed=seed)
+    settings = Ablation(layer=layer, placements=placements, mode=mode, seed=seed)
+    result = run_experiment(settings, policy, levels, out, quiet=quiet)
     for method, part in result.ablation.groupby("method", sort=False):
         typer.echo(f"{method}-ablation, largest effects:")
         typer.echo(part.head(8).to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
@@ -83,8 +84,8 @@ def probe_command(
     levels: Annotated[Sequence[int], levels_option("Level seeds (split by level into train "
                                                     "and test).")] = "0:1000",
     per_episode: PerEpisode = 4,
-    mode: Mode = "hard",
-    seed: Seed = 0,
+    mode: Mode = MODE,
+    seed: Seed = SEED,
     quiet: Quiet = False,
 ) -> None:
     """Linear probes of every residual add and the embedder output for cheese and mouse
@@ -94,8 +95,8 @@ def probe_command(
 
     if per_episode < 1:
         fail(f"--per-episode must be at least 1, got {per_episode}")
-    result = run_experiment(run_probes, policy, levels, out, quiet=quiet, per_episode=per_episode,
-                         mode=mode, seed=seed)
+    result = run_probes(load(policy), levels, out, progress=not quiet,
+                        per_episode=per_episode, mode=mode, seed=seed)
     typer.echo(result.probes.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     typer.echo(f"-> {out}")
 

@@ -55,7 +55,7 @@ package's conversion (`maze_to_activation_cell`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, remove_cheese, toggle_walls
 from behavstats.maze.model import MOVE_NAMES, MOVES, Cell, MazeStateError, level_id
 from behavstats.policy import Policy
-from behavstats.results import Result, figure_only, interval_row, quantity_row
+from behavstats.results import Result, figure_only, quantity_row
 from behavstats.seeding import Purpose, stream
 from behavstats.stats.multiplicity import family_row, sign_flip_pvalues, with_tests
 
@@ -342,8 +342,8 @@ class PatchingResult(Result):
                 rows.append(quantity_row("levels_below_floor", label,
                                          float((~twins[f"kept_{metric}"]).sum()),
                                          n=len(twins)))
-                rows.append(interval_row("clean_minus_corrupted", label, mean_ci(
-                    twins[f"clean_{metric}"] - twins[f"corrupted_{metric}"], **common)))
+                rows.append(mean_ci(twins[f"clean_{metric}"] - twins[f"corrupted_{metric}"],
+                                    **common).row("clean_minus_corrupted", label))
         channels = self.patching[self.patching["unit"] == "channel"]
         for (corruption, direction, metric), part in channels.groupby(
                 ["corruption", "direction", "metric"], sort=False):
@@ -376,10 +376,9 @@ class PatchingResult(Result):
         for ((corruption, direction, metric), part), test in zip(
                 groups, tests.itertuples(), strict=True):
             what = f"{corruption}, {direction}, {metric}"
-            stats = mean_ci(part["share"].to_numpy(), **common)
-            rows.append(quantity_row("cell_mass_near_cheese", what, stats["mean"],
-                                     stats["ci_low"], stats["ci_high"], stats["n"],
-                                     test.p_value, test.q_value))
+            share = mean_ci(part["share"].to_numpy(), **common)
+            rows.append(replace(share, p_value=test.p_value, q_value=test.q_value).row(
+                "cell_mass_near_cheese", what))
             rows.append(quantity_row("cell_share_near_cheese", what,
                                      float(part["chance"].mean()), n=len(part)))
         return [*rows, family_row(MASS_FAMILY, tests["q_value"])]

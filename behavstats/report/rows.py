@@ -5,56 +5,58 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
-from behavstats.evaluation import decision_behaviour
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
 from behavstats.maps.patching import CELL_FAMILY as PATCH_CELL_FAMILY
 from behavstats.maps.patching import FAMILY as PATCH_FAMILY
 from behavstats.maps.patching import LAYER_FAMILY as PATCH_LAYER_FAMILY
-from behavstats.quantities import edited, feature_label, resampled
+from behavstats.quantities import feature_label
 from behavstats.report.comparisons import Compared, Row, compare
-from behavstats.results import quantity_row, summary_frame, with_published
+from behavstats.results import quantity_row, summary_frame
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
 from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY, selected_logit
 from behavstats.study.folder import Study
 from behavstats.sweeps.ablation import FAMILY as ABLATION_FAMILY
 from behavstats.sweeps.layers import FAMILY as SWEEP_FAMILY
 from behavstats.sweeps.probes import FAMILY as PROBE_FAMILY
+from behavstats.vocabulary import (
+    DECISION_GROUP,
+    DECISION_MAZES,
+    KEY_FEATURES,
+    PUBLISHED_MODEL,
+    TRAINING,
+    VANILLA,
+    VECTOR_LAYER,
+    at_layer,
+    edited,
+    renamed,
+    resampled,
+)
 
-PUBLISHED_FEATURES = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
-KEY_FEATURES = PUBLISHED_FEATURES[:3]
-DECISION = "decision-square mazes, cheese outside the top-right 5x5"
-CHEESE = edited("cheese vector", -1)
+CHEESE = edited("cheese", -1)
+__getattr__ = renamed(__name__, {
+    "PUBLISHED_FEATURES": ("behavstats.vocabulary.PUBLISHED_MODEL (the four features; "
+                           "vocabulary.PUBLISHED_FEATURES are the 16 metrics)",
+                           PUBLISHED_MODEL),
+    "DECISION": ("behavstats.vocabulary.DECISION_MAZES", DECISION_MAZES)})
 
 
 def _behaviour(study: Study) -> list[Compared]:
-    """From the episodes gathered for the regression (the published 10,000-episode
-    protocol) and the evaluation."""
-    episodes = study.results["episodes"]
-    rows = []
-    if episodes is not None:
-        chosen = episodes["has_dsq"] & ~episodes["cheese_in_tr5"]
-        decision = decision_behaviour(episodes).set_index("group").loc["decision mazes"]
-        rows = [quantity_row("decision_share", "vanilla", chosen.mean(), n=len(episodes)),
-                *(quantity_row(k, "decision mazes", decision[k], n=decision["n"])
-                  for k in ("reached_cheese", "reached_tr5", "reached_top_right"))]
-    summary = pd.concat([with_published(summary_frame(rows)), study.summary("evaluation")])
-    return compare(summary, [
-        Row(f"reaches the cheese ({DECISION}) [%]", "reached_cheese", "decision mazes",
+    """From the evaluation: its decision rows count the episodes gathered for the
+    regression (the published 10,000-episode protocol) when the study ran them."""
+    return compare(study.summary("evaluation"), [
+        Row(f"reaches the cheese ({DECISION_MAZES}) [%]", "reached_cheese", DECISION_GROUP,
             percent=True, headline=True),
         Row("goes to the top-right 5x5 instead, same mazes [%]", "reached_tr5",
-            "decision mazes", percent=True),
+            DECISION_GROUP, percent=True),
         Row("reaches the top-right cell, same mazes [%]", "reached_top_right",
-            "decision mazes", percent=True),
-        Row(f"share of levels that are {DECISION} [%]", "decision_share", "vanilla",
+            DECISION_GROUP, percent=True),
+        Row(f"share of levels that are {DECISION_MAZES} [%]", "decision_share", VANILLA,
             percent=True),
         Row("reaches the cheese on the training distribution (cheese in the top-right "
-            "5x5) [%]", "success", "training", percent=True),
+            "5x5) [%]", "success", TRAINING, percent=True),
         Row("reaches the cheese on held-out levels (cheese anywhere) [%]", "success",
-            "vanilla", percent=True)], share_intervals=True)
+            VANILLA, percent=True)], share_intervals=True)
 
 
 def _regression(study: Study) -> list[Compared]:
@@ -92,7 +94,7 @@ def _regression(study: Study) -> list[Compared]:
             "all features"),
         Row("held-out accuracy, all 16 features, L1 [share]", "accuracy", "all features"),
         *(Row(f"coefficient of {feature_label(f)} [per SD]", "coefficient", f"{model}: {f}",
-              effect=True, headline=True) for f in PUBLISHED_FEATURES),
+              effect=True, headline=True) for f in PUBLISHED_MODEL),
         Row("correlation of path and Euclidean distance, decision square → cheese",
             "correlation", "steps_cheese_dsq ~ euc_cheese_dsq", effect=True),
         *(Row(f"VIF of {feature_label(f)}", "vif", f"key features: {f}")
@@ -143,7 +145,7 @@ def _cheese_vector(study: Study) -> list[Compared]:
 
 
 def _top_right_vector(study: Study) -> list[Compared]:
-    vector = "top-right vector"
+    vector = "top_right"
     words = {0.5: "weak", 1: "strong", 2: "strong", 5: "garbage (5-20)",
              10: "garbage (5-20)"}
     return compare(study.summary("top_right_vector"), [
@@ -230,18 +232,18 @@ def _layer_sweep(study: Study) -> list[Compared]:
     if result is None:
         return []
     layers = list(dict.fromkeys(result.layer_sweep["layer"]))
-    cheese, top_right = edited("cheese vector", -1), edited("top_right vector", 2)
+    cheese, top_right = edited("cheese", -1), edited("top_right", 2)
     return compare(study.summary("layer_sweep"), [
         *(Row(f"change of P(cheese), cheese vector x −1 at {_layer(layer)}",
-              "p_cheese_change", f"{cheese} at {layer}", effect=True,
+              "p_cheese_change", at_layer(cheese, layer), effect=True,
               headline=layer == VECTOR_LAYER,
               published_text="the published layer (0.81 → 0.03)" if layer == VECTOR_LAYER
               else "") for layer in layers),
         *(Row(f"change of P(top-right), top-right vector x 2 at {_layer(layer)}",
-              "p_topright_change", f"{top_right} at {layer}", effect=True)
+              "p_topright_change", at_layer(top_right, layer), effect=True)
           for layer in layers),
         *(Row(f"mean TV of the rest of the field, cheese vector x −1 at {_layer(layer)}",
-              "field_tv", f"{cheese} at {layer}") for layer in layers),
+              "field_tv", at_layer(cheese, layer)) for layer in layers),
         _family(SWEEP_FAMILY)])
 
 
@@ -317,7 +319,7 @@ def _probes(study: Study) -> list[Compared]:
     published = {"reaches_cheese": "78-85% against a 68% baseline (sparse probes)"}
     rows = []
     for target, words in PROBE_TARGETS.items():
-        condition = f"{target} at {VECTOR_LAYER}"
+        condition = at_layer(target, VECTOR_LAYER)
         rows += [Row(f"probe accuracy, {words}, at {_layer(VECTOR_LAYER)} [share]",
                      "probe_accuracy", condition, headline=target == "reaches_cheese",
                      published_text=published.get(target, "")),

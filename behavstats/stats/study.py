@@ -21,6 +21,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from behavstats.errors import UserError
+from behavstats.experiments import Regression
 from behavstats.results import NAN, Result, quantity_row
 from behavstats.stats.calibration import (
     CALIBRATION_COLUMNS,
@@ -45,14 +46,20 @@ from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
 from behavstats.stats.splits import selection_half
 from behavstats.stats.stability import StabilitySelection, check_threshold
+from behavstats.vocabulary import (
+    CHEESE_IN_TR5,
+    HAS_DSQ,
+    KEY_FEATURES,
+    PUBLISHED_FEATURES,
+    PUBLISHED_MODEL,
+)
 
-PUBLISHED_MODEL = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
-"""The four features of the published L1 fit, refitted on the study's episodes so that
-its accuracy and coefficients stand beside the published ones."""
-KEY_FEATURES = PUBLISHED_MODEL[:3]
-"""The three predictive features whose VIFs the published study gave (1.05 / 4.64 /
-4.66); the VIFs of all 16 metrics are far larger, as the metrics nearly repeat each
-other."""
+# PUBLISHED_MODEL (the four features of the published L1 fit, refitted on the study's
+# episodes so that its accuracy and coefficients stand beside the published ones) and
+# KEY_FEATURES (the three whose VIFs the published study gave; the VIFs of all 16
+# metrics are far larger, as the metrics nearly repeat each other) are the
+# vocabulary's, importable from here as before.
+
 SELECTION_SPLITS = 12
 """Most splits the feature selection uses. Its comparisons get the corrected resampled
 t interval, whose width goes as sqrt(1/J + n_test/n_train): with 12 splits it is about
@@ -99,11 +106,11 @@ class StudyResult(Result):
     published_model: `L1LogisticStudy.coefficients_` of the fit on `PUBLISHED_MODEL`
         alone; None when the features lack one of them.
     key_vif: `Collinearity.vif_` of `KEY_FEATURES` alone; None likewise.
-    params: n_table (rows given), require_dsq and exclude_cheese_in_tr5 (which
-        published filters were applied), features, inference, n_selection,
-        n_inference, C (chosen on the selection half), selected and still_improving (of
-        `FeatureSelection`), stable, threshold, false_selection_bound, stability_q,
-        n_pairs, selection_splits, collinear_relations, seed, n_subsets, n_bootstrap.
+    params: the settings (`Regression`, with the features used), n_table (rows given),
+        require_dsq and exclude_cheese_in_tr5 (which published filters were applied),
+        n_selection, n_inference, C (chosen on the selection half), selected and
+        still_improving (of `FeatureSelection`), stable, false_selection_bound,
+        stability_q, selection_splits, collinear_relations.
     """
 
     accuracy: pd.DataFrame
@@ -124,6 +131,7 @@ class StudyResult(Result):
     key_vif: pd.DataFrame | None
     params: dict
     topic = "regression"
+    settings_type = Regression
 
     def _rows(self) -> list[dict]:
         rows = []
@@ -190,12 +198,15 @@ def selected_logit(params: dict) -> str:
 
 
 def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
-              n_splits: int = 50, test_size: float = 0.2, seed: int = 0,
-              n_subsets: int = 200, n_bootstrap: int = 1000, n_pairs: int = 50,
-              threshold: float = 0.8, inference: str = "split",
-              progress: bool = False) -> StudyResult:
-    """Run the study on `table` (a `reached_cheese` column plus feature columns;
-    default features: the 16 published metrics).
+              progress: bool = False, **settings: Any) -> StudyResult:
+    """`Regression(features=features, **settings).fit(table)`."""
+    return Regression(features=features, **settings).fit(table, progress=progress)
+
+
+def compute(settings: Regression, table: pd.DataFrame, *, progress: bool = False
+            ) -> StudyResult:
+    """The regression (`Regression.fit`) on `table` (a `reached_cheese` column plus
+    feature columns; default features: the 16 published metrics).
 
     When the table has `has_dsq` / `cheese_in_tr5` columns (an episodes table), the
     published filter is applied first (`select_decision_mazes`); a table without them
@@ -205,16 +216,15 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     only). All parts with the same seed share the same splits. Raises StudyDataError
     for a table the study cannot use.
     """
+    features, inference, threshold = settings.features, settings.inference, settings.threshold
+    n_splits, test_size, seed = settings.n_splits, settings.test_size, settings.seed
+    n_subsets, n_bootstrap, n_pairs = settings.n_subsets, settings.n_bootstrap, settings.n_pairs
     if inference not in INFERENCE:
         raise UserError(f"inference must be one of {INFERENCE}, got {inference!r}")
     check_threshold(threshold)
-    if features is None:
-        from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
-
-        features = PUBLISHED_FEATURES
-    features = list(features)
-    filters = {"require_dsq": "has_dsq" in table.columns,
-               "exclude_cheese_in_tr5": "cheese_in_tr5" in table.columns}
+    features = list(PUBLISHED_FEATURES if features is None else features)
+    filters = {"require_dsq": HAS_DSQ in table.columns,
+               "exclude_cheese_in_tr5": CHEESE_IN_TR5 in table.columns}
     selected_rows = select_decision_mazes(table, **filters)
     X, y = design_matrix(selected_rows, features, LABEL)
     if inference == "split":
@@ -260,7 +270,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     single, published_fit, published_logit, key_vif = fixed_part
     inference_rows = (INFERENCE_HALF if inference == "split"
                       else "same rows as the selection")
-    params = {"n_table": len(table), **filters, "features": features,
+    params = {**settings.to_dict(), "n_table": len(table), **filters, "features": features,
               "inference": inference, "inference_rows": inference_rows,
               "n_selection": len(halves[0][1]), "n_inference": len(halves[1][1]), "C": C,
               "selected": selection.selected_, "still_improving": selection.still_improving_,

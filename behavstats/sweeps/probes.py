@@ -67,8 +67,9 @@ from behavstats.rollout import PROCGEN_STEP_LIMIT, RolloutConfig, run_episodes
 from behavstats.seeding import Purpose, random_state, stream
 from behavstats.stats.multiplicity import bh_qvalues, family_row, sign_flip_p
 from behavstats.sweeps.layers import sweep_layers
+from behavstats.vocabulary import CHEESE_IN_TR5, TOP_RIGHT_REGION, at_layer
 
-TARGETS = ("cheese_x", "cheese_y", "mouse_x", "mouse_y", "cheese_in_tr5", "reaches_cheese")
+TARGETS = ("cheese_x", "cheese_y", "mouse_x", "mouse_y", CHEESE_IN_TR5, "reaches_cheese")
 COLUMNS = ("layer", "target", "accuracy", "ci_low", "ci_high", "baseline", "control_accuracy",
            "selectivity", "p_value", "q_value", "random_network_accuracy", "n_train", "n_test")
 FAMILY = "layer x target"
@@ -104,7 +105,7 @@ class ProbeResult(Result):
         tests are significant."""
         rows = []
         for r in self.probes.itertuples():
-            condition = f"{r.target} at {r.layer}"
+            condition = at_layer(r.target, r.layer)
             rows += [quantity_row("probe_accuracy", condition, r.accuracy, r.ci_low,
                                   r.ci_high, r.n_test),
                      quantity_row("baseline", condition, r.baseline, n=r.n_test),
@@ -135,13 +136,14 @@ def probe_observations(policy: Policy, mazes: Sequence[Maze], *, per_episode: in
         cells = list(dict.fromkeys(tuple(c) for c in episode.path if tuple(c) != maze.cheese))
         rng = stream(seed, Purpose.PATH_CELLS, level)
         picked = rng.choice(len(cells), size=min(per_episode, len(cells)), replace=False)
-        in_tr5 = maze.cheese in set(top_right_region(maze, 5, exclude_mouse=False))
+        in_tr5 = maze.cheese in set(top_right_region(maze, TOP_RIGHT_REGION,
+                                                     exclude_mouse=False))
         cheese = maze.world_cell(maze.cheese)
         for k in sorted(picked):
             mouse = maze.world_cell(cells[k])
             rows.append({"maze": i, "level": level, "x": cells[k][0], "y": cells[k][1],
                          "cheese_x": cheese[0], "cheese_y": cheese[1], "mouse_x": mouse[0],
-                         "mouse_y": mouse[1], "cheese_in_tr5": in_tr5,
+                         "mouse_y": mouse[1], CHEESE_IN_TR5: in_tr5,
                          "reaches_cheese": bool(episode.reached_cheese)})
     return pd.DataFrame(rows)
 
