@@ -268,24 +268,33 @@ all its channels."""
 @dataclass(frozen=True, kw_only=True)
 class Patching(Experiment):
     """Activation patching maps (`behavstats.maps.patching`): for each level with a
-    decision square, a clean run and a corrupted twin's, and the share of the
+    decision square, a clean run and corrupted twins', and the share of the
     clean-corrupted difference of the decision-square quantity that patching one
     channel or one cell at `layer` restores.
 
-    corruptions: the twins (`CORRUPTIONS`); directions: `DIRECTIONS`; metrics:
-        `PATCH_METRICS`; units: `UNITS`.
+    layer: the layer whose channels and cells are patched (a stage output with channel
+        maps, e.g. a residual add).
+    corruptions: the corrupted twins (`CORRUPTIONS`).
+    directions: `DIRECTIONS`: clean into corrupted (denoising), corrupted into clean
+        (noising).
+    metrics: the decision-square quantities (`PATCH_METRICS`).
+    units: what one patch replaces (`UNITS`): a channel everywhere, a cell with all its
+        channels.
     floor: levels whose clean and corrupted P(cheese) differ by less are left out of
-        that metric's restorations (and counted); logit_floor: the same for logit_diff
-        (nats).
+        its restorations (and counted).
+    logit_floor: the same for logit_diff (nats).
     window: cell rows of the aggregated table cover offsets up to this many activation
         cells from the cheese's cell (per-level rows cover every cell).
     near: the summary's cell mass counts cells within this many activation cells
         (Chebyshev) of a cheese as near it.
-    sweep_layers: layers of the channel x layer sweep (None: every residual add; ()
-        none), with `sweep_corruption`, denoising, and `sweep_metric`.
-    beside: without a channel discovery and an ablation given, run both on the same
-        levels for the channel ranking's tracking score and ablation effect.
+    sweep_layers: layers of the channel x layer sweep (None: every residual add; ():
+        none).
+    sweep_corruption: the sweep's corruption (denoising, one channel at a time).
+    sweep_metric: the sweep's metric.
+    beside: without a channel discovery and an ablation given to `run`, run both on the
+        same levels for the channel ranking's tracking score and ablation effect.
     n_examples: example mazes whose cell maps are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     layer: str = VECTOR_LAYER
