@@ -70,6 +70,7 @@ _EXPORTS = {
     "SetCell": "behavstats.hooks",
     "ReplaceChannels": "behavstats.hooks",
     "Ablate": "behavstats.hooks",
+    "Patch": "behavstats.hooks",
     # vector fields and episodes
     "vector_field": "behavstats.vfield",
     "vector_fields": "behavstats.vfield",
@@ -98,6 +99,7 @@ _EXPORTS = {
     "Ablation": "behavstats.experiments",
     "Attribution": "behavstats.experiments",
     "ValueMaps": "behavstats.experiments",
+    "Patching": "behavstats.experiments",
     # the experiments as functions, and their Results
     "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",
@@ -120,6 +122,8 @@ _EXPORTS = {
     "AblationResult": "behavstats.sweeps.ablation",
     "run_probes": "behavstats.sweeps.probes",
     "ProbeResult": "behavstats.sweeps.probes",
+    "run_patching": "behavstats.maps.patching",
+    "PatchingResult": "behavstats.maps.patching",
     "across_agents": "behavstats.across",
     "AcrossAgentsResult": "behavstats.across",
     "AttributionResult": "behavstats.maps.attribution",

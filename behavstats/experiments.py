@@ -305,3 +305,66 @@ class ValueMaps(Experiment):
     n_boot: int = N_BOOT
 
     implementation = "behavstats.maps.value:compute"
+CORRUPTIONS = ("cheese_moved", "cheese_removed", "mouse_moved", "wall_toggled")
+"""Activation patching's corrupted twins of a clean maze (`behavstats.maps.patching`)."""
+DIRECTIONS = ("denoising", "noising")
+"""Patching clean activations into the corrupted run (denoising) or corrupted ones into
+the clean run (noising)."""
+PATCH_METRICS = DECISION_TARGETS
+"""The decision-square quantities patching restores (the attribution's targets):
+P(move towards the cheese) and log P(towards the cheese) - log P(towards the top-right
+cell)."""
+UNITS = ("channel", "cell")
+"""What one patch replaces: one channel at every position, or one cell of the map with
+all its channels."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Patching(Experiment):
+    """Activation patching maps (`behavstats.maps.patching`): for each level with a
+    decision square, a clean run and corrupted twins', and the share of the
+    clean-corrupted difference of the decision-square quantity that patching one
+    channel or one cell at `layer` restores.
+
+    layer: the layer whose channels and cells are patched (a stage output with channel
+        maps, e.g. a residual add).
+    corruptions: the corrupted twins (`CORRUPTIONS`).
+    directions: `DIRECTIONS`: clean into corrupted (denoising), corrupted into clean
+        (noising).
+    metrics: the decision-square quantities (`PATCH_METRICS`).
+    units: what one patch replaces (`UNITS`): a channel everywhere, a cell with all its
+        channels.
+    floor: levels whose clean and corrupted P(cheese) differ by less are left out of
+        its restorations (and counted).
+    logit_floor: the same for logit_diff (nats).
+    window: cell rows of the aggregated table cover offsets up to this many activation
+        cells from the cheese's cell (per-level rows cover every cell).
+    near: the summary's cell mass counts cells within this many activation cells
+        (Chebyshev) of a cheese as near it.
+    sweep_layers: layers of the channel x layer sweep (None: every residual add; ():
+        none).
+    sweep_corruption: the sweep's corruption (denoising, one channel at a time).
+    sweep_metric: the sweep's metric.
+    beside: without a channel discovery and an ablation given to `run`, run both on the
+        same levels for the channel ranking's tracking score and ablation effect.
+    n_examples: example mazes whose cell maps are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
+    """
+
+    layer: str = VECTOR_LAYER
+    corruptions: tuple[str, ...] = CORRUPTIONS
+    directions: tuple[str, ...] = DIRECTIONS
+    metrics: tuple[str, ...] = PATCH_METRICS
+    units: tuple[str, ...] = UNITS
+    floor: float = 0.05
+    logit_floor: float = 0.5
+    window: int = 6
+    near: int = 1
+    sweep_layers: tuple[str, ...] | None = None
+    sweep_corruption: str = "cheese_moved"
+    sweep_metric: str = "p_cheese"
+    beside: bool = True
+    n_examples: int = 3
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.maps.patching:compute"

@@ -124,6 +124,18 @@ QUANTITIES: dict[str, Quantity] = {
                                             "value with steps to the cheese"),
     "value_spearman_steps_top_right": Quantity("Spearman correlation over a maze's cells "
                                                "of value with steps to the top-right cell"),
+    # activation patching (`maps.patching`)
+    "restoration": Quantity("normalised restoration by patching, (patched - corrupted) / "
+                            "(clean - corrupted) (noising: (clean - patched) / (clean - "
+                            "corrupted))", "share of the difference"),
+    "cell_mass_near_cheese": Quantity("share of the cell map's positive restoration within "
+                                      "a cell of a cheese", "share"),
+    "cell_share_near_cheese": Quantity("share of the map's cells within a cell of a cheese "
+                                       "(the mass by chance)", "share"),
+    "levels_below_floor": Quantity("levels whose clean and corrupted runs differ by less "
+                                   "than the floor (left out)", "levels"),
+    "clean_minus_corrupted": Quantity("clean minus corrupted value of the decision-square "
+                                      "quantity"),
     # multiplicity (`stats.multiplicity.family_row`; n: the tests made)
     "significant_tests": Quantity("tests of a family significant at q <= 0.05 "
                                   "(Benjamini-Hochberg)", "tests"),

@@ -34,6 +34,8 @@ The purposes, with their keys:
 - RETARGET_TARGETS (level): retargeting's sample of target squares.
 - SIGN_FLIPS (n): the random sign vectors of sign-flip tests of n values
   (`stats.multiplicity`); every test of n values under one seed uses the same ones.
+- PATCH_TWINS (level, corruption): activation patching's corrupted twins (the moved
+  cheese's cell, the toggled wall; `maps.patching`).
 """
 
 from enum import IntEnum
@@ -71,6 +73,7 @@ class Purpose(IntEnum):
     INFERENCE_SPLIT = 25
     STABILITY_HALVES = 26
     CALIBRATION_FOLDS = 27
+    PATCH_TWINS = 28
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

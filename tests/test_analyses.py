@@ -22,6 +22,7 @@ RUNS = {
     "probes.py": (["--levels", "0:12"], ["probes.csv", "observations.parquet"]),
     "attribution.py": (["--levels", "0:3"], ["attribution.csv", "pixels.parquet"]),
     "value_maps.py": (["--levels", "0:3"], ["cells.parquet", "by_steps.parquet"]),
+    "patching.py": (["--levels", "0:8"], ["patching.csv", "by_layer.csv", "per_level.parquet"]),
     "across_agents.py": (["--policies", "default", "--levels", "12", "--vector-levels", "12"],
                          ["across_agents.csv", "summaries.parquet", "scores.csv",
                           "coefficients.csv", "coefficient_test.csv", "design.parquet",

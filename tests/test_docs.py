@@ -50,8 +50,8 @@ def test_experiment_pages_show_the_result_columns_and_the_published_figures(site
     assert "p_cheese_random" in page  # a column named in CheeseVectorResult's docstring
     assert "0.81 to 0.03" in page  # the published note, from behavstats.reference
     for name in ("evaluation", "regression", "cheese-vector", "top-right-vector",
-                 "channels-retargeting", "resampling", "layer-sweep", "ablation", "probes",
-                 "across-agents", "attribution", "value-maps"):
+                 "channels-retargeting", "resampling", "layer-sweep", "ablation", "patching",
+                 "probes", "across-agents", "attribution", "value-maps"):
         html = (site / "experiments" / name / "index.html").read_text()
         assert 'doc-section-title">Attributes:' in html, f"{name}: no table of its columns"
     assert (site / "tutorial" / "index.html").is_file()

@@ -57,6 +57,14 @@ COLUMNS = {
     "ablation": {"ablation": ["layer", "channel", "method", "estimate", "ci_low", "ci_high",
                               "n", "p_value", "q_value", "tracking_score"],
                  "levels": ["channel", "method", "level", "change"]},
+    "patching": {"patching": ["layer", "corruption", "unit", "channel", "x", "y", "direction",
+                              "metric", "estimate", "ci_low", "ci_high", "n", "p_value",
+                              "q_value", "tracking_score", "ablation_effect"],
+                 "by_layer": ["layer", "channel", "estimate", "q_value"],
+                 "levels": ["level", "corruption", "twin", "cheese_row", "edit_row",
+                            "clean_p_cheese", "corrupted_logit_diff", "kept_p_cheese"],
+                 "per_level": ["level", "layer", "corruption", "direction", "unit", "channel",
+                               "row", "col", "x", "y", "p_cheese", "logit_diff"]},
     "probes": {"probes": ["layer", "target", "accuracy", "ci_low", "ci_high", "baseline",
                           "control_accuracy", "selectivity", "p_value", "q_value",
                           "random_network_accuracy", "n_train", "n_test"],
@@ -147,6 +155,14 @@ def _run(topic, make_policy, mazes_by_level):
                                n_boot=50) if topic == "attribution" else \
             ValueMaps(n_examples=0, n_boot=50)
         return settings.run(policy, [mazes[3], mazes[6]])
+    if topic == "patching":
+        from behavstats.hooks import VECTOR_LAYER
+        from behavstats.maps.patching import run_patching
+
+        return run_patching(policy, list(mazes.values()), corruptions=("cheese_moved",
+                                                                       "cheese_removed"),
+                            floor=0.0, logit_floor=0.0, beside=False,
+                            sweep_layers=(VECTOR_LAYER,), n_boot=50, n_examples=0)
     from behavstats.across import across_agents
     from behavstats.policy import load_policy
 

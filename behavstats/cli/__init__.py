@@ -1,7 +1,16 @@
 """The `behavstats` command line (also `python -m behavstats`): `app`, with one module
 per command group, each registering its commands on import."""
 
-from behavstats.cli import episodes, interventions, maps, mazes, study, sweeps, train  # noqa: F401
+from behavstats.cli import (  # noqa: F401
+    episodes,
+    interventions,
+    maps,
+    mazes,
+    patching,
+    study,
+    sweeps,
+    train,
+)
 from behavstats.cli.app import app
 from behavstats.cli.options import VECTOR_LAYER_NAME, usable_cores
 

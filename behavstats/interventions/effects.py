@@ -130,3 +130,36 @@ def transfer_change(transfer: pd.DataFrame, before: str, after: str, *, seed: in
     independent, so the bootstrap runs over target levels; n: those levels)."""
     change = (transfer[after] - transfer[before]).groupby(transfer["level_b"]).mean()
     return mean_ci(change.to_numpy(), seed=seed, n_boot=n_boot)
+
+
+def row_means_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT,
+                 level: float = LEVEL, chunk: int = 4096) -> pd.DataFrame:
+    """`estimate_ci` of every row of `values` (rows, units), NaN where a row has no value
+    for a unit, in one vectorised bootstrap: the units (levels) are drawn with
+    replacement once per resample, as `bootstrap_ci` draws them, and every row's
+    resampled mean is the mean of its values among the units drawn (a weighted sum:
+    drawn counts times values). A row with a value for every unit gets exactly
+    `estimate_ci`'s interval; a row with gaps resamples the same units, so the rows of
+    one table share their draws. Columns estimate, ci_low, ci_high, n (the row's
+    values); intervals NaN with fewer than two."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    rows, units = values.shape
+    has = ~np.isnan(values)
+    n = has.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate = np.where(n > 0, np.nansum(values, axis=1) / n, np.nan)
+    low, high = np.full(rows, np.nan), np.full(rows, np.nan)
+    if units >= 2 and (n >= 2).any():
+        draws = stream(seed, Purpose.BOOTSTRAP).integers(0, units, (n_boot, units))
+        offset = (draws + units * np.arange(n_boot)[:, None]).ravel()
+        counts = np.bincount(offset, minlength=n_boot * units).reshape(n_boot, units).T
+        filled, tail = np.where(has, values, 0.0), 100 * (1 - level) / 2
+        for begin in range(0, rows, chunk):
+            part = slice(begin, begin + chunk)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (filled[part] @ counts) / (has[part] @ counts)
+            testable = n[part] >= 2
+            if testable.any():
+                bounds = np.nanpercentile(means[testable], [tail, 100 - tail], axis=1)
+                low[part][testable], high[part][testable] = bounds
+    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high, "n": n})

@@ -8,6 +8,9 @@ import re
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
 from behavstats.maps.attribution import FAMILY as ATTRIBUTION_FAMILY
+from behavstats.maps.patching import CELL_FAMILY as PATCH_CELL_FAMILY
+from behavstats.maps.patching import FAMILY as PATCH_FAMILY
+from behavstats.maps.patching import LAYER_FAMILY as PATCH_LAYER_FAMILY
 from behavstats.maps.value import FAMILY as VALUE_FAMILY
 from behavstats.quantities import TARGET_WORDS, feature_label
 from behavstats.report.comparisons import Compared, Row, compare
@@ -258,6 +261,53 @@ def _ablation(study: Study) -> list[Compared]:
         _family(ABLATION_FAMILY)])
 
 
+def _patching(study: Study) -> list[Compared]:
+    """The channels whose clean activations restore most of P(cheese) when the cheese is
+    moved (beside their tracking score and ablation effect), the noising ranking's best,
+    the cell map's mass near the cheese against chance, the best channel at each residual
+    add, the levels left below the floor, and the families."""
+    result = study.results["patching"]
+    if result is None:
+        return []
+    summary = study.summary("patching")
+    table = result.patching[result.patching["unit"] == "channel"].set_index(
+        ["corruption", "direction", "metric", "channel"])
+    restored = summary[summary["quantity"] == "restoration"]
+    rows = []
+    for direction, words in (("denoising", "clean channel into the corrupted run"),
+                             ("noising", "corrupted channel into the clean run")):
+        prefix = f"cheese_moved, {direction}, p_cheese: channel "
+        found = restored[restored["condition"].str.startswith(prefix)]
+        shown = found if direction == "denoising" else found.head(1)
+        for k, condition in enumerate(shown["condition"]):
+            channel = int(condition.removeprefix(prefix).split(" ")[0])
+            known = table.loc[("cheese_moved", direction, "p_cheese", channel)]
+            rows.append(Row(
+                f"restoration of P(cheese), cheese moved, {words}: channel {channel} "
+                f"(tracking score {known['tracking_score']:.2f}, mean-ablation change "
+                f"{known['ablation_effect']:+.3f})".replace("change -", "change −"),
+                "restoration", condition, effect=True,
+                headline=k == 0))
+    for corruption, words in (("cheese_moved", "cheese moved"),
+                              ("cheese_removed", "cheese removed")):
+        what = f"{corruption}, denoising, p_cheese"
+        rows += [Row(f"share of the cell map's restoration of P(cheese) within a cell of a "
+                     f"cheese, {words} [%]", "cell_mass_near_cheese", what, percent=True,
+                     headline=corruption == "cheese_moved"),
+                 Row(f"share of the map's cells that near (chance), {words} [%]",
+                     "cell_share_near_cheese", what, percent=True)]
+    best = restored[restored["condition"].str.contains(": best channel")]
+    rows += [Row(f"best channel at {_layer(condition.rsplit(' at ', 1)[1])}: "
+                 f"{condition.split('(')[1].split(')')[0]}, restoration of P(cheese), cheese "
+                 "moved", "restoration", condition, effect=True) for condition in
+             best["condition"]]
+    rows += [Row(f"levels whose P(cheese) moves less than the floor, {k.replace('_', ' ')} "
+                 "(left out; n: levels with a twin)", "levels_below_floor", f"{k}, p_cheese",
+                 whole=True) for k in result.params["corruptions"]]
+    rows += [_family(name) for name in (PATCH_FAMILY, PATCH_CELL_FAMILY, PATCH_LAYER_FAMILY)]
+    return compare(summary, rows)
+
+
 PROBE_TARGETS = {"cheese_x": "the cheese's column", "cheese_y": "the cheese's row",
                  "mouse_x": "the mouse's column", "mouse_y": "the mouse's row",
                  "cheese_in_tr5": "whether the cheese is in the top-right 5x5",
@@ -358,8 +408,8 @@ def _value_maps(study: Study) -> list[Compared]:
 BUILDERS = {"behaviour": _behaviour, "regression": _regression, "fields": _fields,
             "cheese_vector": _cheese_vector, "top_right_vector": _top_right_vector,
             "channels": _channels, "resample": _resample, "layer_sweep": _layer_sweep,
-            "ablation": _ablation, "probes": _probes, "attribution": _attribution,
-            "value_maps": _value_maps}
+            "ablation": _ablation, "patching": _patching, "probes": _probes,
+            "attribution": _attribution, "value_maps": _value_maps}
 
 
 def section_rows(study: Study) -> dict[str, list[Compared]]:

@@ -14,6 +14,7 @@ from behavstats.experiments import (
     CheeseVector,
     Evaluation,
     LayerSweep,
+    Patching,
     Regression,
     Resample,
     Retarget,
@@ -34,10 +35,11 @@ class StudyConfig:
     regression, cheese-vector levels 0-99, 30+ levels for resampling, retargeting on
     100 levels (Mini et al.) with 20 target squares each. The sweeps' sizes keep the
     whole study within about 12 minutes on 2 cores: the layer sweep (seven layers,
-    every cell's field) on 50 levels, probes on 250; integrated gradients (both targets
-    and baselines, two spaces, up to 512 steps) on 20 levels (those with a decision
-    square), value maps on 50. Training levels of our agents start
-    at 900,000, so every level here is held out.
+    every cell's field) on 50 levels, probes on 250; activation patching on the
+    ablation's 100 levels (about 30 s of one core at scale 1); integrated gradients
+    (both targets and baselines, two spaces, up to 512 steps) on 20 levels (those with
+    a decision square), value maps on 50. Training levels of our agents start at
+    900,000, so every level here is held out.
     """
 
     seed: int = 0
@@ -53,6 +55,7 @@ class StudyConfig:
     resample_levels: tuple[int, int] = (310, 350)
     layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
+    patching_levels: tuple[int, int] = (0, 100)
     probe_levels: tuple[int, int] = (0, 250)
     probe_per_episode: int = 4
     attribution_levels: tuple[int, int] = (0, 20)
@@ -68,6 +71,7 @@ class StudyConfig:
     ablation: Ablation = field(default_factory=Ablation)
     attribution: Attribution = field(default_factory=Attribution)
     value_maps: ValueMaps = field(default_factory=ValueMaps)
+    patching: Patching = field(default_factory=Patching)
     quick: bool = False
 
     def settings_of(self, part: str) -> Settings:
@@ -111,7 +115,8 @@ def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
                    probe_per_episode=2, attribution_levels=(0, 4),
                    attribution=Attribution(targets=("logit_diff",), max_n_steps=64,
                                            n_examples=1),
-                   value_levels=(0, 6), value_maps=ValueMaps(n_examples=1), quick=True)
+                   value_levels=(0, 6), value_maps=ValueMaps(n_examples=1),
+                   patching_levels=(0, 8), quick=True)
 
 
 def levels(bounds: tuple[int, int]) -> list[int]:

@@ -33,6 +33,7 @@ from behavstats.interventions import (
 )
 from behavstats.io import read_json, write_json, write_parquet
 from behavstats.maps.attribution import AttributionResult
+from behavstats.maps.patching import PatchingResult
 from behavstats.maps.value import ValueMapsResult
 from behavstats.policy import Policy
 from behavstats.results import Result
@@ -90,6 +91,16 @@ SECTIONS = {
                            "break the policy?"),
     "ablation": Section("Ablating each channel", "Which channels does the decision need, "
                         "beside how well they track the cheese?"),
+    "patching": Section(
+        "Activation patching", "Which channels and which cells of the layer carry the cheese "
+        "into the decision at the decision square?",
+        "Each maze with a decision square is run clean and as a corrupted twin (cheese moved "
+        "off its branch, cheese removed, mouse back at the start, one wall opened off the "
+        "paths). Patching one channel, or one cell with all its channels, of the clean run "
+        "into the corrupted one (denoising) asks what suffices to bring the decision back; "
+        "the reverse (noising) asks what it needs. 1 is the whole clean-corrupted "
+        "difference, 0 nothing; mazes whose runs differ by less than a floor are left out "
+        "and counted."),
     "probes": Section("Linear probes", "What can a linear probe read from each layer, "
                       "beyond what a random network of the same shape gives?"),
     "attribution": Section(
@@ -240,6 +251,9 @@ PARTS: tuple[Part, ...] = (
     experiment_part("layer_sweep", "layer_sweep", "layer_sweep_levels", LayerSweepResult),
     experiment_part("ablation", "ablation", "ablation_levels", AblationResult,
                     inputs=("channels",), discovery="channels"),
+    experiment_part("patching", "patching", "patching_levels", PatchingResult,
+                    inputs=("channels", "ablation"), channels="channels",
+                    ablation="ablation"),
     Part("probes", "probes",
          lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
                     "max_steps": c.max_steps}, _probes, ProbeResult.load),
