@@ -74,6 +74,7 @@ class Purpose(IntEnum):
     STABILITY_HALVES = 26
     CALIBRATION_FOLDS = 27
     PATCH_TWINS = 28
+    EXPLORE_TWINS = 29
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

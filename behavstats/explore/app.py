@@ -21,6 +21,7 @@ from behavstats.explore.state import (
     COEFF_LIMIT,
     ActivationRequest,
     EpisodeRequest,
+    MapRequest,
     Refused,
     View,
 )
@@ -95,6 +96,18 @@ def create_app(engine: Engine) -> FastAPI:
     @app.post("/api/episode")
     def episode(request: EpisodeRequest) -> r.EpisodeResponse:
         return engine.episode(request)
+
+    @app.post("/api/maps/value")
+    def value_map(request: MapRequest) -> r.ValueMapResponse:
+        return engine.value_map(request)
+
+    @app.post("/api/maps/attribution")
+    def attribution_map(request: MapRequest) -> r.AttributionMapResponse:
+        return engine.attribution_map(request)
+
+    @app.post("/api/maps/patching")
+    def patching_map(request: MapRequest) -> r.PatchingMapResponse:
+        return engine.patching_map(request)
 
     @app.post("/api/python")
     def python(view: View) -> r.PythonSnippet:

@@ -20,31 +20,43 @@ import torch
 
 from behavstats.engine import LayerCache, activations, forward
 from behavstats.env import Observer, frames, render
+from behavstats.experiments import CORRUPTIONS, PATCH_METRICS, Patching
 from behavstats.explore import responses as r
 from behavstats.explore.state import (
     ActivationRequest,
     EpisodeRequest,
     Interventions,
+    MapRequest,
     Refused,
     View,
     check_inside,
     edited_maze,
 )
-from behavstats.geometry import decision_square, shortest_path
+from behavstats.geometry import DecisionPoint, decision_point, decision_square, shortest_path
 from behavstats.hooks import Ablate, AddVector, SetCell
 from behavstats.incremental import Frames
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
+from behavstats.maps.attribution import BASELINES, integrated_gradients
+from behavstats.maps.patching import decision_values, patch_units, restoration, twin
+from behavstats.maps.value import value_head, values
 from behavstats.maze import Maze, maze_to_activation_cell
+from behavstats.maze.coords import pixel_to_maze
 from behavstats.maze.edits import move_mouse
 from behavstats.maze.levels import LevelGenerator
-from behavstats.policy import Policy
+from behavstats.policy import Policy, preprocess
 from behavstats.rollout import RolloutConfig, run_episodes
+from behavstats.seeding import Purpose, stream
 from behavstats.vfield import VectorField, decision_probs, field_cells
-from behavstats.vocabulary import MODES, VECTOR_LAYER
+from behavstats.vocabulary import DECISION_TARGETS, MODES, VECTOR_LAYER
 
 CHANNEL_LEVELS = range(16)
 """Levels (4 cheese placements each) on which a layer's channels are ranked."""
+IG_STEPS = 32
+"""Integration steps of the explorer's integrated gradients (fixed: no doubling; the
+response reports the completeness gap instead)."""
+TWIN_SEED = 0
+"""Seed of the patching twins (`Purpose.EXPLORE_TWINS`, keyed by level)."""
 
 
 class _LRU(OrderedDict):
@@ -246,6 +258,147 @@ class Engine:
                 return r.EpisodeResponse(original=original, patched=None)
             with self.policy.hooks(*edits):
                 return r.EpisodeResponse(original=original, patched=run())
+
+    # -- heat maps of the current maze (`behavstats.maps`) ---------------------------
+
+    def value_map(self, request: MapRequest) -> r.ValueMapResponse:
+        """The value estimate with the mouse on every field cell (`maps.value.values` on
+        the maze entry's cached activations: the cells of `maps.value.value_map`)."""
+        with self.lock:
+            began = time.perf_counter()
+            maze = self.maze(request.view)
+            entry = self._entry(_at_start(maze))
+            cache = entry.layer_cache
+            found = values(self.policy, cache.acts, start=cache.start)
+            grid = _grid(maze, {c: float(v) for c, v in zip(entry.original.cells, found,
+                                                               strict=True)})
+            head = value_head(self.policy)
+            notes = [] if head != "untrained" else [
+                "this policy was trained by behaviour cloning: its value head is untrained, "
+                "so the map shows what its features carry, not expected return"]
+            return r.ValueMapResponse(
+                kind="value", grid=grid, low=float(found.min()), high=float(found.max()),
+                signed=False, caption="value estimate with the mouse on each cell",
+                notes=notes, cells=entry.original.cells, values=_rounded(found),
+                value_head=head, compute_ms=1000 * (time.perf_counter() - began))
+
+    def attribution_map(self, request: MapRequest) -> r.AttributionMapResponse:
+        """Integrated gradients of the decision-square target against a baseline, the
+        pixel map summed over colour and over the pixels of each maze cell."""
+        _known("target", request.target, DECISION_TARGETS)
+        _known("baseline", request.baseline, tuple(BASELINES))
+        with self.lock:
+            began = time.perf_counter()
+            maze = self.maze(request.view)
+            point = _point(maze, "integrated gradients")
+            x = preprocess(render([(maze, point.cell)], self.observer))
+            base = preprocess(render([(BASELINES[request.baseline](maze), point.cell)],
+                                     self.observer))
+            found = integrated_gradients(self.policy, x, base, request.target,
+                                         [point.to_cheese], [point.to_top_right],
+                                         n_steps=IG_STEPS, max_n_steps=IG_STEPS)
+            pixels = found.attributions[0].sum(0).double().numpy()
+            sums = _pixel_sums(maze, pixels)
+            top = float(np.abs(sums).max())
+            difference, gap = float(found.output_difference[0]), float(found.gap[0])
+            notes = [f"completeness gap {gap:+.3g} of an output difference "
+                     f"{difference:+.3g} at {IG_STEPS} steps"]
+            return r.AttributionMapResponse(
+                kind="attribution", grid=_rounded(sums), low=-top, high=top, signed=True,
+                caption=f"integrated gradients of {request.target} at the decision square "
+                        f"against the {request.baseline.replace('_', ' ')} baseline, "
+                        "summed over each cell's pixels",
+                notes=notes, target=request.target, baseline=request.baseline,
+                decision_square=point.cell, pixels=_rounded(pixels),
+                output=float(found.output[0]), output_difference=difference,
+                completeness_gap=gap, steps=int(found.steps[0]),
+                compute_ms=1000 * (time.perf_counter() - began))
+
+    def patching_map(self, request: MapRequest) -> r.PatchingMapResponse:
+        """Denoising cell patching at `layer`: each activation cell of the clean run
+        patched into the corruption's twin, restoration mapped to the maze cells."""
+        _known("target", request.target, PATCH_METRICS)
+        _known("corruption", request.corruption, CORRUPTIONS)
+        side = self.check_layer(request.layer)[1]
+        with self.lock:
+            began = time.perf_counter()
+            maze = self.maze(request.view)
+            point = _point(maze, "patching")
+            rng = stream(TWIN_SEED, Purpose.EXPLORE_TWINS, maze.level,
+                         CORRUPTIONS.index(request.corruption))
+            corrupted_twin = twin(maze, point, request.corruption, rng)
+            if corrupted_twin is None:
+                raise Refused(f"this maze has no {request.corruption} twin (see the patching "
+                              "docs): choose another corruption")
+            clean = LayerCache(self.policy, render([(maze, point.cell)], self.observer),
+                               request.layer)
+            corrupted = LayerCache(self.policy, render(
+                [(corrupted_twin.maze, corrupted_twin.mouse)], self.observer), request.layer)
+            moves = (np.array([point.to_cheese]), np.array([point.to_top_right]))
+            ends = [decision_values(c.probs(), *moves)[request.target][0]
+                    for c in (clean, corrupted)]
+            floor = Patching.default("floor" if request.target == "p_cheese"
+                                     else "logit_floor")
+            if abs(ends[0] - ends[1]) < floor:
+                raise Refused(f"the {request.corruption} twin changes {request.target} by "
+                              f"only {abs(ends[0] - ends[1]):.3g} (floor {floor}): there is "
+                              "nothing to restore; choose another corruption")
+            probs, changed = patch_units(corrupted, clean.acts, "cell", np.array([0]))
+            units = len(probs)
+            patched = decision_values(probs, np.repeat(moves[0], units),
+                                      np.repeat(moves[1], units))[request.target]
+            restored = np.where(changed, restoration(patched, *ends, "denoising"), 0.0)
+            restored = restored.reshape(side, side)
+            grid = np.array([[restored[maze_to_activation_cell(
+                x, y, maze.maze_dim, maze.world_dim, side)] for x in range(maze.maze_dim)]
+                for y in reversed(range(maze.maze_dim))])
+            top = float(np.abs(restored).max())
+            return r.PatchingMapResponse(
+                kind="patching", grid=_rounded(grid), low=-top, high=top, signed=True,
+                caption=f"share of {request.target} restored by patching each cell of "
+                        f"{request.layer.replace('embedder.', '')} from the clean maze into "
+                        f"the {request.corruption.replace('_', ' ')} twin",
+                notes=[f"{request.target}: clean {ends[0]:.3g}, corrupted {ends[1]:.3g}; "
+                       f"the corruption edited cell {corrupted_twin.edited}"],
+                target=request.target, corruption=request.corruption, layer=request.layer,
+                decision_square=point.cell, edited=corrupted_twin.edited,
+                clean=float(ends[0]), corrupted=float(ends[1]),
+                restoration=_rounded(restored),
+                compute_ms=1000 * (time.perf_counter() - began))
+
+
+def _known(what: str, name: str, known) -> None:
+    if name not in known:
+        raise Refused(f"unknown {what} {name!r}: choose one of {', '.join(known)}")
+
+
+def _point(maze: Maze, what: str) -> DecisionPoint:
+    point = None if maze.cheese is None else decision_point(maze)
+    if point is None:
+        raise Refused(f"{what} needs a decision square (where the paths to the cheese and "
+                      "to the top-right cell part) and this maze has none"
+                      + ("" if maze.cheese is not None else ": it has no cheese"))
+    return point
+
+
+def _grid(maze: Maze, found: dict) -> list[list[float | None]]:
+    """Rows top first over the maze proper, None where `found` has no cell."""
+    return [[None if (x, y) not in found else round(found[(x, y)], 5)
+             for x in range(maze.maze_dim)] for y in reversed(range(maze.maze_dim))]
+
+
+def _pixel_sums(maze: Maze, pixels: np.ndarray) -> np.ndarray:
+    """A (64, 64) pixel map summed over the pixels of each maze cell (pixel centre in
+    the cell, `pixel_to_maze`), rows top first; pixels outside the maze proper are
+    left out."""
+    n = maze.maze_dim
+    sums = np.zeros((n, n))
+    for row in range(pixels.shape[0]):
+        for col in range(pixels.shape[1]):
+            x, y = pixel_to_maze(row, col, n, maze.world_dim)
+            if 0 <= x < n and 0 <= y < n:
+                sums[n - 1 - y, x] += pixels[row, col]
+    return sums
 
 
 def _at_start(maze: Maze) -> Maze:

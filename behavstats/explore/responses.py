@@ -94,3 +94,62 @@ class Info(BaseModel):
 
 class PythonSnippet(BaseModel):
     code: str
+
+
+class HeatMap(BaseModel):
+    """One number per maze cell (`grid`, rows top first like `MazeInfo.rows`, maze-frame
+    y = maze_dim - 1 - row; None where the map has no value), its range, what it shows
+    in words (`caption`), whether it is signed (a diverging scale centred on 0) and
+    notes (e.g. completeness, a corruption that barely changes the decision)."""
+
+    kind: str
+    grid: list[list[float | None]]
+    low: float
+    high: float
+    signed: bool
+    caption: str
+    notes: list[str]
+    compute_ms: float
+
+
+class ValueMapResponse(HeatMap):
+    """The value head's estimate with the mouse on each free cell (the cheese's own cell
+    has none), `behavstats.maps.value.value_map`."""
+
+    cells: list[Cell]
+    values: list[float]
+    value_head: str
+
+
+class AttributionMapResponse(HeatMap):
+    """Integrated gradients (`behavstats.maps.attribution`) of `target` with the mouse on
+    the decision square, against `baseline`: `pixels` the 64 x 64 map summed over
+    colour; `grid` its sum over the pixels of each maze cell. `output_difference` is
+    f(observation) - f(baseline); `completeness_gap` the attributions' sum minus it, at
+    `steps` integration steps."""
+
+    target: str
+    baseline: str
+    decision_square: Cell
+    pixels: list[list[float]]
+    output: float
+    output_difference: float
+    completeness_gap: float
+    steps: int
+
+
+class PatchingMapResponse(HeatMap):
+    """Denoising cell patching (`behavstats.maps.patching`) at `layer`: each activation
+    cell (all channels) of the clean run (mouse on the decision square) patched into the
+    `corruption` twin; `restoration` per activation cell (rows top first),
+    (patched - corrupted) / (clean - corrupted) of `target`; `grid` each maze cell's
+    activation cell's restoration. `edited` is the cell the corruption changed."""
+
+    target: str
+    corruption: str
+    layer: str
+    decision_square: Cell
+    edited: Cell
+    clean: float
+    corrupted: float
+    restoration: list[list[float]]

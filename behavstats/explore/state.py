@@ -112,6 +112,20 @@ class EpisodeRequest(_Model):
     max_steps: Annotated[int, Field(ge=1, le=PROCGEN_STEP_LIMIT)] = 250
 
 
+class MapRequest(_Model):
+    """A heat map of the view's maze (`view`; its interventions are not applied):
+    `baseline` names the integrated-gradients baseline (cheese_removed, blank),
+    `corruption` the patching corruption (cheese_moved, cheese_removed, mouse_moved,
+    wall_toggled), `target` the decision-square quantity (logit_diff, p_cheese); the
+    engine refuses names it does not know. `layer` is where cells are patched."""
+
+    view: View = View()
+    target: Annotated[str, Field(min_length=1, max_length=32)] = "logit_diff"
+    baseline: Annotated[str, Field(min_length=1, max_length=32)] = "cheese_removed"
+    corruption: Annotated[str, Field(min_length=1, max_length=32)] = "cheese_removed"
+    layer: LayerName = VECTOR_LAYER
+
+
 def check_inside(maze: Maze, cell: tuple[int, int], what: str) -> tuple[int, int]:
     """`cell` if it lies inside the maze proper, else Refused."""
     if not all(0 <= c < maze.maze_dim for c in cell):
