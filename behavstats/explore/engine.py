@@ -303,6 +303,9 @@ class Engine:
             difference, gap = float(found.output_difference[0]), float(found.gap[0])
             notes = [f"completeness gap {gap:+.3g} of an output difference "
                      f"{difference:+.3g} at {IG_STEPS} steps"]
+            if request.baseline == "cheese_removed":
+                notes.append("the baseline differs from the maze only at the cheese, so the "
+                             "pixel attributions lie on the cheese's cell by construction")
             return r.AttributionMapResponse(
                 kind="attribution", grid=_rounded(sums), low=-top, high=top, signed=True,
                 caption=f"integrated gradients of {request.target} at the decision square "

@@ -10,8 +10,10 @@ const colour = (name) => CSS.getPropertyValue(`--${name}`).trim();
 const state = {
   info: null,
   view: null,          // the last view the server accepted
-  ui: { show: "patched", paths: true, actLayer: null, actChannel: 0, seed: 0 },
+  ui: { show: "patched", paths: true, actLayer: null, actChannel: 0, seed: 0,
+    map: "none", baseline: "cheese_removed", corruption: "cheese_removed", target: "logit_diff" },
   field: null,
+  map: null,           // the heat map shown over the maze (or null)
   acts: null,
   episode: null,
   step: 0,
@@ -63,6 +65,10 @@ function viewFromURL() {
   ui.actLayer = q.get("al") || state.info.vector_layer;
   ui.actChannel = num("ac", 0);
   ui.seed = num("seed", 0);
+  if (["value", "attribution", "patching"].includes(q.get("map"))) ui.map = q.get("map");
+  for (const [key, name] of [["base", "baseline"], ["corr", "corruption"], ["tgt", "target"]]) {
+    if (q.get(key)) ui[name] = q.get(key);
+  }
   return v;
 }
 
@@ -89,6 +95,10 @@ function urlOf(v) {
   if (ui.actLayer !== state.info.vector_layer) q.set("al", ui.actLayer);
   if (ui.actChannel) q.set("ac", ui.actChannel);
   if (ui.seed) q.set("seed", ui.seed);
+  if (ui.map !== "none") q.set("map", ui.map);
+  if (ui.map === "attribution" && ui.baseline !== "cheese_removed") q.set("base", ui.baseline);
+  if (ui.map === "patching" && ui.corruption !== "cheese_removed") q.set("corr", ui.corruption);
+  if (ui.map !== "none" && ui.map !== "value" && ui.target !== "logit_diff") q.set("tgt", ui.target);
   return `${location.pathname}?${q}`;
 }
 
@@ -140,6 +150,7 @@ async function submit(candidate) {
     syncControls();
     draw();
     loadActivations();
+    loadMap();
   } catch (err) {
     if (err.name === "AbortError") return;
     message(`refused: ${err.message}`);
@@ -164,6 +175,26 @@ async function loadActivations() {
   } catch (err) {
     if (err.name !== "AbortError") message(`activations: ${err.message}`);
   }
+}
+
+// Ask for the chosen heat map of the current view (none: clear it).
+async function loadMap() {
+  const ui = state.ui;
+  if (ui.map === "none") {
+    if (controllers.map) controllers.map.abort();
+    state.map = null; drawMapLegend(); draw(); return;
+  }
+  try {
+    const map = await api("map", `/api/maps/${ui.map}`, { view: state.view, target: ui.target,
+      baseline: ui.baseline, corruption: ui.corruption, layer: state.view.interventions.layer });
+    state.map = map;
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    state.map = null;
+    message(`${ui.map} map: ${err.message}`);
+  }
+  drawMapLegend();
+  draw();
 }
 
 // ---------- drawing ----------------------------------------------------------------
@@ -194,6 +225,7 @@ function draw() {
     ctx.fillStyle = ch === "#" ? colour("wall") : colour("floor");
     ctx.fillRect(x * g.cell, r * g.cell, g.cell, g.cell);
   }));
+  drawMap(ctx, g);
   if (state.ui.paths) {
     drawPath(ctx, g, m.path_to_top_right, colour("tr-path"), 0.22);
     drawPath(ctx, g, m.path_to_cheese, colour("cheese-path"), 0.22);
@@ -214,6 +246,65 @@ function draw() {
   }
   drawReadout();
   canvas.dataset.version = String(Number(canvas.dataset.version || 0) + 1);
+}
+
+// Colour scales: a sequential one (viridis stops) and a diverging one (blue, white, red)
+// whose white is 0.
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+const DIVERGING = [[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]];
+
+function ramp(stops, t) {
+  const u = Math.min(1, Math.max(0, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(u));
+  const f = u - i, a = stops[i], b = stops[i + 1];
+  return `rgb(${a.map((v, k) => Math.round(v + f * (b[k] - v))).join(",")})`;
+}
+
+function mapColour(map, v) {
+  if (map.signed) return ramp(DIVERGING, map.high > 0 ? 0.5 + v / (2 * map.high) : 0.5);
+  return ramp(VIRIDIS, map.high > map.low ? (v - map.low) / (map.high - map.low) : 0.5);
+}
+
+function drawMap(ctx, g) {
+  const map = state.map, canvas = $("maze");
+  canvas.dataset.map = "";
+  if (!map || map.grid.length !== g.n) return;
+  canvas.dataset.map = map.kind;
+  const walls = state.field.maze.rows;
+  ctx.save();
+  map.grid.forEach((row, r) => row.forEach((v, x) => {
+    if (v === null) return;
+    ctx.fillStyle = mapColour(map, v);
+    if (walls[r][x] !== "#") {
+      ctx.fillRect(x * g.cell, r * g.cell, g.cell, g.cell);
+      return;
+    }
+    // a wall stays dark; its value shows as an inset square, as opaque as it is large
+    const t = map.signed ? Math.abs(v) / (map.high || 1) : 1, inset = g.cell * 0.2;
+    if (t < 0.1) return;  // faint insets read as noise on the walls
+    ctx.globalAlpha = Math.min(1, 1.5 * t);
+    ctx.fillRect(x * g.cell + inset, r * g.cell + inset, g.cell - 2 * inset, g.cell - 2 * inset);
+    ctx.globalAlpha = 1;
+  }));
+  ctx.restore();
+  if (map.kind === "patching") markCell(ctx, g, map.edited, "#8a6400", true);  // the corruption's cell
+}
+
+function drawMapLegend() {
+  const map = state.map, box = $("map-legend");
+  box.hidden = !map;
+  if (!map) return;
+  const bar = $("map-bar"), ctx = bar.getContext("2d");
+  for (let i = 0; i < bar.width; i++) {
+    const t = i / (bar.width - 1);
+    ctx.fillStyle = map.signed ? ramp(DIVERGING, t) : ramp(VIRIDIS, t);
+    ctx.fillRect(i, 0, 1, bar.height);
+  }
+  const fmt = (v) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2));
+  $("map-low").textContent = fmt(map.low);
+  $("map-high").textContent = fmt(map.high);
+  $("map-caption").textContent = map.caption + (map.signed ? " (red: positive, blue: negative)" : "")
+    + (map.kind === "patching" ? "; dashed gold box: the cell the corruption edited" : "");
+  $("map-notes").textContent = [...map.notes, `${map.compute_ms.toFixed(0)} ms`].join("; ");
 }
 
 function drawPath(ctx, g, path, stroke, alpha) {
@@ -338,8 +429,11 @@ function drawHover() {
   const i = h ? f.cells.findIndex((c) => c[0] === h[0] && c[1] === h[1]) : -1;
   if (i < 0) { box.textContent = h ? `cell (${h}): no field here` : "hover a cell to read its move probabilities"; return; }
   const row = (name, p) => `<tr><th>${name}</th>${p.map((v) => `<td>${v.toFixed(3)}</td>`).join("")}</tr>`;
+  const map = state.map, value = map && map.grid.length === f.maze.maze_dim
+    ? map.grid[f.maze.maze_dim - 1 - h[1]][h[0]] : null;
   box.innerHTML = `<table><tr><th>(${h})</th>${MOVES.map((m) => `<th>${m}</th>`).join("")}</tr>`
-    + row("original", f.original[i]) + (f.patched ? row("patched", f.patched[i]) : "") + "</table>";
+    + row("original", f.original[i]) + (f.patched ? row("patched", f.patched[i]) : "")
+    + (value === null ? "" : `<tr><th>${map.kind} map</th><td>${value.toFixed(3)}</td></tr>`) + "</table>";
 }
 
 function drawActivations() {
@@ -411,6 +505,13 @@ function syncControls() {
   }
   channels.value = String(ui.actChannel);
   $("ep-seed").value = ui.seed;
+  document.querySelector(`input[name=map][value=${ui.map}]`).checked = true;
+  $("map-baseline").value = ui.baseline;
+  $("map-corruption").value = ui.corruption;
+  $("map-target").value = ui.target;
+  $("map-baseline").disabled = ui.map !== "attribution";
+  $("map-corruption").disabled = ui.map !== "patching";
+  $("map-target").disabled = ui.map !== "attribution" && ui.map !== "patching";
 }
 
 function clampSpec(cell) {
@@ -490,6 +591,16 @@ function bind() {
     state.ui.actChannel = Number($("act-channel").value); saveURL(); loadActivations();
   });
   $("ep-seed").addEventListener("change", () => { state.ui.seed = Number($("ep-seed").value); saveURL(); });
+  const mapChanged = () => {
+    const ui = state.ui;
+    ui.map = document.querySelector("input[name=map]:checked").value;
+    ui.baseline = $("map-baseline").value;
+    ui.corruption = $("map-corruption").value;
+    ui.target = $("map-target").value;
+    syncControls(); saveURL(); loadMap();
+  };
+  document.querySelectorAll("input[name=map]").forEach((r) => r.addEventListener("change", mapChanged));
+  ["map-baseline", "map-corruption", "map-target"].forEach((id) => $(id).addEventListener("change", mapChanged));
   $("ep-run").onclick = runEpisode;
   $("ep-play").onclick = play;
   $("ep-step").addEventListener("input", () => { state.step = Number($("ep-step").value); draw(); });
