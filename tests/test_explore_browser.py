@@ -91,3 +91,64 @@ def test_edit_intervene_and_reload(server, browser, tmp_path):
     page.screenshot(path=tmp_path / "explorer.png", full_page=True)
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
     assert errors == []
+
+
+def _map_shown(page, kind: str) -> None:
+    page.wait_for_function(f"document.getElementById('maze').dataset.map === '{kind}' && "
+                           f"window.explorer.map && window.explorer.map.kind === '{kind}' && "
+                           f"{IDLE}", timeout=30_000)
+
+
+def _heat_pixels(page) -> int:
+    """Canvas pixels of the map's scales that the plain maze never has (saturated
+    blue, red, green or purple)."""
+    return page.evaluate("""() => {
+        const c = document.getElementById('maze'), d = c.getContext('2d')
+            .getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+            if ((b > 120 && r < 110) || (r > 150 && g < 90 && b < 90) || (g > 130 && r < 110))
+                n++;
+        }
+        return n; }""")
+
+
+def test_map_toggles_overlay_and_follow_edits(server, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.url}?level=27")
+    page.wait_for_function(IDLE, timeout=60_000)
+    plain = _heat_pixels(page)
+    assert page.locator("#map-legend").is_hidden()
+    for kind, select, option in (("value", None, None),
+                                 ("attribution", "#map-baseline", "blank"),
+                                 ("patching", "#map-corruption", "cheese_moved")):
+        page.check(f"input[name=map][value={kind}]")
+        _map_shown(page, kind)
+        if select:
+            page.select_option(select, option)
+            page.wait_for_function(f"window.explorer.map.{select[5:]} === '{option}'",
+                                   timeout=30_000)
+            _map_shown(page, kind)
+        assert _heat_pixels(page) > plain + 1_000, kind
+        assert page.locator("#map-legend").is_visible()
+        assert page.locator("#map-caption").inner_text()
+        assert f"map={kind}" in page.url
+    notes = page.locator("#map-notes").inner_text()
+    assert "clean" in notes and "corrupted" in notes
+
+    # an edit (the cheese moves to the top-left cell) recomputes the shown map
+    before = page.evaluate("JSON.stringify(window.explorer.map.grid)")
+    box = page.locator("#maze").bounding_box()
+    page.check("input[name=tool][value=cheese]")
+    page.mouse.click(box["x"] + 0.5 * box["width"] / 11, box["y"] + 0.5 * box["width"] / 11)
+    page.wait_for_function("JSON.stringify(window.explorer.map.grid) !== " + repr(before)
+                           + f" && {IDLE}", timeout=30_000)
+    assert page.evaluate("window.explorer.field.maze.cheese") == [0, 10]
+
+    page.check("input[name=map][value=none]")
+    page.wait_for_function("document.getElementById('maze').dataset.map === ''")
+    assert page.locator("#map-legend").is_hidden()
+    assert errors == []
