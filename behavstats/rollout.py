@@ -44,11 +44,10 @@ from behavstats.maze.levels import LevelGenerator
 from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_ACTION, MOVE_GROUPS, MOVE_NAMES, Policy, move_probs
 from behavstats.seeding import Purpose, stream
+from behavstats.vocabulary import PROCGEN_STEP_LIMIT
 
 CHEESE_REWARD = 10.0
 """procgen's reward for stepping on the cheese (the end of the episode)."""
-PROCGEN_STEP_LIMIT = 500
-"""procgen's maze ends every episode after this many steps."""
 EPISODE_COLUMNS = ("level", "steps", "reached_cheese", "reached_top_right", "reached_tr5")
 ACTION_MOVE = {action: name for name, group in MOVE_GROUPS.items() for action in group}
 """The move (a `MOVE_NAMES` name) each of the 15 actions makes."""

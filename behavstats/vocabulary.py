@@ -17,6 +17,8 @@ MODES = ("hard", "easy")
 """procgen distribution modes: hard (25x25 world, the published agents') and easy
 (15x15)."""
 DEFAULT_MODE = "hard"
+PROCGEN_STEP_LIMIT = 500
+"""procgen's maze ends every episode after this many steps."""
 
 VECTOR_LAYER = "embedder.block2.res1.resadd"
 """The layer of the published cheese and top-right vectors (and of the cheese
