@@ -9,12 +9,16 @@ top-right 5x5): how many reach the cheese, the top-right cell, the top-right 5x5
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from behavstats.experiments import Evaluation
 from behavstats.levelspec import format_levels
 from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
@@ -61,13 +65,15 @@ class EvaluationResult(Result):
         cheese).
     decision: `decision_behaviour` of the vanilla episodes: group (decision mazes,
         misses), n, reached_cheese, reached_top_right, reached_tr5.
-    params: levels ([first, last + 1]), region, seed, max_steps.
+    params: the settings (`Evaluation`, with the region used) and levels (a level
+        spec).
     """
 
     success: pd.DataFrame
     decision: pd.DataFrame
     params: dict
     topic = "evaluation"
+    settings_type = Evaluation
 
     def _rows(self) -> list[dict]:
         rows = [quantity_row("success", _condition(r.distribution, r.band), r.success, n=r.n)
@@ -97,20 +103,34 @@ def _condition(distribution: str, band: str) -> str:
     return distribution if band == "all" else f"{distribution}, maze {band}"
 
 
-def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None, seed: int = 0,
-             mode: str = "hard", max_steps: int = 500, progress: bool = False,
-             executor: Executor | None = None, out_dir=None,
-             vanilla: pd.DataFrame | None = None) -> EvaluationResult:
+def evaluate(policy: Policy, levels: Sequence[int], *, progress: bool = False,
+             executor: Executor | None = None, episodes_dir: str | Path | None = None,
+             vanilla: pd.DataFrame | None = None, out_dir: str | Path | None = None,
+             **settings: Any) -> EvaluationResult:
+    """`Evaluation(**settings).run(policy, levels, ...)`. out_dir: the old name of
+    `episodes_dir` (deprecated: `out_dir` writes a result everywhere else)."""
+    if out_dir is not None:
+        warnings.warn("evaluate(out_dir=...) is now evaluate(episodes_dir=...): the folder "
+                      "its episodes are gathered in", DeprecationWarning, stacklevel=2)
+        episodes_dir = episodes_dir or out_dir
+    return Evaluation(**settings).run(policy, levels, progress=progress, executor=executor,
+                                      episodes_dir=episodes_dir, vanilla=vanilla)
+
+
+def compute(settings: Evaluation, policy: Policy, levels: Sequence[int], *,
+            progress: bool = False, executor: Executor | None = None,
+            episodes_dir: str | Path | None = None, vanilla: pd.DataFrame | None = None
+            ) -> EvaluationResult:
     """Success on the training distribution and on vanilla levels, and the decision
-    behaviour on vanilla levels. With `out_dir`, episodes are gathered there
-    (resumable, parallel through `executor`). The training distribution draws the
-    cheese into the top-right `region` x `region` corner: by default the policy's own
-    training region, else 5 (the published agents' `rand_region_5`).
+    behaviour on vanilla levels (`Evaluation.run`). With `episodes_dir`, episodes are
+    gathered there (resumable, parallel through `executor`).
 
     vanilla: episodes of vanilla levels already run by this policy with the same seed,
     mode and step limit (`level_episodes` columns, e.g. the study's episodes part);
     when they hold every level, those rows are used instead of running them again.
     """
+    region, seed, mode, max_steps = (settings.region, settings.seed, settings.mode,
+                                      settings.max_steps)
     region = region or policy.training_region or 5
     vanilla_config = RolloutConfig(seed=seed, mode=mode, max_steps=max_steps)
     configs = {"training": replace(vanilla_config, cheese_region=region),
@@ -122,14 +142,14 @@ def evaluate(policy: Policy, levels: Sequence[int], *, region: int | None = None
     for name, config in configs.items():
         if name in tables:
             continue
-        if out_dir is None:
+        if episodes_dir is None:
             tables[name] = level_episodes(policy, levels, config, progress=progress)
         else:
-            tables[name] = gather(policy, levels, f"{out_dir}/{name}", config,
+            tables[name] = gather(policy, levels, f"{episodes_dir}/{name}", config,
                                   executor=executor, progress=progress)
     tables = {name: tables[name] for name in configs}
     success = pd.concat([success_by_band(t, name) for name, t in tables.items()],
                         ignore_index=True)
     return EvaluationResult(success, decision_behaviour(tables["vanilla"]),
-                            {"levels": format_levels(levels), "region": region,
-                             "seed": seed, "max_steps": max_steps})
+                            {**settings.to_dict(), "region": region,
+                             "levels": format_levels(levels)})

@@ -27,29 +27,20 @@ from behavstats.vocabulary import DEFAULT_MODE
 
 
 @dataclass(frozen=True, kw_only=True)
-class Experiment:
-    """Settings every experiment has: the procgen mode of level seeds and the seed of
-    its random choices. Subclasses add theirs and name their `implementation`, a
-    "module:function" called as function(settings, policy, levels, progress=...,
-    **runtime) that returns the Result."""
-
-    mode: str = DEFAULT_MODE
-    seed: int = 0
+class Settings:
+    """Base of every settings object: frozen, keyword-only, JSON round trip, a hash.
+    Subclasses name their `implementation`, the "module:function" that computes their
+    result (imported when it runs)."""
 
     implementation: ClassVar[str]
 
-    def run(self, policy, levels, out_dir: str | Path | None = None, *,
-            progress: bool = False, **runtime: Any):
-        """The Result of this experiment on `policy` and `levels` (seeds or mazes); with
-        `out_dir`, also written there (`Result.write`). `runtime` are keywords that
-        change how, not what, is computed (batch sizes, an executor) or inputs from
-        another experiment (a channel discovery)."""
+    def __post_init__(self) -> None:
+        for f in fields(self):  # lists and ranges become tuples: equal settings are ==
+            object.__setattr__(self, f.name, _frozen(getattr(self, f.name)))
+
+    def _implementation(self):
         module, function = self.implementation.split(":")
-        compute = getattr(importlib.import_module(module), function)
-        result = compute(self, policy, levels, progress=progress, **runtime)
-        if out_dir is not None:
-            result.write(out_dir)
-        return result
+        return getattr(importlib.import_module(module), function)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON values (tuples become lists)."""
@@ -58,10 +49,9 @@ class Experiment:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Self:
         """The settings in `values` (e.g. a Result's params), ignoring other keys and
-        defaulting missing ones; lists become tuples again."""
+        defaulting missing ones."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v
-                      for k, v in values.items() if k in known})
+        return cls(**{k: v for k, v in values.items() if k in known})
 
     @classmethod
     def default(cls, name: str) -> Any:
@@ -74,3 +64,37 @@ class Experiment:
         text = json.dumps({"experiment": type(self).__name__, **self.to_dict()},
                           sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment(Settings):
+    """Settings of an experiment on a policy and levels; every one has the procgen
+    mode of level seeds and the seed of its random choices. Its `implementation` is
+    called as function(settings, policy, levels, progress=..., **runtime) and returns
+    the Result."""
+
+    mode: str = DEFAULT_MODE
+    seed: int = 0
+
+    def run(self, policy, levels, out_dir: str | Path | None = None, *,
+            progress: bool = False, **runtime: Any):
+        """The Result of this experiment on `policy` and `levels` (seeds or mazes); with
+        `out_dir`, also written there (`Result.write`). `runtime` are keywords that
+        change how, not what, is computed (batch sizes, an executor) or inputs from
+        another experiment (a channel discovery)."""
+        result = self._implementation()(self, policy, levels, progress=progress, **runtime)
+        if out_dir is not None:
+            result.write(out_dir)
+        return result
+
+
+def _frozen(value: Any) -> Any:
+    """Lists, tuples, ranges and arrays as tuples (numbers as Python numbers), dicts'
+    values likewise, recursively."""
+    if hasattr(value, "tolist"):  # a numpy array or number
+        value = value.tolist()
+    if isinstance(value, list | tuple | range):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    return value

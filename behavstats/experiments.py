@@ -10,11 +10,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from behavstats.errors import UserError
-from behavstats.experiment import Experiment
+from behavstats.experiment import Experiment, Settings
 from behavstats.vocabulary import PROCGEN_STEP_LIMIT, VECTOR_LAYER
 
 N_BOOT = 2000
 """Bootstrap resamples (over levels) of every interval."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluation(Experiment):
+    """Success on the training distribution and on vanilla levels by maze size, and
+    where the agent goes on vanilla decision mazes (`behavstats.evaluation`).
+
+    region: the training distribution draws the cheese into the top-right region x
+        region corner (None: the policy's own training region, else 5, the published
+        agents' `rand_region_5`).
+    max_steps: step limit per episode.
+    """
+
+    region: int | None = None
+    max_steps: int = PROCGEN_STEP_LIMIT
+
+    implementation = "behavstats.evaluation:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Regression(Settings):
+    """Which maze features predict reaching the cheese (`behavstats.stats.study`): held-out
+    scores of L1 logistic models, selection and stability selection on one half of the
+    decision mazes, inference on the other. `fit(episodes)` runs it.
+
+    features: feature columns (None: the 16 published metrics).
+    n_splits, test_size: repeated train/test splits of every held-out score.
+    n_subsets: half-samples of the sign stability; n_bootstrap: resamples of the
+        published model's coefficient intervals.
+    n_pairs, threshold: complementary pairs and selection probability of stability
+        selection.
+    inference: "split" (select on one half, infer on the other) or "same_data" (as
+        published: biased, to reproduce the published table only).
+    """
+
+    features: tuple[str, ...] | None = None
+    n_splits: int = 50
+    test_size: float = 0.2
+    seed: int = 0
+    n_subsets: int = 200
+    n_bootstrap: int = 1000
+    n_pairs: int = 50
+    threshold: float = 0.8
+    inference: str = "split"
+
+    implementation = "behavstats.stats.study:compute"
+
+    def fit(self, episodes, *, progress: bool = False):
+        """The regression's result (`StudyResult`) on an episodes table (or a table of
+        `reached_cheese` and feature columns)."""
+        return self._implementation()(self, episodes, progress=progress)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +93,128 @@ class CheeseVector(Experiment):
     n_boot: int = N_BOOT
 
     implementation = "behavstats.interventions.cheese:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopRightVector(Experiment):
+    """The top-right vector (`behavstats.interventions.topright`): P(step towards the
+    top-right) at the decision square and the change of the whole field per
+    coefficient, transfer between mazes and composition with the cheese vector.
+
+    coeffs: activation + coeff * vector, one pass each.
+    top_right_coeff: the coefficient of the transfer and composition runs (and of the
+        example figures).
+    cheese_coeff: the cheese vector's coefficient in the composition.
+    transfer_levels: transfer among the first this many usable levels (None: all).
+    n_examples: example mazes whose fields are drawn.
+    """
+
+    coeffs: tuple[float, ...] = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+    layer: str = VECTOR_LAYER
+    top_right_coeff: float = 1.0
+    cheese_coeff: float = -1.0
+    transfer_levels: int | None = 30
+    n_examples: int = 3
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.interventions.topright:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Channels(Experiment):
+    """Cheese-tracking channels (`behavstats.interventions.channels`): a layer's
+    channels ranked by how well their activation maps track the cheese, over the levels
+    with `placements` random cheese cells each (a hit: the arg-max within `radius`
+    cells of the cheese)."""
+
+    layer: str = VECTOR_LAYER
+    placements: int = 4
+    radius: int = 1
+
+    implementation = "behavstats.interventions.channels:compute"
+
+
+DISCOVERY_LEVELS = "1000:1100"
+"""Levels (a level spec) of the channel discovery that retargeting, resampling and
+ablation run when they are given none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retarget(Experiment):
+    """Retargeting by clamping cheese channels (`behavstats.interventions.retarget`,
+    Mini et al.'s protocol): per target square, no edit, the real cheese moved there,
+    and clamps of cheese channels at its activation cell.
+
+    channel_sets: name -> channels to clamp (None: the top channel, the tracked set and
+        every channel scoring at least `min_score` in a channel discovery on
+        `discovery_levels`, or on the discovery given to `run`).
+    value: one clamp value for every channel (None: `value_scale` x the channel's
+        maximum at the cheese). fill: the rest of each clamped channel set to this.
+    max_targets: target squares drawn per maze (None: every reachable square).
+    n_heatmaps: example mazes whose success maps are drawn.
+    """
+
+    channel_sets: dict[str, tuple[int, ...]] | None = None
+    layer: str = VECTOR_LAYER
+    value: float | None = None
+    value_scale: float = 5.0
+    fill: float | None = None
+    max_targets: int | None = 20
+    min_score: float = 0.3
+    discovery_levels: str = DISCOVERY_LEVELS
+    n_boot: int = N_BOOT
+    n_heatmaps: int = 3
+
+    implementation = "behavstats.interventions.retarget:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resample(Experiment):
+    """Resampling the cheese channels (`behavstats.interventions.resample`): replace
+    them (and, as a control, random other channels) with those of a source maze whose
+    cheese is at the same / a different place.
+
+    channels: the cheese channels, best first (None: the published share of the best
+        channels of a channel discovery on `discovery_levels`, or of the discovery given
+        to `run`).
+    source_levels: the pool of levels (a level spec) sources are drawn from.
+    near: a source's cheese "at the same place" within this many cells.
+    """
+
+    channels: tuple[int, ...] | None = None
+    layer: str = VECTOR_LAYER
+    source_levels: str = "10000:11000"
+    discovery_levels: str = DISCOVERY_LEVELS
+    near: int = 2
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.interventions.resample:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerSweep(Experiment):
+    """Both vectors computed and added at every layer of `layers` (None: every residual
+    add and the embedder output) with the coefficients `coeffs` (vector name ->
+    coefficients) (`behavstats.sweeps.layers`)."""
+
+    layers: tuple[str, ...] | None = None
+    coeffs: dict[str, tuple[float, ...]] | None = None
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.sweeps.layers:compute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ablation(Experiment):
+    """Zero- and mean-ablation of each channel of `layer` (`behavstats.sweeps.ablation`),
+    beside the tracking score of a channel discovery (the one given to `run`, else one
+    on the same levels with `placements` cheese cells each)."""
+
+    layer: str = VECTOR_LAYER
+    placements: int = 4
+    n_boot: int = N_BOOT
+
+    implementation = "behavstats.sweeps.ablation:compute"
 
 
 PROBE_TARGETS = ("cheese_x", "cheese_y", "mouse_x", "mouse_y", "cheese_in_tr5",
@@ -89,6 +262,7 @@ class Probes(Experiment):
     implementation = "behavstats.sweeps.probes:compute"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name, known in (("kinds", PROBE_KINDS), ("targets", PROBE_TARGETS),
                             ("spatial_targets", SPATIAL_TARGETS)):
             unknown = [v for v in getattr(self, name) if v not in known]

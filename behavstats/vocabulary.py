@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pandas only for the annotation: the CLI imports this module
     import pandas as pd
 
-MODES = ("hard", "easy")
-"""procgen distribution modes: hard (25x25 world, the published agents') and easy
-(15x15)."""
+WORLD_DIMS = {"hard": 25, "easy": 15}
+"""procgen distribution modes and the side of their world grid: hard (the published
+agents') and easy."""
+MODES = tuple(WORLD_DIMS)
 DEFAULT_MODE = "hard"
 PROCGEN_STEP_LIMIT = 500
 """procgen's maze ends every episode after this many steps."""

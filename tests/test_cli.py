@@ -7,7 +7,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from behavstats.cli import app, parse_levels
+from behavstats.cli import app
+from behavstats.levelspec import parse_levels
 from behavstats.policy import Policy, save_policy
 
 runner = CliRunner()
@@ -23,13 +24,6 @@ def test_parse_levels():
     assert parse_levels("3:6") == [3, 4, 5]
     assert parse_levels("7") == [7]
     assert parse_levels("1,5") == [1, 5]
-
-
-def test_cli_edits_the_same_layer_as_the_library_by_default():
-    from behavstats import cli
-    from behavstats.hooks import VECTOR_LAYER
-
-    assert cli.VECTOR_LAYER_NAME == VECTOR_LAYER
 
 
 def test_features_and_maze_show(tmp_path):

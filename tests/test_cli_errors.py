@@ -8,7 +8,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from behavstats.cli import MODES, PROCGEN_STEP_LIMIT, app
+from behavstats.cli import app
 from behavstats.levelspec import MAX_LEVELS, format_levels, parse_levels
 from behavstats.policy import Policy, save_policy
 
@@ -115,15 +115,6 @@ def test_the_level_bounds_are_said(workspace):
 @pytest.mark.parametrize("spec", ["0:1000", "7", "1,5,9", "3,2"])
 def test_level_specs_round_trip(spec):
     assert format_levels(parse_levels(spec)) == spec
-
-
-def test_the_cli_spells_the_library_constants():
-    from typing import get_args
-
-    from behavstats.maze.model import WORLD_DIMS
-    from behavstats.rollout import PROCGEN_STEP_LIMIT as LIMIT
-
-    assert set(get_args(MODES)) == set(WORLD_DIMS) and PROCGEN_STEP_LIMIT == LIMIT
 
 
 def test_the_report_reproduces_every_option_of_the_study(tmp_path):

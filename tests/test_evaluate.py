@@ -15,7 +15,7 @@ def _episodes(out_dir) -> pd.DataFrame:
 
 def test_evaluation_is_reproducible_from_its_seed(tmp_path):
     policy = load_policy("default")
-    runs = {name: evaluate(policy, LEVELS, seed=seed, max_steps=60, out_dir=tmp_path / name)
+    runs = {name: evaluate(policy, LEVELS, seed=seed, max_steps=60, episodes_dir=tmp_path / name)
             for name, seed in (("a", 0), ("b", 0), ("other", 1))}
     assert runs["a"] == runs["b"]
     pd.testing.assert_frame_equal(_episodes(tmp_path / "a"), _episodes(tmp_path / "b"))

@@ -75,7 +75,7 @@ def test_the_graph_sees_the_package():
     assert len(graph) > 50
     assert graph.has_edge("behavstats.geometry", "behavstats.maze.model")
     # a function-level import: the CLI imports the study inside its command
-    assert graph.has_edge("behavstats.cli", "behavstats.study")
+    assert graph.has_edge("behavstats.cli.study", "behavstats.study")
     # importing a module of another package runs that package's __init__ first ...
     assert graph.has_edge("behavstats.geometry", "behavstats.maze")
     # ... but not the importer's own package's, which is running already

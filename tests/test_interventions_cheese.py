@@ -119,7 +119,7 @@ def test_transfer_applies_one_mazes_vector_in_another(run, policy, mazes, probs_
 def test_outputs_are_written(run):
     result, out, _ = run
     for name in ("decision.parquet", "controls.parquet", "absent.parquet", "transfer.parquet",
-                 "levels.parquet", "params.json", "p_cheese_histograms.png",
+                 "levels.parquet", "params.json", "summary.parquet", "p_cheese_histograms.png",
                  "change_by_coeff.png", "transfer.png", "field_level3.png"):
         assert (out / name).stat().st_size > 0, name
     saved = CheeseVectorResult.load(out)

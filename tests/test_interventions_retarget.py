@@ -174,7 +174,7 @@ def test_run_retarget_table_and_outputs(policy, mazes, tmp_path, monkeypatch, mi
         assert table.groupby("condition")["n_targets"].sum().eq(n_targets).all()
         assert column in table
     for name in ("targets.parquet", "by_distance.parquet", "by_size.parquet",
-                 "clamps.parquet", "params.json", "heatmap_p_path.png",
+                 "clamps.parquet", "params.json", "summary.parquet", "heatmap_p_path.png",
                  "success_by_distance.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert RetargetResult.load(tmp_path) == result

@@ -10,7 +10,8 @@ from behavstats.features import PUBLISHED_FEATURES
 from behavstats.stats import StudyDataError, StudyResult, run_study, select_decision_mazes
 from behavstats.stats.synthetic import PUBLISHED_COEFFICIENTS, synthetic_episodes
 
-FILES = {"params.json", "accuracy.parquet", "coefficients.parquet", "single_feature.parquet",
+FILES = {"params.json", "summary.parquet", "accuracy.parquet", "coefficients.parquet",
+         "single_feature.parquet",
          "correlation.parquet", "vif.parquet", "selection.parquet", "sign_stability.parquet",
          "logit.parquet", "published_model.parquet", "key_vif.parquet", "coefficients.png",
          "correlation.png", "sign_stability.png", "stability.parquet", "stable.parquet",

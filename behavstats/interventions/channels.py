@@ -36,8 +36,9 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH, activations
 from behavstats.env import Observer, render
-from behavstats.hooks import VECTOR_LAYER
+from behavstats.experiments import DISCOVERY_LEVELS, Channels
 from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
+from behavstats.levelspec import format_levels, parse_levels
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse
@@ -59,7 +60,7 @@ class ChannelResult(Result):
     table: one row per channel, `TABLE_COLUMNS` (see the module docstring), best first.
     samples: one row per maze sample: level, cheese_x, cheese_y (maze frame), row, col
         (the cheese's activation cell).
-    params: layer, n_samples, placements, radius, seed, n_channels, map_cells (H x W
+    params: the settings (`Channels`) and n_samples, n_channels, map_cells (H x W
         of a map), track_threshold.
     example_maps: figure material, (samples, channels, H, W) maps of the first samples
         for `example_channels`; not saved.
@@ -70,6 +71,7 @@ class ChannelResult(Result):
     params: dict
     example_maps: np.ndarray | None = figure_only(None)
     topic = "channels"
+    settings_type = Channels
 
     @property
     def tracked(self) -> list[int]:
@@ -216,6 +218,20 @@ def published_share(n_channels: int) -> int:
 
 Discovery = ChannelResult | Sequence[int] | Sequence[Maze]
 """A finished channel discovery, or the levels (seeds or mazes) to run one on."""
+DEFAULT_DISCOVERY_LEVELS = parse_levels(DISCOVERY_LEVELS)
+"""The default discovery's level seeds (the setting is `discovery_levels`)."""
+
+
+def discovery_levels_setting(discovery: Discovery | None, settings: dict[str, Any]
+                             ) -> Discovery | None:
+    """What an experiment's `run` gets as its `discovery` input: None when `discovery`
+    is level seeds, which then become the `discovery_levels` setting (a level spec) in
+    `settings`; a finished discovery or mazes are inputs, returned as they are."""
+    if discovery is None or isinstance(discovery, ChannelResult) or (
+            discovery and isinstance(next(iter(discovery)), Maze)):
+        return discovery
+    settings["discovery_levels"] = format_levels(discovery)
+    return None
 
 
 def discovered_channels(policy: Policy, discovery: Discovery, *, layer: str, mode: str,
@@ -228,18 +244,24 @@ def discovered_channels(policy: Policy, discovery: Discovery, *, layer: str, mod
             raise ChannelError(f"the channel discovery given ranks the channels of "
                                f"{discovery.params['layer']}, not of {layer}")
         return discovery.table
-    return run_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
-                        batch=batch).table
+    return Channels(layer=layer, mode=mode, seed=seed).run(policy, discovery,
+                                                           batch=batch).table
 
 
 def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                 out_dir: str | Path | None = None, *, layer: str = VECTOR_LAYER,
-                 placements: int = 4, radius: int = 1, mode: str = "hard", seed: int = 0,
-                 progress: bool = False, batch: int = BATCH) -> ChannelResult:
-    """Rank the channels of `layer` by how well they track the cheese over the levels
-    (seeds or mazes), each with `placements` random cheese cells; with `out_dir`, also
-    write the result (`Result.write`)."""
-    samples = cheese_placements(as_mazes(levels, mode), placements, seed)
+                 out_dir: str | Path | None = None, *, progress: bool = False,
+                 batch: int = BATCH, **settings: Any) -> ChannelResult:
+    """`Channels(**settings).run(policy, levels, out_dir)`: rank the channels of a
+    layer by how well they track the cheese over the levels (seeds or mazes)."""
+    return Channels(**settings).run(policy, levels, out_dir, progress=progress, batch=batch)
+
+
+def compute(settings: Channels, policy: Policy, levels: Sequence[int] | Sequence[Maze], *,
+            progress: bool = False, batch: int = BATCH) -> ChannelResult:
+    """The channel discovery (`Channels.run`): each level with `placements` random
+    cheese cells."""
+    layer, placements = settings.layer, settings.placements
+    samples = cheese_placements(as_mazes(levels, settings.mode), placements, settings.seed)
     if not samples:
         raise NoUsableLevelsError("no maze to place the cheese in: pass some levels")
     observer = Observer(batch=batch)
@@ -260,15 +282,11 @@ def run_channels(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                                                                              strict=True)]
     cells = np.concatenate([c for _, c in parts])
     table = _score(_Reductions.concat([r for r, _ in parts]), cells,
-                   maps_head.shape[2] * maps_head.shape[3], radius)
+                   maps_head.shape[2] * maps_head.shape[3], settings.radius)
     n_channels = maps_head.shape[1]
-    params = {"layer": layer, "n_samples": len(samples), "placements": placements,
-              "radius": radius, "seed": seed, "n_channels": n_channels,
+    params = {**settings.to_dict(), "n_samples": len(samples), "n_channels": n_channels,
               "map_cells": maps_head.shape[2] * maps_head.shape[3],
               "track_threshold": TRACK_THRESHOLD}
     shown = top_channels(table, min(4, n_channels))
-    result = ChannelResult(table, pd.DataFrame(sample_rows), params,
-                           maps_head[:, shown].numpy())
-    if out_dir is not None:
-        result.write(out_dir)
-    return result
+    return ChannelResult(table, pd.DataFrame(sample_rows), params,
+                         maps_head[:, shown].numpy())

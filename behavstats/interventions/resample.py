@@ -33,15 +33,18 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH
 from behavstats.env import Observer
+from behavstats.experiments import Resample
 from behavstats.geometry import world_chebyshev
-from behavstats.hooks import VECTOR_LAYER, ReplaceChannels
-from behavstats.interventions.channels import (
+from behavstats.hooks import ReplaceChannels
+from behavstats.interventions.channels import (  # DEFAULT_DISCOVERY_LEVELS: its old home
+    DEFAULT_DISCOVERY_LEVELS,  # noqa: F401
     Discovery,
     discovered_channels,
+    discovery_levels_setting,
     published_share,
     top_channels,
 )
-from behavstats.interventions.effects import N_BOOT, mean_ci, published_change, tv_distance
+from behavstats.interventions.effects import mean_ci, published_change, tv_distance
 from behavstats.interventions.forward import (
     NoUsableLevelsError,
     as_mazes,
@@ -49,6 +52,7 @@ from behavstats.interventions.forward import (
     field_groups,
 )
 from behavstats.interventions.vectors import start_activations
+from behavstats.levelspec import format_levels, parse_levels
 from behavstats.maze import Maze
 from behavstats.maze.coords import world_to_maze
 from behavstats.maze.edits import move_cheese, move_mouse
@@ -60,8 +64,8 @@ from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP
 
 LOCATIONS = ("same", "different")
-DEFAULT_SOURCE_LEVELS = range(10_000, 11_000)
-DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
+DEFAULT_SOURCE_LEVELS = parse_levels(Resample.default("source_levels"))
+"""The default pool's level seeds (the setting is `source_levels`)."""
 
 
 class _Job(NamedTuple):
@@ -84,14 +88,15 @@ class ResampleResult(Result):
         channels (space-separated), source_level, source_cheese_x, source_cheese_y
         (maze frame of the source), n_cells, tv, published.
     channels: the discovery table (empty if channels were given).
-    params: layer, channels (the cheese channels, best first), near, seed, n_boot,
-        n_levels.
+    params: the settings (`Resample`) with channels the cheese channels used (best
+        first), and n_levels.
     """
 
     effects: pd.DataFrame
     channels: pd.DataFrame
     params: dict
     topic = "resample"
+    settings_type = Resample
 
     @property
     def channel_sets(self) -> dict[str, list[int]]:
@@ -155,16 +160,36 @@ def find_source(target: Maze, pool: Sequence[Maze], location: str, rng: np.rando
 
 
 def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                 out_dir: str | Path | None = None, *, channels: Sequence[int] | None = None,
-                 layer: str = VECTOR_LAYER,
-                 source_levels: Sequence[int] | Sequence[Maze] = DEFAULT_SOURCE_LEVELS,
-                 discovery: Discovery = DEFAULT_DISCOVERY_LEVELS,
-                 near: int = 2, mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
-                 progress: bool = False, batch: int = BATCH) -> ResampleResult:
-    """Resample the cheese channels (default: the `published_share` best channels of a
-    channel `discovery`, a finished one or its levels, best first) and random other channels in each
-    level (seeds or mazes), sources drawn from `source_levels`; with `out_dir`, also
-    write the result."""
+                 out_dir: str | Path | None = None, *, discovery: Discovery | None = None,
+                 source_levels: Sequence[int] | Sequence[Maze] | None = None,
+                 progress: bool = False, batch: int = BATCH, **settings: Any
+                 ) -> ResampleResult:
+    """`Resample(**settings).run(policy, levels, out_dir, ...)`: resample the cheese
+    channels and random other channels in each level (seeds or mazes). discovery: a
+    finished channel discovery or the levels to run one on; source_levels: the pool of
+    source levels or mazes (defaults: the settings' `discovery_levels`,
+    `source_levels`)."""
+    discovery = discovery_levels_setting(discovery, settings)
+    sources = None
+    if source_levels is not None and isinstance(next(iter(source_levels), None), Maze):
+        sources = list(source_levels)
+    elif source_levels is not None:
+        settings["source_levels"] = format_levels(source_levels)
+    return Resample(**settings).run(policy, levels, out_dir, discovery=discovery,
+                                    sources=sources, progress=progress, batch=batch)
+
+
+def compute(settings: Resample, policy: Policy, levels: Sequence[int] | Sequence[Maze], *,
+            discovery: Discovery | None = None, sources: Sequence[Maze] | None = None,
+            progress: bool = False, batch: int = BATCH) -> ResampleResult:
+    """Resampling (`Resample.run`): the cheese channels (the settings', else the
+    `published_share` best of the channel discovery `discovery`, else of one on the
+    `discovery_levels` setting) and random other channels, sources drawn from `sources`
+    (default: the `source_levels` setting)."""
+    channels, layer, mode, seed = (settings.channels, settings.layer, settings.mode,
+                                   settings.seed)
+    if discovery is None:
+        discovery = parse_levels(settings.discovery_levels)
     table = pd.DataFrame()
     if channels is None:
         table = discovered_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
@@ -173,7 +198,8 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     targets = [m for m in as_mazes(levels, mode) if m.cheese is not None]
     if not targets:
         raise NoUsableLevelsError("no level has a cheese to resample around")
-    pool = as_mazes(source_levels, mode)
+    pool = sources if sources is not None else as_mazes(
+        parse_levels(settings.source_levels), mode)
     observer = Observer(batch=batch)
     probe = start_activations(policy, targets[:1], layer, observer)
     n_channels = probe.shape[1]
@@ -193,7 +219,7 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
             chosen = {k: chosen[k] for k in ("cheese", "random")}
         for k, location in enumerate(LOCATIONS):
             source = find_source(target, pool, location,
-                                 stream(seed, Purpose.SOURCES, level, k), near)
+                                 stream(seed, Purpose.SOURCES, level, k), settings.near)
             if source is None:
                 continue
             jobs += [_Job(i, name, location, chs, source) for name, chs in chosen.items() if chs]
@@ -240,9 +266,5 @@ def run_resample(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                          "source_cheese_y": source.cheese[1], "n_cells": len(q),
                          "tv": float(tv_distance(p, q).mean()),
                          "published": published_change(p, q)})
-    params = {"layer": layer, "channels": channels, "near": near, "seed": seed,
-              "n_boot": n_boot, "n_levels": len(targets)}
-    result = ResampleResult(pd.DataFrame(rows), table, params)
-    if out_dir is not None:
-        result.write(out_dir)
-    return result
+    params = {**settings.to_dict(), "channels": channels, "n_levels": len(targets)}
+    return ResampleResult(pd.DataFrame(rows), table, params)

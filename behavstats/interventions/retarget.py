@@ -44,12 +44,15 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH, probs
 from behavstats.env import Observer, frames, render
+from behavstats.experiments import Retarget
 from behavstats.geometry import distances, shortest_path, steps_to_path
-from behavstats.hooks import VECTOR_LAYER, SetCell
+from behavstats.hooks import SetCell
 from behavstats.incremental import worthwhile
-from behavstats.interventions.channels import (
+from behavstats.interventions.channels import (  # DEFAULT_DISCOVERY_LEVELS: its old home
+    DEFAULT_DISCOVERY_LEVELS,  # noqa: F401
     Discovery,
     discovered_channels,
+    discovery_levels_setting,
     top_channels,
     tracked_channels,
 )
@@ -62,6 +65,7 @@ from behavstats.interventions.walk import (
     path_probability,
     path_steps,
 )
+from behavstats.levelspec import parse_levels
 from behavstats.maze import Cell, Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse, remove_cheese
@@ -74,10 +78,9 @@ NO_EDIT, CHEESE = "no edit", "cheese"
 DISTANCE_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 10**6))
 SIZE_BINS = ((3, 9), (10, 15), (16, 20), (21, 25))
 """Maze sizes (maze_dim, inclusive ranges) of the by-size table."""
-DEFAULT_DISCOVERY_LEVELS = range(1000, 1100)
-MAX_TARGETS = 20
+MAX_TARGETS = Retarget.default("max_targets")
 """Target squares per maze by default (the study's 100 levels in its time budget)."""
-MIN_SCORE = 0.3
+MIN_SCORE = Retarget.default("min_score")
 """Tracking score of the widest channel set by default."""
 CHUNK = 4096
 """Rendered observations of the cheese condition held at a time."""
@@ -98,8 +101,7 @@ class RetargetResult(Result):
     by_size: the same by maze size (`SIZE_BINS`): size_bin instead of distance_bin.
     clamps: one row per channel set and channel: channel_set, channel, value.
     channels: the discovery table (`channels.channel_scores`), empty if not run.
-    params: layer, fill, value_scale (None when one value was given), max_targets,
-        min_score, seed, n_boot, n_levels, conditions.
+    params: the settings (`Retarget`) and n_levels, conditions.
     heatmap_mazes: figure material, the first levels' mazes (cheese removed); not saved.
     """
 
@@ -111,6 +113,7 @@ class RetargetResult(Result):
     params: dict
     heatmap_mazes: tuple[Maze, ...] = figure_only()
     topic = "retarget"
+    settings_type = Retarget
 
     @property
     def channel_sets(self) -> dict[str, list[int]]:
@@ -189,59 +192,62 @@ def region_of(cell: tuple[int, int], maze_dim: int) -> str:
 
 
 def run_retarget(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                 out_dir: str | Path | None = None, *,
-                 channel_sets: dict[str, Sequence[int]] | None = None,
-                 layer: str = VECTOR_LAYER, value: float | None = None,
-                 value_scale: float = 5.0, fill: float | None = None,
-                 max_targets: int | None = MAX_TARGETS, min_score: float = MIN_SCORE,
-                 discovery: Discovery = DEFAULT_DISCOVERY_LEVELS,
-                 mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT, n_heatmaps: int = 3,
-                 progress: bool = False, batch: int = BATCH) -> RetargetResult:
-    """Retarget the agent to the target squares of each level (seeds or mazes; the
-    cheese is removed) under every condition; with `out_dir`, also write the result.
+                 out_dir: str | Path | None = None, *, discovery: Discovery | None = None,
+                 progress: bool = False, batch: int = BATCH, **settings: Any
+                 ) -> RetargetResult:
+    """`Retarget(**settings).run(policy, levels, out_dir, discovery=...)`: retarget the
+    agent to the target squares of each level (seeds or mazes; the cheese is removed).
+    discovery: a finished channel discovery, or the levels (seeds or mazes) to run one
+    on (default: the `discovery_levels` setting)."""
+    discovery = discovery_levels_setting(discovery, settings)
+    return Retarget(**settings).run(policy, levels, out_dir, discovery=discovery,
+                                    progress=progress, batch=batch)
 
-    channel_sets: name -> channels (default `default_channel_sets` of the channel
-    `discovery`: a finished one or its levels). value: one clamp value for every
-    channel (default: per channel, see the module docstring; needs the discovery).
-    max_targets: target squares per maze (None: all).
-    """
+
+def compute(settings: Retarget, policy: Policy, levels: Sequence[int] | Sequence[Maze], *,
+            discovery: Discovery | None = None, progress: bool = False, batch: int = BATCH
+            ) -> RetargetResult:
+    """Retargeting (`Retarget.run`) under every condition. Without channel sets or a
+    clamp value in the settings, a channel discovery (`discovery`, else one on the
+    `discovery_levels` setting) chooses them."""
+    channel_sets, layer, value, seed = (settings.channel_sets, settings.layer,
+                                        settings.value, settings.seed)
+    n_boot = settings.n_boot
+    if discovery is None:
+        discovery = parse_levels(settings.discovery_levels)
     table = pd.DataFrame()
     if channel_sets is None or value is None:
-        table = discovered_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
-                                    batch=batch)
-    mazes = [remove_cheese(move_mouse(m, m.start)) for m in as_mazes(levels, mode)]
+        table = discovered_channels(policy, discovery, layer=layer, mode=settings.mode,
+                                    seed=seed, batch=batch)
+    mazes = [remove_cheese(move_mouse(m, m.start)) for m in as_mazes(levels, settings.mode)]
     if not mazes:
         raise NoUsableLevelsError("no levels given")
     observer = Observer(batch=batch)
     probe = start_activations(policy, mazes[:1], layer, observer)
     sets = {k: check_channels(v, probe.shape[1], layer) for k, v in
-            (default_channel_sets(table, min_score) if channel_sets is None
+            (default_channel_sets(table, settings.min_score) if channel_sets is None
              else channel_sets).items()}
     chosen = sorted({c for v in sets.values() for c in v})
     scaled = {c: float(value) for c in chosen} if value is not None else \
-        clamp_values(table, value_scale)
+        clamp_values(table, settings.value_scale)
     values = {c: scaled[c] for c in chosen}
     rows = []
     for i, maze in enumerate(tqdm(mazes, desc="retarget", disable=not progress)):
         level = level_id(maze, i)
-        targets = _targets(maze, max_targets, stream(seed, Purpose.RETARGET_TARGETS, level))
+        targets = _targets(maze, settings.max_targets,
+                           stream(seed, Purpose.RETARGET_TARGETS, level))
         rows += _retarget_maze(policy, maze, level, targets, sets, values, layer,
-                               probe.shape[-1], fill, observer, batch)
+                               probe.shape[-1], settings.fill, observer, batch)
     targets = pd.DataFrame(rows)
     clamps = pd.DataFrame([{"channel_set": name, "channel": c, "value": values[c]}
                            for name, channels in sets.items() for c in channels],
                           columns=["channel_set", "channel", "value"])
-    params = {"layer": layer, "fill": fill,
-              "value_scale": None if value is not None else value_scale,
-              "max_targets": max_targets, "min_score": min_score, "seed": seed,
-              "n_boot": n_boot, "n_levels": len(mazes), "conditions": conditions(sets)}
+    params = {**settings.to_dict(), "n_levels": len(mazes), "conditions": conditions(sets)}
     result = RetargetResult(targets, success_by(targets, "dist_to_tr_path", DISTANCE_BINS,
                                                 "distance_bin", seed=seed, n_boot=n_boot),
                             success_by(targets, "maze_dim", SIZE_BINS, "size_bin", seed=seed,
                                        n_boot=n_boot),
-                            clamps, table, params, tuple(mazes[:n_heatmaps]))
-    if out_dir is not None:
-        result.write(out_dir)
+                            clamps, table, params, tuple(mazes[:settings.n_heatmaps]))
     return result
 
 

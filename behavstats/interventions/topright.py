@@ -27,10 +27,9 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH
 from behavstats.env import Observer, render
+from behavstats.experiments import TopRightVector
 from behavstats.geometry import first_moves
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.effects import (
-    N_BOOT,
     change_rows,
     mean_ci,
     published_change,
@@ -54,7 +53,7 @@ from behavstats.quantities import edited
 from behavstats.results import Result, figure_only, interval_row
 from behavstats.vfield import FIELD_GROUP, VectorField
 
-DEFAULT_COEFFS = (-1.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+DEFAULT_COEFFS = TopRightVector.default("coeffs")
 CONDITIONS = ("none", "cheese", "top_right", "both")
 
 
@@ -76,8 +75,7 @@ class TopRightResult(Result):
         p_cheese, p_topright at the dsq (cheese vector at `cheese_coeff`, top-right
         vector at `top_right_coeff`).
     levels: one row per level given (`VectorLevels.levels_table`) plus corridor_empty.
-    params: layer, coeffs, top_right_coeff, cheese_coeff, seed, n_boot, n_levels,
-        n_used, n_corridor_empty.
+    params: the settings (`TopRightVector`) and n_levels, n_used, n_corridor_empty.
     examples: figure material (`FieldExample`s), not saved.
     """
 
@@ -89,6 +87,7 @@ class TopRightResult(Result):
     params: dict
     examples: tuple[FieldExample, ...] = figure_only()
     topic = "top_right_vector"
+    settings_type = TopRightVector
 
     def _rows(self) -> list[dict]:
         """Per coefficient: change rows of P(top-right) and P(cheese) at the dsq, mean
@@ -147,24 +146,25 @@ class TopRightResult(Result):
 
 
 def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                         out_dir: str | Path | None = None, *,
-                         coeffs: Sequence[float] = DEFAULT_COEFFS, layer: str = VECTOR_LAYER,
-                         top_right_coeff: float = 1.0, cheese_coeff: float = -1.0,
-                         transfer_levels: int | None = 30, n_examples: int = 3,
-                         mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
-                         progress: bool = False, batch: int = BATCH) -> TopRightResult:
-    """Run the top-right-vector experiment on the levels (seeds or mazes) with a
-    decision square and a non-empty corridor; with `out_dir`, also write it.
+                         out_dir: str | Path | None = None, *, progress: bool = False,
+                         batch: int = BATCH, **settings: Any) -> TopRightResult:
+    """`TopRightVector(**settings).run(policy, levels, out_dir)`: the experiment on the
+    levels (seeds or mazes) with a decision square and a non-empty corridor. Raises
+    NoUsableLevelsError when no level is usable."""
+    return TopRightVector(**settings).run(policy, levels, out_dir, progress=progress,
+                                          batch=batch)
 
-    top_right_coeff: coefficient of the transfer and composition runs (and of the
-    example figures); transfer_levels: transfer among the first this many usable
-    levels (None = all). Raises NoUsableLevelsError when no level is usable.
-    """
-    lv = VectorLevels.of(policy, levels, mode=mode, layer=layer, batch=batch,
+
+def compute(settings: TopRightVector, policy: Policy,
+            levels: Sequence[int] | Sequence[Maze], *, progress: bool = False,
+            batch: int = BATCH) -> TopRightResult:
+    """The top-right-vector experiment (`TopRightVector.run`)."""
+    layer, top_right_coeff = settings.layer, settings.top_right_coeff
+    lv = VectorLevels.of(policy, levels, mode=settings.mode, layer=layer, batch=batch,
                          usable=lambda maze: not corridor_is_empty(maze),
                          refusal="no level has both a decision square and room for a "
                                  "top-right corridor (maze smaller than the world)")
-    dsq, coeffs = lv.dsq, np.asarray(coeffs, dtype=float)
+    dsq, coeffs = lv.dsq, np.asarray(settings.coeffs, dtype=float)
     n, used, ids = len(lv.chosen), dsq.mazes, dsq.ids
     steps = tqdm(total=3 + -(-n // FIELD_GROUP), desc="top-right vector",
                  disable=not progress)
@@ -172,14 +172,14 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     decision = lv.sweep(vectors, coeffs)[list(DECISION_COLUMNS)]
     steps.update()
 
-    transfer, a, b = lv.transfer(vectors, top_right_coeff, transfer_levels)
+    transfer, a, b = lv.transfer(vectors, top_right_coeff, settings.transfer_levels)
     dims = np.array([mz.maze_dim for mz in used])
     transfer = transfer.assign(maze_dim_a=dims[a], maze_dim_b=dims[b])
 
     cheese = cheese_vectors(policy, used, layer, lv.observer)
     four = np.tile(np.arange(n), len(CONDITIONS))
     condition = np.repeat(np.array(CONDITIONS), n)
-    c_cheese = np.where(np.isin(condition, ("cheese", "both")), cheese_coeff, 0.0)
+    c_cheese = np.where(np.isin(condition, ("cheese", "both")), settings.cheese_coeff, 0.0)
     c_tr = np.where(np.isin(condition, ("top_right", "both")), top_right_coeff, 0.0)
     composed = dsq.cache.probs(added(layer, (cheese, four, c_cheese), (vectors, four, c_tr)),
                                index=four)
@@ -190,16 +190,13 @@ def run_top_right_vector(policy: Policy, levels: Sequence[int] | Sequence[Maze],
     steps.update()
 
     fields, examples = _fields(policy, used, ids, vectors, coeffs, layer, top_right_coeff,
-                               n_examples, lv.observer, batch, steps)
+                               settings.n_examples, lv.observer, batch, steps)
     empty = [corridor_is_empty(m) for m in lv.mazes]
-    params = {"layer": layer, "coeffs": coeffs.tolist(), "top_right_coeff": top_right_coeff,
-              "cheese_coeff": cheese_coeff, "seed": seed, "n_boot": n_boot,
-              "n_levels": len(lv.mazes), "n_used": n, "n_corridor_empty": int(sum(empty))}
+    params = {**settings.to_dict(), "n_levels": len(lv.mazes), "n_used": n,
+              "n_corridor_empty": int(sum(empty))}
     result = TopRightResult(decision, fields, transfer, composition,
                             lv.levels_table(vectors, corridor_empty=empty), params,
                             tuple(examples))
-    if out_dir is not None:
-        result.write(out_dir)
     steps.update()
     steps.close()
     return result

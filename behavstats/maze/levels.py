@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from behavstats.errors import UserError
 from behavstats.levelspec import check_seeds
 from behavstats.maze.codec import ParsedState, parse, parse_state
-from behavstats.maze.model import WORLD_DIMS, Maze
+from behavstats.maze.model import Maze
+from behavstats.vocabulary import WORLD_DIMS
 
 # procgen imports gym, which prints a notice about gym being unmaintained to stderr on
 # import; procgen's envs do not use gym, so our users do not need it.

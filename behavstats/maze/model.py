@@ -13,6 +13,7 @@ import numpy as np
 
 from behavstats.errors import UserError
 from behavstats.maze.coords import margin, maze_to_world
+from behavstats.vocabulary import WORLD_DIMS  # noqa: F401  (its old home)
 
 WALL, EMPTY, CHEESE = 51, 100, 2
 """procgen's maze grid codes."""
@@ -23,7 +24,6 @@ MOVES: dict[str, Cell] = {"LEFT": (-1, 0), "DOWN": (0, -1), "UP": (0, 1), "RIGHT
 MOVE_NAMES = ("LEFT", "DOWN", "NOOP", "UP", "RIGHT")
 """The policy's five moves, in the order of its move probabilities (`MOVES` keeps it)."""
 
-WORLD_DIMS = {"hard": 25, "easy": 15}
 N_BACKGROUNDS = 9
 """procgen's topdown_backgrounds, the maze's background images."""
 

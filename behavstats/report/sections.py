@@ -118,9 +118,13 @@ def section(study: Study, key: str, rows: list[Compared]) -> str:
 
 
 def _text(value) -> str:
-    """A settings value for a reader: lists as '0, 1000', the rest as is."""
+    """A settings value for a reader: lists as '0, 1000', a part's settings as
+    'name = value; ...' (without the study's seed and mode), the rest as is."""
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')} = {_text(v)}" for k, v in value.items()
+                         if k not in ("seed", "mode", "max_steps"))
     return str(value)
 
 

@@ -21,6 +21,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from behavstats.errors import UserError
+from behavstats.experiments import Regression
 from behavstats.results import NAN, Result, quantity_row
 from behavstats.stats.calibration import (
     CALIBRATION_COLUMNS,
@@ -99,11 +100,11 @@ class StudyResult(Result):
     published_model: `L1LogisticStudy.coefficients_` of the fit on `PUBLISHED_MODEL`
         alone; None when the features lack one of them.
     key_vif: `Collinearity.vif_` of `KEY_FEATURES` alone; None likewise.
-    params: n_table (rows given), require_dsq and exclude_cheese_in_tr5 (which
-        published filters were applied), features, inference, n_selection,
-        n_inference, C (chosen on the selection half), selected and still_improving (of
-        `FeatureSelection`), stable, threshold, false_selection_bound, stability_q,
-        n_pairs, selection_splits, collinear_relations, seed, n_subsets, n_bootstrap.
+    params: the settings (`Regression`, with the features used), n_table (rows given),
+        require_dsq and exclude_cheese_in_tr5 (which published filters were applied),
+        n_selection, n_inference, C (chosen on the selection half), selected and
+        still_improving (of `FeatureSelection`), stable, false_selection_bound,
+        stability_q, selection_splits, collinear_relations.
     """
 
     accuracy: pd.DataFrame
@@ -124,6 +125,7 @@ class StudyResult(Result):
     key_vif: pd.DataFrame | None
     params: dict
     topic = "regression"
+    settings_type = Regression
 
     def _rows(self) -> list[dict]:
         rows = []
@@ -190,12 +192,15 @@ def selected_logit(params: dict) -> str:
 
 
 def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
-              n_splits: int = 50, test_size: float = 0.2, seed: int = 0,
-              n_subsets: int = 200, n_bootstrap: int = 1000, n_pairs: int = 50,
-              threshold: float = 0.8, inference: str = "split",
-              progress: bool = False) -> StudyResult:
-    """Run the study on `table` (a `reached_cheese` column plus feature columns;
-    default features: the 16 published metrics).
+              progress: bool = False, **settings: Any) -> StudyResult:
+    """`Regression(features=features, **settings).fit(table)`."""
+    return Regression(features=features, **settings).fit(table, progress=progress)
+
+
+def compute(settings: Regression, table: pd.DataFrame, *, progress: bool = False
+            ) -> StudyResult:
+    """The regression (`Regression.fit`) on `table` (a `reached_cheese` column plus
+    feature columns; default features: the 16 published metrics).
 
     When the table has `has_dsq` / `cheese_in_tr5` columns (an episodes table), the
     published filter is applied first (`select_decision_mazes`); a table without them
@@ -205,6 +210,9 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     only). All parts with the same seed share the same splits. Raises StudyDataError
     for a table the study cannot use.
     """
+    features, inference, threshold = settings.features, settings.inference, settings.threshold
+    n_splits, test_size, seed = settings.n_splits, settings.test_size, settings.seed
+    n_subsets, n_bootstrap, n_pairs = settings.n_subsets, settings.n_bootstrap, settings.n_pairs
     if inference not in INFERENCE:
         raise UserError(f"inference must be one of {INFERENCE}, got {inference!r}")
     check_threshold(threshold)
@@ -260,7 +268,7 @@ def run_study(table: pd.DataFrame, features: Sequence[str] | None = None, *,
     single, published_fit, published_logit, key_vif = fixed_part
     inference_rows = (INFERENCE_HALF if inference == "split"
                       else "same rows as the selection")
-    params = {"n_table": len(table), **filters, "features": features,
+    params = {**settings.to_dict(), "n_table": len(table), **filters, "features": features,
               "inference": inference, "inference_rows": inference_rows,
               "n_selection": len(halves[0][1]), "n_inference": len(halves[1][1]), "C": C,
               "selected": selection.selected_, "still_improving": selection.still_improving_,

@@ -1,55 +1,102 @@
-"""Settings of the one-command study: sizes of every part, full and --quick."""
+"""Settings of the one-command study: one settings object per experiment part and the
+levels of each, full and --quick."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from behavstats.experiment import Settings
+from behavstats.experiments import (
+    Ablation,
+    Channels,
+    CheeseVector,
+    Evaluation,
+    LayerSweep,
+    Regression,
+    Resample,
+    Retarget,
+    TopRightVector,
+)
+from behavstats.vocabulary import DEFAULT_MODE, PROCGEN_STEP_LIMIT
 
 
 @dataclass(frozen=True)
 class StudyConfig:
     """What `behavstats study` runs (level seeds are half-open [start, stop) ranges).
 
-    The full defaults follow the published analyses: 10,000 vanilla episodes for the
-    behavioural regression, cheese-vector levels 0-99, 30+ levels for resampling,
-    retargeting on 100 levels (Mini et al.), `retarget_targets` target squares each.
-    The sweeps' sizes keep the whole study within about 12 minutes on 2 cores: the
-    layer sweep (seven layers, every cell's field) on 50 levels, probes on 250.
-    Training levels of our agents start at 900,000, so every level here is held out.
+    Each experiment part has its settings object here (its defaults are the
+    experiment's own) and its levels; the study's `seed` and `mode` (and `max_steps`,
+    for the parts that run episodes) apply to every part (`settings_of`). The full
+    sizes follow the published analyses: 10,000 vanilla episodes for the behavioural
+    regression, cheese-vector levels 0-99, 30+ levels for resampling, retargeting on
+    100 levels (Mini et al.) with 20 target squares each. The sweeps' sizes keep the
+    whole study within about 12 minutes on 2 cores: the layer sweep (seven layers,
+    every cell's field) on 50 levels, probes on 250. Training levels of our agents start
+    at 900,000, so every level here is held out.
     """
 
     seed: int = 0
-    mode: str = "hard"
+    mode: str = DEFAULT_MODE
+    max_steps: int = PROCGEN_STEP_LIMIT
     evaluation_levels: tuple[int, int] = (0, 1000)
     episode_levels: tuple[int, int] = (0, 10_000)
-    max_steps: int = 500
-    regression_splits: int = 50
-    regression_subsets: int = 200
-    stability_pairs: int = 50
-    stability_threshold: float = 0.8
     example_levels: tuple[int, ...] = (0, 2, 3, 5)
     vector_levels: tuple[int, int] = (0, 100)
     top_right_levels: tuple[int, int] = (0, 100)
     channel_levels: tuple[int, int] = (100, 300)
     retarget_levels: tuple[int, int] = (300, 400)
-    retarget_targets: int = 20
     resample_levels: tuple[int, int] = (310, 350)
     layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
     probe_levels: tuple[int, int] = (0, 250)
     probe_per_episode: int = 4
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    regression: Regression = field(default_factory=Regression)
+    cheese_vector: CheeseVector = field(default_factory=CheeseVector)
+    top_right_vector: TopRightVector = field(default_factory=TopRightVector)
+    channels: Channels = field(default_factory=Channels)
+    retarget: Retarget = field(default_factory=Retarget)
+    resample: Resample = field(default_factory=Resample)
+    layer_sweep: LayerSweep = field(default_factory=LayerSweep)
+    ablation: Ablation = field(default_factory=Ablation)
     quick: bool = False
 
+    def settings_of(self, part: str) -> Settings:
+        """The settings object of `part` with the study's seed, mode and step limit."""
+        settings = getattr(self, part)
+        shared = {"seed": self.seed, "mode": self.mode, "max_steps": self.max_steps}
+        names = {f.name for f in fields(settings)}
+        return replace(settings, **{k: v for k, v in shared.items() if k in names})
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        """JSON values: each settings object as a dict, tuples as lists."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> StudyConfig:
+        """The config `as_dict` gave (unknown keys, e.g. of older versions, ignored)."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for name, value in values.items():
+            if name not in known:
+                continue
+            default = getattr(cls(), name)
+            if isinstance(default, Settings):
+                value = type(default).from_dict(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            kwargs[name] = value
+        return cls(**kwargs)
 
 
-def quick_config(seed: int = 0, mode: str = "hard") -> StudyConfig:
+def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
     """Every size shrunk so the whole study takes a couple of minutes (a smoke run:
     its numbers are noisy). Retargeting uses level 305, a 9 x 9 maze."""
     return replace(StudyConfig(seed=seed, mode=mode), evaluation_levels=(0, 40),
-                   episode_levels=(0, 200), max_steps=150, regression_splits=5,
-                   regression_subsets=10, stability_pairs=10, example_levels=(0, 2),
-                   vector_levels=(0, 12),
+                   episode_levels=(0, 200), max_steps=150,
+                   regression=Regression(n_splits=5, n_subsets=10, n_pairs=10),
+                   example_levels=(0, 2), vector_levels=(0, 12),
                    top_right_levels=(0, 8), channel_levels=(100, 130),
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),

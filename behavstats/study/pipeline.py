@@ -21,10 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from behavstats import interventions as iv
 from behavstats._version import __version__
 from behavstats.errors import UserError
-from behavstats.evaluation import EvaluationResult, evaluate
+from behavstats.evaluation import EvaluationResult
 from behavstats.interventions import (
     ChannelResult,
     CheeseVectorResult,
@@ -34,17 +33,15 @@ from behavstats.interventions import (
 )
 from behavstats.io import read_json, write_json, write_parquet
 from behavstats.policy import Policy
+from behavstats.results import Result
 from behavstats.rollout import RolloutConfig, gather, policy_fingerprint
-from behavstats.stats import StudyResult, run_study
-from behavstats.stats.study import PUBLISHED_MODEL
+from behavstats.stats import StudyResult
 from behavstats.study.config import StudyConfig, levels
 from behavstats.study.parts import PartOutcome, run_part
 from behavstats.sweeps import (
     AblationResult,
     LayerSweepResult,
     ProbeResult,
-    run_ablation,
-    run_layer_sweep,
     run_probes,
 )
 
@@ -114,12 +111,6 @@ class PartRun:
     executor: Executor | None
     progress: bool
 
-    @property
-    def common(self) -> dict:
-        """Keyword arguments every experiment takes."""
-        return {"mode": self.config.mode, "seed": self.config.seed,
-                "progress": self.progress}
-
 
 @dataclass(frozen=True)
 class Part:
@@ -145,19 +136,15 @@ def _episodes(run: PartRun) -> None:
 
 
 def _evaluation(run: PartRun) -> None:
-    config = run.config
-    evaluate(run.policy, levels(config.evaluation_levels), seed=config.seed,
-             mode=config.mode, max_steps=config.max_steps, progress=run.progress,
-             executor=run.executor, out_dir=run.directory / "episodes",
-             vanilla=run.inputs["episodes"]).save(run.directory)
+    run.config.settings_of("evaluation").run(
+        run.policy, levels(run.config.evaluation_levels), progress=run.progress,
+        executor=run.executor, episodes_dir=run.directory / "episodes",
+        vanilla=run.inputs["episodes"]).save(run.directory)
 
 
 def _regression(run: PartRun) -> None:
-    config = run.config
-    run_study(run.inputs["episodes"], n_splits=config.regression_splits, seed=config.seed,
-              n_subsets=config.regression_subsets, n_pairs=config.stability_pairs,
-              threshold=config.stability_threshold, progress=run.progress
-              ).write(run.directory)
+    run.config.settings_of("regression").fit(run.inputs["episodes"], progress=run.progress
+                                             ).write(run.directory)
 
 
 def _fields(run: PartRun) -> None:
@@ -184,14 +171,28 @@ def _animations(run: PartRun) -> None:
     write_parquet(pd.DataFrame(rows), run.directory / "episodes.parquet")
 
 
-def _experiment(function: Callable, levels_of: Callable[[StudyConfig], tuple[int, int]],
-                **options: Callable[[PartRun], Any]) -> Callable[[PartRun], None]:
-    """compute of an intervention experiment `function(policy, levels, out_dir, ...)`
-    on its levels, with keyword arguments computed from the run."""
+def experiment_part(name: str, section: str, levels_field: str, result: type[Result], *,
+                    inputs: tuple[str, ...] = (), **from_inputs: str) -> Part:
+    """The part of the experiment whose settings are `StudyConfig.<name>`, run on the
+    levels `StudyConfig.<levels_field>`; `from_inputs` maps a keyword of its `run` to
+    the input part whose result it takes (e.g. discovery="channels")."""
+    def settings(config: StudyConfig) -> dict:
+        return {"levels": getattr(config, levels_field),
+                **config.settings_of(name).to_dict()}
+
     def compute(run: PartRun) -> None:
-        function(run.policy, levels(levels_of(run.config)), run.directory, **run.common,
-                 **{key: option(run) for key, option in options.items()})
-    return compute
+        run.config.settings_of(name).run(
+            run.policy, levels(getattr(run.config, levels_field)), run.directory,
+            progress=run.progress, **{k: run.inputs[v] for k, v in from_inputs.items()})
+
+    return Part(name, section, settings, compute, result.load, inputs=inputs)
+
+
+def _probes(run: PartRun) -> None:
+    config = run.config
+    run_probes(run.policy, levels(config.probe_levels), run.directory, mode=config.mode,
+               seed=config.seed, progress=run.progress, per_episode=config.probe_per_episode,
+               max_steps=config.max_steps)
 
 
 PARTS: tuple[Part, ...] = (
@@ -199,53 +200,30 @@ PARTS: tuple[Part, ...] = (
          lambda c: {"levels": c.episode_levels, "max_steps": c.max_steps}, _episodes,
          lambda d: pd.read_parquet(d / "episodes.parquet")),
     Part("evaluation", "behaviour",
-         lambda c: {"levels": c.evaluation_levels, "max_steps": c.max_steps}, _evaluation,
-         EvaluationResult.load, inputs=("episodes",)),
-    Part("regression", "regression",
-         lambda c: {"splits": c.regression_splits, "subsets": c.regression_subsets,
-                    "published_model": PUBLISHED_MODEL, "inference": "split",
-                    "scores": "log_loss", "stability_pairs": c.stability_pairs,
-                    "stability_threshold": c.stability_threshold}, _regression,
-         StudyResult.load, inputs=("episodes",)),
+         lambda c: {"levels": c.evaluation_levels, **c.settings_of("evaluation").to_dict()},
+         _evaluation, EvaluationResult.load, inputs=("episodes",)),
+    Part("regression", "regression", lambda c: c.settings_of("regression").to_dict(),
+         _regression, StudyResult.load, inputs=("episodes",)),
     Part("fields", "fields", lambda c: {"levels": c.example_levels}, _fields,
          lambda d: pd.read_parquet(d / "examples.parquet")),
-    Part("cheese_vector", "cheese_vector", lambda c: {"levels": c.vector_levels},
-         _experiment(iv.run_cheese_vector, lambda c: c.vector_levels),
-         CheeseVectorResult.load),
+    experiment_part("cheese_vector", "cheese_vector", "vector_levels", CheeseVectorResult),
     Part("animations", "cheese_vector",
          lambda c: {"levels": c.vector_levels, "max_steps": c.max_steps,
                     "count": ANIMATED, "coeff": ANIMATION_COEFF}, _animations,
          lambda d: pd.read_parquet(d / "episodes.parquet")),
-    Part("top_right_vector", "top_right_vector", lambda c: {"levels": c.top_right_levels},
-         _experiment(iv.run_top_right_vector, lambda c: c.top_right_levels),
-         TopRightResult.load),
-    Part("channels", "channels", lambda c: {"levels": c.channel_levels},
-         _experiment(iv.run_channels, lambda c: c.channel_levels),
-         ChannelResult.load),
-    Part("retarget", "channels",
-         lambda c: {"levels": c.retarget_levels, "targets": c.retarget_targets},
-         _experiment(iv.run_retarget, lambda c: c.retarget_levels,
-                     max_targets=lambda run: run.config.retarget_targets,
-                     discovery=lambda run: run.inputs["channels"]),
-         RetargetResult.load, inputs=("channels",)),
-    Part("resample", "resample", lambda c: {"levels": c.resample_levels},
-         _experiment(iv.run_resample, lambda c: c.resample_levels,
-                     discovery=lambda run: run.inputs["channels"]),
-         ResampleResult.load, inputs=("channels",)),
-    Part("layer_sweep", "layer_sweep", lambda c: {"levels": c.layer_sweep_levels},
-         _experiment(run_layer_sweep, lambda c: c.layer_sweep_levels),
-         LayerSweepResult.load),
-    Part("ablation", "ablation", lambda c: {"levels": c.ablation_levels},
-         _experiment(run_ablation, lambda c: c.ablation_levels,
-                     discovery=lambda run: run.inputs["channels"]),
-         AblationResult.load, inputs=("channels",)),
+    experiment_part("top_right_vector", "top_right_vector", "top_right_levels",
+                    TopRightResult),
+    experiment_part("channels", "channels", "channel_levels", ChannelResult),
+    experiment_part("retarget", "channels", "retarget_levels", RetargetResult,
+                    inputs=("channels",), discovery="channels"),
+    experiment_part("resample", "resample", "resample_levels", ResampleResult,
+                    inputs=("channels",), discovery="channels"),
+    experiment_part("layer_sweep", "layer_sweep", "layer_sweep_levels", LayerSweepResult),
+    experiment_part("ablation", "ablation", "ablation_levels", AblationResult,
+                    inputs=("channels",), discovery="channels"),
     Part("probes", "probes",
          lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
-                    "max_steps": c.max_steps},
-         _experiment(run_probes, lambda c: c.probe_levels,
-                     per_episode=lambda run: run.config.probe_per_episode,
-                     max_steps=lambda run: run.config.max_steps),
-         ProbeResult.load),
+                    "max_steps": c.max_steps}, _probes, ProbeResult.load),
 )
 """Every part of the study, in report order."""
 

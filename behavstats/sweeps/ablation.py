@@ -24,10 +24,11 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH, forward
 from behavstats.env import Observer
+from behavstats.experiments import Ablation, Channels
 from behavstats.geometry import decision_point
-from behavstats.hooks import VECTOR_LAYER, Ablate, ReplaceChannels
-from behavstats.interventions.channels import Discovery, discovered_channels, run_channels
-from behavstats.interventions.effects import N_BOOT, estimate_ci
+from behavstats.hooks import Ablate, ReplaceChannels
+from behavstats.interventions.channels import Discovery, discovered_channels
+from behavstats.interventions.effects import estimate_ci
 from behavstats.interventions.forward import (
     ChannelError,
     DecisionSquares,
@@ -58,13 +59,14 @@ class AblationResult(Result):
         over all rows), and the channel's tracking score; rows by method, largest
         |estimate| first.
     levels: one row per channel, method and level: the change (`change`).
-    params: layer, mode, seed, n_boot, n_levels, n_used (levels with a dsq).
+    params: the settings (`Ablation`) and n_levels, n_used (levels with a dsq).
     """
 
     ablation: pd.DataFrame
     levels: pd.DataFrame
     params: dict
     topic = "ablation"
+    settings_type = Ablation
     csv_tables = ("ablation",)
 
     def _rows(self) -> list[dict]:
@@ -90,15 +92,22 @@ class AblationResult(Result):
 
 
 def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                 out_dir: str | Path | None = None, *, layer: str = VECTOR_LAYER,
-                 discovery: Discovery | None = None, placements: int = 4,
-                 mode: str = "hard", seed: int = 0, n_boot: int = N_BOOT,
-                 progress: bool = False, batch: int = BATCH) -> AblationResult:
-    """Ablate each channel of `layer` on the levels (seeds or mazes) with a decision
+                 out_dir: str | Path | None = None, *, discovery: Discovery | None = None,
+                 progress: bool = False, batch: int = BATCH, **settings: Any
+                 ) -> AblationResult:
+    """`Ablation(**settings).run(policy, levels, out_dir, discovery=discovery)`."""
+    return Ablation(**settings).run(policy, levels, out_dir, discovery=discovery,
+                                    progress=progress, batch=batch)
+
+
+def compute(settings: Ablation, policy: Policy, levels: Sequence[int] | Sequence[Maze], *,
+            discovery: Discovery | None = None, progress: bool = False, batch: int = BATCH
+            ) -> AblationResult:
+    """Ablate each channel of the layer on the levels (seeds or mazes) with a decision
     square (at least two, for the leave-one-out mean). The tracking score comes from
     `discovery` (a finished channel discovery, or levels to run one on; default: a
-    discovery on the same levels with `placements` cheese cells each). With `out_dir`,
-    also write the result."""
+    discovery on the same levels with `placements` cheese cells each)."""
+    layer, mode, seed, n_boot = settings.layer, settings.mode, settings.seed, settings.n_boot
     if policy.stage_index(layer) >= policy.stage_names.index("embedder.flatten"):
         raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
                            "e.g. embedder.block2.res1.resadd")
@@ -124,18 +133,14 @@ def run_ablation(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                                       "change": after - before}))
     per_level = pd.concat(rows, ignore_index=True)
     if discovery is None:
-        scores = run_channels(policy, [mazes[i] for i in chosen], layer=layer,
-                              placements=placements, seed=seed, batch=batch).table
+        scores = Channels(layer=layer, placements=settings.placements, seed=seed).run(
+            policy, [mazes[i] for i in chosen], batch=batch).table
     else:
         scores = discovered_channels(policy, discovery, layer=layer, mode=mode, seed=seed,
                                      batch=batch)
-    params = {"layer": layer, "mode": mode, "seed": seed, "n_boot": n_boot,
-              "n_levels": len(mazes), "n_used": len(chosen)}
-    result = AblationResult(_aggregate(per_level, layer, scores, seed, n_boot), per_level,
-                            params)
-    if out_dir is not None:
-        result.write(out_dir)
-    return result
+    params = {**settings.to_dict(), "n_levels": len(mazes), "n_used": len(chosen)}
+    return AblationResult(_aggregate(per_level, layer, scores, seed, n_boot), per_level,
+                          params)
 
 
 def _aggregate(per_level: pd.DataFrame, layer: str, scores: pd.DataFrame, seed: int,

@@ -33,8 +33,9 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH, LayerCache, probs
 from behavstats.env import Observer
+from behavstats.experiments import LayerSweep
 from behavstats.geometry import decision_point
-from behavstats.interventions.effects import N_BOOT, estimate_ci, tv_distance
+from behavstats.interventions.effects import estimate_ci, tv_distance
 from behavstats.interventions.forward import (
     DecisionSquares,
     NoUsableLevelsError,
@@ -83,13 +84,15 @@ class LayerSweepResult(Result):
         (Benjamini-Hochberg over those rows; field_tv rows: NaN).
     levels: one row per vector, layer, coeff and level: level, p_cheese, p_top_right
         (changes at the dsq), field_tv (mean TV over the field's other cells).
-    params: layers, coeffs (vector -> coefficients), mode, seed, n_boot, n_levels.
+    params: the settings (`LayerSweep`) with the layers and coeffs (vector ->
+        coefficients) used, and n_levels.
     """
 
     layer_sweep: pd.DataFrame
     levels: pd.DataFrame
     params: dict
     topic = "layer_sweep"
+    settings_type = LayerSweep
     csv_tables = ("layer_sweep",)
 
     def _rows(self) -> list[dict]:
@@ -109,16 +112,24 @@ class LayerSweepResult(Result):
 
 
 def run_layer_sweep(policy: Policy, levels: Sequence[int] | Sequence[Maze],
-                    out_dir: str | Path | None = None, *, layers: Sequence[str] | None = None,
-                    coeffs: dict[str, Sequence[float]] | None = None, mode: str = "hard",
-                    seed: int = 0, n_boot: int = N_BOOT, progress: bool = False,
-                    batch: int = BATCH) -> LayerSweepResult:
-    """Sweep both vectors over `layers` (default `sweep_layers`) and `coeffs` (default
-    `COEFFS`) on the levels (seeds or mazes); with `out_dir`, also write the result.
-    NoUsableLevelsError when no level has a decision square."""
-    mazes = as_mazes(levels, mode)
-    layers = list(layers or sweep_layers(policy))
-    coeffs = {name: np.asarray(c, dtype=float) for name, c in (coeffs or COEFFS).items()}
+                    out_dir: str | Path | None = None, *, progress: bool = False,
+                    batch: int = BATCH, **settings: Any) -> LayerSweepResult:
+    """`LayerSweep(**settings).run(policy, levels, out_dir)`: both vectors over the
+    layers on the levels (seeds or mazes). NoUsableLevelsError when no level has a
+    decision square."""
+    return LayerSweep(**settings).run(policy, levels, out_dir, progress=progress,
+                                      batch=batch)
+
+
+def compute(settings: LayerSweep, policy: Policy, levels: Sequence[int] | Sequence[Maze], *,
+            progress: bool = False, batch: int = BATCH) -> LayerSweepResult:
+    """The layer sweep (`LayerSweep.run`) over the settings' layers (default
+    `sweep_layers`) and coefficients (default `COEFFS`)."""
+    seed, n_boot = settings.seed, settings.n_boot
+    mazes = as_mazes(levels, settings.mode)
+    layers = list(settings.layers or sweep_layers(policy))
+    coeffs = {name: np.asarray(c, dtype=float)
+              for name, c in (settings.coeffs or COEFFS).items()}
     points = [decision_point(m) for m in mazes]
     chosen = [i for i, p in enumerate(points) if p is not None]
     if not chosen:
@@ -146,12 +157,9 @@ def run_layer_sweep(policy: Policy, levels: Sequence[int] | Sequence[Maze],
                    observer, progress, batch)
     per_level["field_tv"] = tv
     per_level = per_level[per_level.pop("used")].reset_index(drop=True)
-    params = {"layers": layers, "coeffs": {k: list(v) for k, v in coeffs.items()},
-              "mode": mode, "seed": seed, "n_boot": n_boot, "n_levels": len(mazes)}
-    result = LayerSweepResult(_aggregate(per_level, seed, n_boot), per_level, params)
-    if out_dir is not None:
-        result.write(out_dir)
-    return result
+    params = {**settings.to_dict(), "layers": layers,
+              "coeffs": {k: list(v) for k, v in coeffs.items()}, "n_levels": len(mazes)}
+    return LayerSweepResult(_aggregate(per_level, seed, n_boot), per_level, params)
 
 
 def _field_tv(policy: Policy, mazes: list[Maze], dsq_cells: list, layers: list[str],
