@@ -186,7 +186,9 @@ def test_auc_interval_is_the_bootstrap_of_the_fold_auc():
 def test_early_probe_of_a_readable_and_of_noise_features():
     """A feature that carries the outcome gives an AUC near 1 that beats the control
     task; over data sets of pure noise the cross-fitted AUC averages 0.5 (averaging
-    per-fold AUCs keeps the folds' intercepts out of the ranking)."""
+    per-fold AUCs keeps the folds' intercepts out of the ranking; a single data set's
+    AUC varies about it by more than its interval over mazes says, as that interval
+    holds the probes' fits fixed)."""
     rng = np.random.default_rng(0)
     labels = rng.random(120) < 0.3
     levels = np.arange(120)
@@ -200,11 +202,11 @@ def test_early_probe_of_a_readable_and_of_noise_features():
         row["random_network_accuracy"])
     assert len(per) == 120 and sorted(set(per["fold"])) == [0, 1, 2, 3, 4]
     aucs = []
-    for seed in range(20):
+    for seed in range(12):
         rng = np.random.default_rng(seed)
-        labels = rng.random(120) < 0.3
-        fold = folds_of(labels, 5, seed=seed)
-        noise = rng.normal(size=(120, 6))
+        labels = rng.random(90) < 0.4
+        fold = folds_of(labels, 3, seed=seed)
+        noise = rng.normal(size=(90, 6))
         aucs.append(fold_auc(out_of_fold(noise, labels, fold), labels, fold))
-    assert abs(np.mean(aucs) - 0.5) < 0.05
+    assert abs(np.mean(aucs) - 0.5) < 0.06
     assert folds_of(np.array([True, False, False, False]), 5, seed=0) is None

@@ -1,7 +1,15 @@
 """The `behavstats` command line (also `python -m behavstats`): `app`, with one module
 per command group, each registering its commands on import."""
 
-from behavstats.cli import episodes, interventions, mazes, study, sweeps, train  # noqa: F401
+from behavstats.cli import (  # noqa: F401
+    episodes,
+    interventions,
+    mazes,
+    probes,
+    study,
+    sweeps,
+    train,
+)
 from behavstats.cli.app import app
 from behavstats.cli.options import VECTOR_LAYER_NAME, usable_cores
 

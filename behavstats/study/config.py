@@ -13,6 +13,7 @@ from behavstats.experiments import (
     CheeseVector,
     Evaluation,
     LayerSweep,
+    Probes,
     Regression,
     Resample,
     Retarget,
@@ -50,7 +51,6 @@ class StudyConfig:
     layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
     probe_levels: tuple[int, int] = (0, 250)
-    probe_per_episode: int = 4
     evaluation: Evaluation = field(default_factory=Evaluation)
     regression: Regression = field(default_factory=Regression)
     cheese_vector: CheeseVector = field(default_factory=CheeseVector)
@@ -60,6 +60,7 @@ class StudyConfig:
     resample: Resample = field(default_factory=Resample)
     layer_sweep: LayerSweep = field(default_factory=LayerSweep)
     ablation: Ablation = field(default_factory=Ablation)
+    probes: Probes = field(default_factory=Probes)
     quick: bool = False
 
     def settings_of(self, part: str) -> Settings:
@@ -100,7 +101,7 @@ def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
                    top_right_levels=(0, 8), channel_levels=(100, 130),
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
-                   probe_per_episode=2, quick=True)
+                   probes=Probes(per_episode=2), quick=True)
 
 
 def levels(bounds: tuple[int, int]) -> list[int]:

@@ -42,7 +42,6 @@ from behavstats.sweeps import (
     AblationResult,
     LayerSweepResult,
     ProbeResult,
-    run_probes,
 )
 
 
@@ -188,13 +187,6 @@ def experiment_part(name: str, section: str, levels_field: str, result: type[Res
     return Part(name, section, settings, compute, result.load, inputs=inputs)
 
 
-def _probes(run: PartRun) -> None:
-    config = run.config
-    run_probes(run.policy, levels(config.probe_levels), run.directory, mode=config.mode,
-               seed=config.seed, progress=run.progress, per_episode=config.probe_per_episode,
-               max_steps=config.max_steps)
-
-
 PARTS: tuple[Part, ...] = (
     Part("episodes", "behaviour",
          lambda c: {"levels": c.episode_levels, "max_steps": c.max_steps}, _episodes,
@@ -221,9 +213,7 @@ PARTS: tuple[Part, ...] = (
     experiment_part("layer_sweep", "layer_sweep", "layer_sweep_levels", LayerSweepResult),
     experiment_part("ablation", "ablation", "ablation_levels", AblationResult,
                     inputs=("channels",), discovery="channels"),
-    Part("probes", "probes",
-         lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
-                    "max_steps": c.max_steps}, _probes, ProbeResult.load),
+    experiment_part("probes", "probes", "probe_levels", ProbeResult),
 )
 """Every part of the study, in report order."""
 

@@ -8,7 +8,9 @@ of two observations of each maze are probed for that label: kind first_observati
 the episode's first observation (the mouse at the start, before any move), and kind
 decision_square, the mouse standing on the decision square. Kind maze_features: the
 same probe on the published regression's four maze features (`PUBLISHED_MODEL`,
-computed from the maze, layer ''), what the maze's geometry alone tells.
+computed from the maze, layer ''), what the maze's geometry alone tells. With about a
+hundred mazes and up to thousands of features, each probe's penalty is chosen by inner
+cross-validation within its training folds (`probe_common`'s tuned probe).
 
 With one observation per maze and few decision mazes, the mazes are split into
 `folds` stratified folds (`Purpose.EARLY_FOLDS`; fewer folds when a class has fewer
@@ -80,12 +82,12 @@ def folds_of(labels: np.ndarray, folds: int, seed: int) -> np.ndarray | None:
 
 
 def out_of_fold(features: np.ndarray, labels: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Each maze's probability of a True label under the probe fitted on the other
-    folds."""
+    """Each maze's probability of a True label under the tuned probe
+    (`probe_common`) fitted on the other folds."""
     out = np.empty(len(labels))
     for k in np.unique(fold):
         out[fold == k] = positive_probability(features, labels, np.flatnonzero(fold != k),
-                                              np.flatnonzero(fold == k))
+                                              np.flatnonzero(fold == k), tuned=True)
     return out
 
 

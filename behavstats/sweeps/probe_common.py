@@ -3,7 +3,11 @@ layers' activations it reads, the split of levels, the control task's relabellin
 the random network.
 
 The probe: standardise (on the rows it is fitted on) and L2 logistic regression
-(lbfgs, C = `PROBE_C`, at most `MAX_ITER` iterations).
+(lbfgs, C = `PROBE_C`, at most `MAX_ITER` iterations). A tuned probe (for few rows of
+many features, where C = 1 fits the noise and its probabilities are overconfident)
+chooses C among `TUNED_CS` by `INNER_FOLDS`-fold stratified cross-validation of the
+log-loss within the rows it is fitted on (scikit-learn's LogisticRegressionCV), then
+refits on all of them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,26 +29,37 @@ from behavstats.seeding import Purpose, random_state, stream
 
 PROBE_C = 1.0
 MAX_ITER = 200
+TUNED_CS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+INNER_FOLDS = 3
 TEST_SHARE = 0.3
 CHUNK = 512
 """Observations forwarded through all layers at a time (bounds the memory)."""
 
 
-def fitted_probe(features: np.ndarray, labels: np.ndarray) -> Pipeline:
-    """The probe (module docstring) fitted on these rows (at least two label values)."""
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=PROBE_C, max_iter=MAX_ITER))
+def fitted_probe(features: np.ndarray, labels: np.ndarray, *, tuned: bool = False
+                 ) -> Pipeline:
+    """The probe (module docstring; `tuned`: its C chosen by inner cross-validation)
+    fitted on these rows (at least two label values)."""
+    model = (LogisticRegressionCV(Cs=list(TUNED_CS), l1_ratios=(0.0,), cv=INNER_FOLDS,
+                                  scoring="neg_log_loss", max_iter=MAX_ITER,
+                                  use_legacy_attributes=False) if tuned
+             else LogisticRegression(C=PROBE_C, max_iter=MAX_ITER))
+    probe = make_pipeline(StandardScaler(), model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return probe.fit(features, labels)
 
 
 def positive_probability(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
-                         test: np.ndarray) -> np.ndarray:
+                         test: np.ndarray, *, tuned: bool = False) -> np.ndarray:
     """P(label is True) of the test rows under the probe fitted on the train rows (the
-    train rows' share of True when they hold one value only)."""
-    if len(np.unique(labels[train])) < 2:
-        return np.full(len(test), float(labels[train][0]))
-    return fitted_probe(features[train], labels[train]).predict_proba(features[test])[:, 1]
+    train rows' share of True when they hold one value only, or too few of one for the
+    inner folds of a tuned probe)."""
+    smaller = min(int(labels[train].sum()), int((~labels[train].astype(bool)).sum()))
+    if smaller < (INNER_FOLDS if tuned else 1):
+        return np.full(len(test), float(labels[train].mean()))
+    probe = fitted_probe(features[train], labels[train], tuned=tuned)
+    return probe.predict_proba(features[test])[:, 1]
 
 
 def layer_outputs(policy: Policy, obs: np.ndarray, layers: Sequence[str],
