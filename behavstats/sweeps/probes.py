@@ -140,8 +140,9 @@ class ProbeResult(Result):
         """Per flattened probe ('<target> at <layer>'): held-out accuracy (interval over
         test levels), majority baseline, selectivity (with the test against the
         control task) and the random network's accuracy. Per spatial probe (same
-        condition): arg-max hit rate (interval), chance, selectivity (tested), random
-        network, mean per-maze AUC (interval). Per early probe ('reaches_cheese at
+        condition): its score (arg-max hit rate or mean per-maze AUC, with interval),
+        selectivity (tested) and the random network's score; for the cheese cell also
+        chance and the mean per-maze AUC (interval). Per early probe ('reaches_cheese at
         <layer>, <what it sees>'): AUC (interval), selectivity (tested), random
         network, log-loss beside the prior's. Then each family's count of
         significant tests."""
@@ -202,17 +203,23 @@ def _flattened_rows(r) -> list[dict]:
                          r.random_network_accuracy, n=r.n_test)]
 
 
+SPATIAL_HEADLINE = {"argmax_hit": "spatial_probe_hit", "auc": "spatial_probe_auc"}
+"""The summary quantity of each spatial score."""
+
+
 def _spatial_rows(r) -> list[dict]:
     condition = f"{r.target} at {r.layer}"
-    return [quantity_row("spatial_probe_hit", condition, r.accuracy, r.ci_low, r.ci_high,
-                         r.n_test),
-            quantity_row("spatial_probe_chance", condition, r.baseline, n=r.n_test),
+    rows = [quantity_row(SPATIAL_HEADLINE[r.score], condition, r.accuracy, r.ci_low,
+                         r.ci_high, r.n_test),
             quantity_row("spatial_probe_selectivity", condition, r.selectivity, n=r.n_test,
                          p_value=r.p_value, q_value=r.q_value),
-            quantity_row("spatial_probe_random_network_hit", condition,
-                         r.random_network_accuracy, n=r.n_test),
-            quantity_row("spatial_probe_auc", condition, r.auc, r.auc_low, r.auc_high,
-                         r.n_test)]
+            quantity_row("spatial_probe_random_network", condition,
+                         r.random_network_accuracy, n=r.n_test)]
+    if r.score == "argmax_hit":
+        rows += [quantity_row("chance_hit", condition, r.baseline, n=r.n_test),
+                 quantity_row("spatial_probe_auc", condition, r.auc, r.auc_low, r.auc_high,
+                              r.n_test)]
+    return rows
 
 
 def early_condition(kind: str, layer: str) -> str:
