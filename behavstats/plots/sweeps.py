@@ -95,16 +95,24 @@ def plot_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarr
     return axes
 
 
-_SPATIAL_TITLES = {"cheese_cell": ("Where is the cheese?",
-                                   "arg-max cell at the cheese (share of mazes)"),
+_SPATIAL_TITLES = {"cheese_cell": ("Where is the cheese? (hit: the top cell {near} it)",
+                                   "hit rate (share of mazes)"),
                    "path_cell": ("Which cells lie on the path to the cheese?",
-                                 "AUC of the path's cells within a maze")}
+                                 "AUC within a maze")}
 
 
-def plot_spatial_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.ndarray:
+def _ring_legend(ax) -> None:
+    """A legend entry for `_ring`'s rings."""
+    ax.plot([], [], "o", ms=9, mfc="none", mec="C3", label="beats its control task, "
+            "q ≤ 0.05")
+
+
+def plot_spatial_probes(table: pd.DataFrame, radius: int = 0,
+                        axes: np.ndarray | None = None) -> np.ndarray:
     """Spatial probes by layer, one panel per target (`ProbeResult.probes` rows of kind
     spatial): the headline score with its interval, the control task's, the random
-    network's and chance; scores that beat the control task in their family ringed."""
+    network's and chance (a hit: the top cell within `radius` cells of the cheese's);
+    scores that beat the control task in their family ringed."""
     table = table[table["kind"] == "spatial"]
     targets = list(dict.fromkeys(table["target"]))
     axes = _grid(axes, 1, len(targets), (4.4, 3.4)).ravel()
@@ -114,26 +122,33 @@ def plot_spatial_probes(table: pd.DataFrame, axes: np.ndarray | None = None) -> 
         t = table[table["target"] == target].set_index("layer").reindex(layers)
         _by_layer(ax, t, x, "agent")
         _ring(ax, x, t["accuracy"], t["q_value"])
-        ax.plot(x, t["control_accuracy"], "s--", label="control task (random cell)")
+        ax.plot(x, t["control_accuracy"], "s--", label="control task (a random cell as the "
+                "cheese)")
         ax.plot(x, t["random_network_accuracy"], "^:", label="random network")
         ax.plot(x, t["baseline"], color="0.5", lw=1, label="chance")
         title, ylabel = _SPATIAL_TITLES[target]
-        ax.set_title(title, fontsize=9)
+        near = f"within {radius} cell{'s' * (radius != 1)} of" if radius else "at"
+        ax.set_title(title.format(near=near), fontsize=9)
         ax.set_ylim(0, 1.02)
         _layer_axis(ax, layers, ylabel)
-    axes[0].legend(fontsize="x-small")
-    axes[0].figure.suptitle("Spatial probes: one classifier shared over a layer's cells "
-                            "(held-out mazes, 95% CI)")
+    _ring_legend(axes[0])
+    figure = axes[0].figure
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3,
+                  fontsize="x-small")
+    figure.suptitle("Spatial probes: one classifier shared over a layer's cells "
+                    "(held-out mazes, 95% CI)")
     return axes
 
 
 def plot_spatial_maps(examples, axes: np.ndarray | None = None) -> np.ndarray:
     """Per example maze (`spatial_probes.ExampleMaps`), its first observation and, per
     layer, the cheese probe's probability over the maze's activation cells (scaled to
-    the map's largest), with the cheese ringed and the probe's arg-max marked."""
+    the map's largest) over the greyed observation, with the cheese ringed and the
+    probe's top cell marked; each panel shows the maze, not the wall margin."""
     layers = list(examples[0].maps)
     axes = _grid(axes, len(examples), len(layers) + 1, (2.0, 2.0))
-    for row, example in zip(axes, examples, strict=True):
+    for i, example in enumerate(examples):
+        row = axes[i]
         row[0].imshow(example.observation, extent=(0, 64, 64, 0))
         row[0].set_ylabel(f"level {example.level}", fontsize=8)
         for ax, layer in zip(row[1:], layers, strict=True):
@@ -141,26 +156,30 @@ def plot_spatial_maps(examples, axes: np.ndarray | None = None) -> np.ndarray:
             side = 64 / grid.shape[0]
             edge = 0.5 - side / 2
             ax.imshow(example.observation.mean(axis=2), cmap="gray", extent=(0, 64, 64, 0),
-                      alpha=0.45)
-            ax.imshow(grid / np.nanmax(grid), cmap="magma", vmin=0, vmax=1, alpha=0.85,
+                      alpha=0.6)
+            ax.imshow(grid / np.nanmax(grid), cmap="Reds", vmin=0, vmax=1, alpha=0.85,
                       extent=(edge, edge + 64, edge + 64, edge))
             top = np.unravel_index(np.nanargmax(grid), grid.shape)
-            ax.plot(top[1] * side + 0.5, top[0] * side + 0.5, "+", color="cyan", ms=9, mew=1.6)
-            ax.plot(example.cheese[1], example.cheese[0], "o", ms=11, mfc="none", mec="lime",
-                    mew=1.4)
+            ax.plot(top[1] * side + 0.5, top[0] * side + 0.5, "+", color="blue", ms=10,
+                    mew=1.8)
+            ax.plot(example.cheese[1], example.cheese[0], "o", ms=12, mfc="none", mec="lime",
+                    mew=1.6)
         for ax, title in zip(row, ["observation", *map(_short, layers)], strict=True):
+            low, high = example.box
+            ax.set_xlim(low, high)
+            ax.set_ylim(high, low)
             ax.set_xticks([])
             ax.set_yticks([])
-            if row is axes[0]:
+            if i == 0:
                 ax.set_title(title, fontsize=8)
     axes[0, 0].figure.suptitle("Where the cheese probe looks: P(cheese here) per activation "
                                "cell, scaled to each map's largest (green ring: the cheese; "
-                               "cyan +: the probe's arg-max)", fontsize=9)
+                               "blue +: the probe's top cell)", fontsize=9)
     return axes
 
 
-_EARLY = {"first_observation": ("mouse at the start (first observation)", "o-", "C0"),
-          "decision_square": ("mouse at the decision square", "s-", "C1")}
+_EARLY = {"first_observation": ("mouse at the start (first observation)", "o-", "C0", -0.08),
+          "decision_square": ("mouse at the decision square", "s-", "C1", 0.08)}
 
 
 def plot_early_decision(table: pd.DataFrame, ax=None):
@@ -170,24 +189,25 @@ def plot_early_decision(table: pd.DataFrame, ax=None):
     features' AUC as a band, chance at 0.5; AUCs that beat the control task ringed."""
     from behavstats.plots.interventions import _axes
 
-    ax = _axes(ax, (6.4, 4.0))
+    ax = _axes(ax, (7.0, 4.2))
     layers = list(dict.fromkeys(table.loc[table["kind"] == "first_observation", "layer"]))
     x = np.arange(len(layers))
     features = table[table["kind"] == "maze_features"]
     if not features.empty:
         f = features.iloc[0]
-        ax.axhspan(f["ci_low"], f["ci_high"], color="0.85", zorder=0)
+        ax.axhspan(f["ci_low"], f["ci_high"], color="0.88", zorder=0)
         ax.axhline(f["accuracy"], color="0.4", lw=1.2,
-                   label=f"published maze features ({f['accuracy']:.2f})")
-    for kind, (label, fmt, color) in _EARLY.items():
+                   label=f"published maze features ({f['accuracy']:.2f}, band: 95% CI)")
+    for kind, (label, fmt, color, shift) in _EARLY.items():
         t = table[table["kind"] == kind].set_index("layer").reindex(layers)
-        _by_layer(ax, t, x, label, fmt, color=color)
-        _ring(ax, x, t["accuracy"], t["q_value"])
-        ax.plot(x, t["random_network_accuracy"], ":", color=color, alpha=0.7,
+        _by_layer(ax, t, x + shift, label, fmt, color=color)
+        _ring(ax, x + shift, t["accuracy"], t["q_value"])
+        ax.plot(x + shift, t["random_network_accuracy"], ":", color=color, alpha=0.8,
                 label=f"random network, {label.split(' (')[0]}")
     ax.axhline(0.5, color="0.5", lw=0.8, ls="--", label="chance")
+    _ring_legend(ax)
     _layer_axis(ax, layers, "held-out AUC (reaches the cheese)")
-    ax.legend(fontsize="x-small", loc="best")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     n = int(table.loc[table["kind"] == "first_observation", "n_test"].max())
     ax.set_title(f"How early is the decision readable? ({n} decision mazes, "
                  "cross-fitted, 95% CI)", fontsize=9)

@@ -167,7 +167,8 @@ class ProbeResult(Result):
         if "flattened" in kinds:
             figures["probes"] = lambda: plots.plot_probes(table[table["kind"] == "flattened"])
         if "spatial" in kinds:
-            figures["spatial_probes"] = lambda: plots.plot_spatial_probes(self.probes)
+            figures["spatial_probes"] = lambda: plots.plot_spatial_probes(
+                self.probes, self.params.get("radius", 0))
             if self.examples:
                 figures["spatial_probe_maps"] = lambda: plots.plot_spatial_maps(
                     self.examples)
@@ -235,8 +236,9 @@ def _early_rows(r) -> list[dict]:
                          r.n_test),
             quantity_row("early_probe_selectivity", condition, r.selectivity, n=r.n_test,
                          p_value=r.p_value, q_value=r.q_value),
-            quantity_row("early_probe_random_network_auc", condition,
-                         r.random_network_accuracy, n=r.n_test),
+            *([] if r.kind == "maze_features" else [quantity_row(
+                "early_probe_random_network_auc", condition, r.random_network_accuracy,
+                n=r.n_test)]),
             quantity_row("early_probe_log_loss", condition, r.log_loss, n=r.n_test),
             quantity_row("early_prior_log_loss", condition, r.baseline_log_loss,
                          n=r.n_test)]

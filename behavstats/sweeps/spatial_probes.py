@@ -74,7 +74,9 @@ HEADLINE = {"cheese_cell": ("argmax_hit", "hit"), "path_cell": ("auc", "auc")}
 """Each target's score in the probes table (`score`, and its per-maze column): whether
 the arg-max finds the cheese's one cell; how well the probe ranks the path's cells."""
 N_EXAMPLES = 3
-"""Held-out mazes whose probability maps are kept for the figure."""
+"""Held-out mazes whose probability maps are kept for the figure: the first ones at
+least `EXAMPLE_SIZE` cells wide (else the largest)."""
+EXAMPLE_SIZE = 13
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,14 @@ class CellRows:
 @dataclass(frozen=True)
 class ExampleMaps:
     """Figure material: a held-out maze's first observation, the cheese's centre in it
-    (pixel row, col) and, per layer, the cheese probe's probability at each of the
-    maze's activation cells (NaN on other cells)."""
+    (pixel row, col), the pixels the maze spans (from, to; the same along both axes)
+    and, per layer, the cheese probe's probability at each of the maze's activation
+    cells (NaN on other cells)."""
 
     level: int
     observation: np.ndarray
     cheese: tuple[float, float]
+    box: tuple[float, float]
     maps: dict[str, np.ndarray]
 
 
@@ -261,12 +265,13 @@ def spatial_probes(policy: Policy, rand: Policy, mazes: Sequence[Maze], obs: np.
         rows.append(row)
         tables.append(per)
         if target == "cheese_cell":
-            examples[layer] = _example_maps(grids[sizes[layer]], test_mazes, probability)
+            examples[layer] = _example_maps(grids[sizes[layer]], test_mazes, probability,
+                                            example_mazes(mazes, test_mazes))
         update()
-    shown = np.flatnonzero(test_mazes)[:N_EXAMPLES]
+    shown = example_mazes(mazes, test_mazes)
     maps = [ExampleMaps(int(levels[i]), obs[i],
                         maze_to_pixel_center(*mazes[i].cheese, mazes[i].maze_dim,
-                                             mazes[i].world_dim),
+                                             mazes[i].world_dim), _box(mazes[i]),
                         {layer: m[k] for layer, m in examples.items()})
             for k, i in enumerate(shown)] if examples else []
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
@@ -274,13 +279,28 @@ def spatial_probes(policy: Policy, rand: Policy, mazes: Sequence[Maze], obs: np.
     return rows, table, maps
 
 
-def _example_maps(grid: CellRows, test_mazes: np.ndarray, probability: np.ndarray
-                  ) -> list[np.ndarray]:
-    """The probabilities of the first `N_EXAMPLES` held-out mazes as (size, size) maps."""
+def example_mazes(mazes: Sequence[Maze], test_mazes: np.ndarray) -> list[int]:
+    """The held-out mazes of the figure (`N_EXAMPLES`), in order."""
+    held = list(np.flatnonzero(test_mazes))
+    wide = [i for i in held if mazes[i].maze_dim >= EXAMPLE_SIZE]
+    rest = sorted(set(held) - set(wide), key=lambda i: -mazes[i].maze_dim)
+    return (wide + rest)[:N_EXAMPLES]
+
+
+def _box(maze: Maze) -> tuple[float, float]:
+    """The pixels the maze spans, with half a cell around it."""
+    cell = 64 / maze.world_dim
+    margin = (maze.world_dim - maze.maze_dim) / 2
+    return (margin - 0.5) * cell, (margin + maze.maze_dim + 0.5) * cell
+
+
+def _example_maps(grid: CellRows, test_mazes: np.ndarray, probability: np.ndarray,
+                  shown: list[int]) -> list[np.ndarray]:
+    """The probabilities of the `shown` held-out mazes as (size, size) maps."""
     test = np.isin(grid.obs, np.flatnonzero(test_mazes))  # cheese_cell uses every row
     obs, cells = grid.obs[test], grid.cell[test]
     out = []
-    for i in np.flatnonzero(test_mazes)[:N_EXAMPLES]:
+    for i in shown:
         image = np.full(grid.size * grid.size, np.nan)
         image[cells[obs == i]] = probability[obs == i]
         out.append(image.reshape(grid.size, grid.size))
