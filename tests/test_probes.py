@@ -24,7 +24,7 @@ from behavstats.sweeps.early_probes import (
     folds_of,
     out_of_fold,
 )
-from behavstats.sweeps.probes import control_labels, score_probe
+from behavstats.sweeps.probes import COLUMNS, control_labels, score_probe
 from behavstats.sweeps.spatial_probes import cell_rows, decoy_cells, maze_scores
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -80,17 +80,27 @@ def test_control_labels_are_per_maze_relabellings():
 
 def test_probe_command_on_the_default_policy(tmp_path):
     done = CliRunner().invoke(app, ["probe", "--policy", "default", "--levels", "0:12",
-                                    "--per-episode", "2", "--out", str(tmp_path), "--quiet"])
+                                    "--per-episode", "2", "--kinds", "flattened,spatial",
+                                    "--max-steps", "100",
+                                    "--out", str(tmp_path), "--quiet"])
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "probes.csv")
-    assert list(table.columns) == ["layer", "target", "accuracy", "ci_low", "ci_high",
-                                   "baseline", "control_accuracy", "selectivity", "p_value",
-                                   "q_value", "random_network_accuracy", "n_train", "n_test"]
-    assert len(table) == 7 * 6
+    assert list(table.columns) == list(COLUMNS)
+    assert list(table.columns[:13]) == ["layer", "target", "accuracy", "ci_low", "ci_high",
+                                        "baseline", "control_accuracy", "selectivity",
+                                        "p_value", "q_value", "random_network_accuracy",
+                                        "n_train", "n_test"]  # as before the other kinds
+    assert table["kind"].value_counts().to_dict() == {"flattened": 7 * 6, "spatial": 6 * 2}
     assert ((table.ci_low <= table.accuracy) & (table.accuracy <= table.ci_high)).all()
+    settings = ProbeResult.load(tmp_path).settings  # with the layers probed, as run
+    assert settings == Probes(kinds=("flattened", "spatial"), per_episode=2, max_steps=100,
+                              layers=settings.layers) and len(settings.layers) == 7
     done = CliRunner().invoke(app, ["probe", "--levels", "0:2", "--out", str(tmp_path),
                                     "--quiet"])
     assert done.exit_code == 2 and "at least 4 levels" in done.output
+    done = CliRunner().invoke(app, ["probe", "--kinds", "spatial,early", "--out",
+                                    str(tmp_path)])
+    assert done.exit_code == 2 and "first_observation" in done.output
 
 
 def test_probes_do_not_depend_on_the_number_of_jobs():
