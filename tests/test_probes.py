@@ -180,9 +180,9 @@ def test_auc_interval_is_the_bootstrap_of_the_fold_auc():
     labels = rng.random(40) < 0.35
     probability = np.round(0.3 * labels + rng.random(40), 1)  # with ties
     fold = folds_of(labels, 3, seed=0)
-    low, high = auc_interval(probability, labels, fold, seed=3, n_boot=200)
+    low, high = auc_interval(probability, labels, fold, seed=3, n_boot=100)
     aucs = []
-    for d in stream(3, Purpose.BOOTSTRAP).integers(0, 40, (200, 40)):
+    for d in stream(3, Purpose.BOOTSTRAP).integers(0, 40, (100, 40)):
         per_fold = [roc_auc_score(labels[d][fold[d] == k], probability[d][fold[d] == k])
                     for k in range(3) if len(set(labels[d][fold[d] == k])) == 2]
         aucs.append(np.mean(per_fold))
