@@ -87,8 +87,17 @@ SECTIONS = {
                            "break the policy?"),
     "ablation": Section("Ablating each channel", "Which channels does the decision need, "
                         "beside how well they track the cheese?"),
-    "probes": Section("Linear probes", "What can a linear probe read from each layer, "
-                      "beyond what a random network of the same shape gives?"),
+    "probes": Section(
+        "Linear probes", "What can a linear probe read from each layer, beyond what a "
+        "random network of the same shape gives?",
+        "Three kinds of probe: flattened (the whole layer, pooled, on observations along "
+        "each episode's path), spatial (one classifier shared over a layer's cells: is the "
+        "cheese here, is this cell on the path to it?) and early-decision (will this "
+        "episode reach the cheese, read from its first observation, before any move, "
+        "beside the mouse on the decision square and the published maze features). Each "
+        "is scored on levels it was not fitted on, beside a control task and a random "
+        "network: the random network, not chance, is the bar, since a picture's content "
+        "is readable from random convolutional features too."),
 }
 """The report's sections in order (each part names its section)."""
 ERROR = "error.json"
