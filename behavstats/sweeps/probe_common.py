@@ -29,7 +29,7 @@ from behavstats.seeding import Purpose, random_state, stream
 
 PROBE_C = 1.0
 MAX_ITER = 200
-TUNED_CS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+TUNED_CS = (1e-3, 1e-2, 1e-1)
 INNER_FOLDS = 3
 TEST_SHARE = 0.3
 CHUNK = 512
