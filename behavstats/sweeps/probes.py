@@ -86,7 +86,7 @@ NAN = float("nan")
 
 @dataclass(frozen=True, eq=False)
 class ProbeResult(Result):
-    """What `run_probes` measured.
+    """What `run_probes` measured (a table of a kind not run is None).
 
     probes: one row per kind, layer and target (`COLUMNS`, see the module docstring;
         p_value and q_value: the test that the probe beats its control task).
@@ -96,7 +96,6 @@ class ProbeResult(Result):
     early: the early-decision probes per decision maze (`early_probes.MAZE_COLUMNS`).
     params: the settings (`Probes`; layers as probed), n_levels, n_decision_mazes.
     examples: figure material (`spatial_probes.ExampleMaps`), not saved.
-    (A table of a kind not run is None.)
     """
 
     probes: pd.DataFrame
