@@ -2,9 +2,9 @@
 
     import behavstats as bs
 
-    policy = bs.load_policy()                      # the shipped default agent
-    result = bs.run_cheese_vector(policy, range(100))
-    result.summary()
+    policy = bs.load_policy()                        # the shipped default agent
+    result = bs.CheeseVector().run(policy, range(100))  # an experiment's settings
+    result.summary(), result.settings
 
 The public API is re-exported here: the experiments and their Results, the engine,
 geometry, and maze and policy loading (`__all__`, also what `dir(behavstats)` lists).
@@ -52,7 +52,7 @@ _EXPORTS = {
     "DecisionPoint": "behavstats.geometry",
     "features_table": "behavstats.features",
     "level_features": "behavstats.features",
-    "PUBLISHED_FEATURES": "behavstats.features",
+    "PUBLISHED_FEATURES": "behavstats.vocabulary",
     # the policy and its loading
     "Policy": "behavstats.policy",
     "load_policy": "behavstats.policy",
@@ -70,6 +70,7 @@ _EXPORTS = {
     "SetCell": "behavstats.hooks",
     "ReplaceChannels": "behavstats.hooks",
     "Ablate": "behavstats.hooks",
+    "Patch": "behavstats.hooks",
     # vector fields and episodes
     "vector_field": "behavstats.vfield",
     "vector_fields": "behavstats.vfield",
@@ -79,7 +80,28 @@ _EXPORTS = {
     "level_episodes": "behavstats.rollout",
     "gather": "behavstats.rollout",
     "load_episodes": "behavstats.episodes",
-    # the experiments and their Results
+    # words, shared by every experiment
+    "VECTOR_LAYER": "behavstats.vocabulary",
+    "TOP_RIGHT_REGION": "behavstats.vocabulary",
+    "decision_mazes": "behavstats.vocabulary",
+    "Estimate": "behavstats.vocabulary",
+    # the experiments' settings (each has .run(policy, levels); Regression .fit(table))
+    "Settings": "behavstats.experiment",
+    "Experiment": "behavstats.experiment",
+    "Evaluation": "behavstats.experiments",
+    "Regression": "behavstats.experiments",
+    "CheeseVector": "behavstats.experiments",
+    "TopRightVector": "behavstats.experiments",
+    "Channels": "behavstats.experiments",
+    "Retarget": "behavstats.experiments",
+    "Resample": "behavstats.experiments",
+    "LayerSweep": "behavstats.experiments",
+    "Ablation": "behavstats.experiments",
+    "Attribution": "behavstats.experiments",
+    "ValueMaps": "behavstats.experiments",
+    "Patching": "behavstats.experiments",
+    "Probes": "behavstats.experiments",
+    # the experiments as functions, and their Results
     "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",
     "EvaluationResult": "behavstats.evaluation",
@@ -101,8 +123,17 @@ _EXPORTS = {
     "AblationResult": "behavstats.sweeps.ablation",
     "run_probes": "behavstats.sweeps.probes",
     "ProbeResult": "behavstats.sweeps.probes",
+    "run_patching": "behavstats.maps.patching",
+    "PatchingResult": "behavstats.maps.patching",
     "across_agents": "behavstats.across",
     "AcrossAgentsResult": "behavstats.across",
+    "AttributionResult": "behavstats.maps.attribution",
+    "ValueMapsResult": "behavstats.maps.value",
+    # maps over the maze
+    "value_map": "behavstats.maps.value",
+    "value_maps": "behavstats.maps.value",
+    "ValueMap": "behavstats.maps.value",
+    "integrated_gradients": "behavstats.maps.attribution",
     # the whole study
     "run_full_study": "behavstats.study.pipeline",
     "StudyConfig": "behavstats.study.config",

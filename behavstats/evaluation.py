@@ -3,8 +3,9 @@
 Success = the episode reached the cheese (+10 reward) within the step limit,
 sampling actions from the policy. Reported on the training distribution (cheese in
 the top-right n x n region) and on vanilla levels, by maze-size band, and on the
-vanilla mazes the behavioural study uses (decision square, cheese outside the
-top-right 5x5): how many reach the cheese, the top-right cell, the top-right 5x5.
+vanilla mazes the behavioural study uses (`vocabulary.decision_mazes`: decision
+square, cheese outside the top-right 5x5): how many reach the cheese, the top-right
+cell, the top-right 5x5.
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from behavstats.levelspec import format_levels
 from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
 from behavstats.rollout import RolloutConfig, gather, level_episodes
+from behavstats.vocabulary import (
+    DECISION_GROUP,
+    MISSES,
+    REACHED,
+    TOP_RIGHT_REGION,
+    TRAINING,
+    VANILLA,
+    decision_mazes,
+)
 
 SIZE_BANDS = {"3-9": (3, 9), "11-17": (11, 17), "19-25": (19, 25)}
-REACHED = ("reached_cheese", "reached_top_right", "reached_tr5")
 
 
 def size_band(maze_dim: int) -> str:
@@ -47,26 +56,28 @@ def success_by_band(episodes: pd.DataFrame, distribution: str) -> pd.DataFrame:
 
 def decision_behaviour(episodes: pd.DataFrame) -> pd.DataFrame:
     """On vanilla mazes with a decision square and the cheese outside the top-right 5x5
-    ("decision mazes"), and among their misses: n and the shares reaching the cheese,
-    the top-right cell, the top-right 5x5 (columns group, n, `REACHED`)."""
-    chosen = episodes[episodes["has_dsq"] & ~episodes["cheese_in_tr5"]]
-    misses = chosen[~chosen["reached_cheese"]]
+    ("decision mazes", `vocabulary.decision_mazes`), and among their misses: n and the
+    shares reaching the cheese, the top-right cell, the top-right 5x5 (columns group,
+    n, `REACHED`)."""
+    chosen = decision_mazes(episodes)
+    misses = chosen[~chosen["reached_cheese"].astype(bool)]
     return pd.DataFrame([{"group": group, "n": len(rows),
                           **{k: float(rows[k].mean()) for k in REACHED}}
-                         for group, rows in (("decision mazes", chosen), ("misses", misses))])
+                         for group, rows in ((DECISION_GROUP, chosen), (MISSES, misses))])
 
 
 @dataclass(frozen=True, eq=False)
 class EvaluationResult(Result):
-    """What `evaluate` measured.
+    """What `Evaluation.run` (`evaluate`) measured.
 
     success: one row per distribution (training, vanilla) and band (all, then the
         `SIZE_BANDS` present): distribution, band, n, success (share that reached the
         cheese).
-    decision: `decision_behaviour` of the vanilla episodes: group (decision mazes,
-        misses), n, reached_cheese, reached_top_right, reached_tr5.
-    params: the settings (`Evaluation`, with the region used) and levels (a level
-        spec).
+    decision: `decision_behaviour` of the vanilla episodes (all those given as
+        `vanilla`, e.g. the study's 10,000, else the evaluated levels'): group
+        (decision mazes, misses), n, reached_cheese, reached_top_right, reached_tr5.
+    params: the settings (`Evaluation`, with the region used), levels (a level spec)
+        and decision_episodes (the vanilla episodes the decision table counts).
     """
 
     success: pd.DataFrame
@@ -78,11 +89,11 @@ class EvaluationResult(Result):
     def _rows(self) -> list[dict]:
         rows = [quantity_row("success", _condition(r.distribution, r.band), r.success, n=r.n)
                 for r in self.success.itertuples()]
-        vanilla = self.success.query("distribution == 'vanilla' and band == 'all'")["n"]
+        vanilla = self.success.query(f"distribution == '{VANILLA}' and band == 'all'")["n"]
+        episodes = self.params.get("decision_episodes", int(vanilla.iloc[0]))
         decision = self.decision.set_index("group")
-        rows.append(quantity_row("decision_share", "vanilla",
-                                 decision.loc["decision mazes", "n"] / vanilla.iloc[0],
-                                 n=vanilla.iloc[0]))
+        rows.append(quantity_row("decision_share", VANILLA,
+                                 decision.loc[DECISION_GROUP, "n"] / episodes, n=episodes))
         rows += [quantity_row(k, group, r[k], n=r["n"]) for group, r in decision.iterrows()
                  for k in REACHED]
         return rows
@@ -94,9 +105,9 @@ class EvaluationResult(Result):
         wide = wide[[b for b in ("all", *SIZE_BANDS) if b in wide.columns]]
         wide["n"] = self.success.query("band == 'all'").set_index("distribution")["n"]
         wide.columns.name = wide.index.name = None
-        names = {"training": f"training (cheese in top-right {region}x{region})",
-                 "vanilla": "vanilla"}
-        return wide.loc[["training", "vanilla"]].rename(index=names).astype({"n": int})
+        names = {TRAINING: f"training (cheese in top-right {region}x{region})",
+                 VANILLA: VANILLA}
+        return wide.loc[[TRAINING, VANILLA]].rename(index=names).astype({"n": int})
 
 
 def _condition(distribution: str, band: str) -> str:
@@ -123,22 +134,29 @@ def compute(settings: Evaluation, policy: Policy, levels: Sequence[int], *,
             ) -> EvaluationResult:
     """Success on the training distribution and on vanilla levels, and the decision
     behaviour on vanilla levels (`Evaluation.run`). With `episodes_dir`, episodes are
-    gathered there (resumable, parallel through `executor`).
+    gathered there (resumable, parallel through `executor`). The training distribution
+    draws the cheese into the top-right `region` x `region` corner: by default the
+    policy's own training region, else `TOP_RIGHT_REGION` (the published agents'
+    `rand_region_5`).
 
     vanilla: episodes of vanilla levels already run by this policy with the same seed,
     mode and step limit (`level_episodes` columns, e.g. the study's episodes part);
-    when they hold every level, those rows are used instead of running them again.
+    when they hold every level, those rows are used instead of running them again,
+    and the decision behaviour is measured on all of them (the study's 10,000
+    episodes, the published protocol), so the report reads it from this result.
     """
     region, seed, mode, max_steps = (settings.region, settings.seed, settings.mode,
                                       settings.max_steps)
-    region = region or policy.training_region or 5
+    region = region or policy.training_region or TOP_RIGHT_REGION
     vanilla_config = RolloutConfig(seed=seed, mode=mode, max_steps=max_steps)
-    configs = {"training": replace(vanilla_config, cheese_region=region),
-               "vanilla": vanilla_config}
+    configs = {TRAINING: replace(vanilla_config, cheese_region=region),
+               VANILLA: vanilla_config}
     tables = {}
+    decision_table = None
     if vanilla is not None and set(levels) <= set(vanilla["level"]):
-        tables["vanilla"] = vanilla.set_index("level", drop=False).loc[list(levels)] \
+        tables[VANILLA] = vanilla.set_index("level", drop=False).loc[list(levels)] \
             .reset_index(drop=True)
+        decision_table = vanilla
     for name, config in configs.items():
         if name in tables:
             continue
@@ -150,6 +168,9 @@ def compute(settings: Evaluation, policy: Policy, levels: Sequence[int], *,
     tables = {name: tables[name] for name in configs}
     success = pd.concat([success_by_band(t, name) for name, t in tables.items()],
                         ignore_index=True)
-    return EvaluationResult(success, decision_behaviour(tables["vanilla"]),
+    if decision_table is None:
+        decision_table = tables[VANILLA]
+    return EvaluationResult(success, decision_behaviour(decision_table),
                             {**settings.to_dict(), "region": region,
-                             "levels": format_levels(levels)})
+                             "levels": format_levels(levels),
+                             "decision_episodes": len(decision_table)})

@@ -71,7 +71,12 @@ class Experiment(Settings):
     """Settings of an experiment on a policy and levels; every one has the procgen
     mode of level seeds and the seed of its random choices. Its `implementation` is
     called as function(settings, policy, levels, progress=..., **runtime) and returns
-    the Result."""
+    the Result.
+
+    mode: procgen distribution mode of level seeds: "hard" (the published agents') or
+        "easy".
+    seed: seed of the experiment's random choices.
+    """
 
     mode: str = DEFAULT_MODE
     seed: int = 0

@@ -28,15 +28,18 @@ from behavstats.geometry import decision_square, distances
 from behavstats.maze import Cell, Maze
 from behavstats.maze.edits import top_right_region
 from behavstats.maze.levels import LevelGenerator
+from behavstats.vocabulary import (
+    CHEESE_IN_TR5,
+    HAS_DSQ,
+    PUBLISHED_FEATURES,
+    TOP_RIGHT_REGION,
+    renamed,
+)
 
-TR_REGION = 5
-_TARGET_PAIRS = ("cheese_dsq", "cheese_tr", "dsq_tr", "cheese_tr5", "dsq_tr5")
-PUBLISHED_FEATURES: tuple[str, ...] = tuple(
-    f"{metric}_{pair}" for metric in ("euc", "taxi", "steps") for pair in _TARGET_PAIRS
-) + ("cheese_norm",)
-"""The 16 metrics of the published behavioural regression."""
-ID_COLUMNS = ("level", "mode", "maze_dim", "cheese_x", "cheese_y", "has_dsq", "dsq_x",
-              "dsq_y", "cheese_in_tr5")
+__getattr__ = renamed(__name__, {
+    "TR_REGION": ("behavstats.vocabulary.TOP_RIGHT_REGION", TOP_RIGHT_REGION)})
+ID_COLUMNS = ("level", "mode", "maze_dim", "cheese_x", "cheese_y", HAS_DSQ, "dsq_x",
+              "dsq_y", CHEESE_IN_TR5)
 COLUMNS = ID_COLUMNS + PUBLISHED_FEATURES
 
 
@@ -62,7 +65,7 @@ def maze_features(maze: Maze) -> dict:
         return row
     cheese, tr = maze.cheese, maze.top_right
     dsq = decision_square(maze)
-    tr5 = top_right_region(maze, TR_REGION, exclude_mouse=False)
+    tr5 = top_right_region(maze, TOP_RIGHT_REGION, exclude_mouse=False)
     row.update(cheese_x=cheese[0], cheese_y=cheese[1], cheese_in_tr5=cheese in tr5,
                cheese_norm=float(np.hypot(*maze.world_cell(cheese))))
     points = {"cheese": cheese, "tr": tr}
@@ -98,8 +101,8 @@ def features_table(mazes: Iterable[Maze], *, progress: bool = False) -> pd.DataF
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
-    return table.astype({"level": "Int64", "maze_dim": "int64", "has_dsq": "bool",
-                         "cheese_in_tr5": "bool", "mode": "string"})
+    return table.astype({"level": "Int64", "maze_dim": "int64", HAS_DSQ: "bool",
+                         CHEESE_IN_TR5: "bool", "mode": "string"})
 
 
 def _levels_chunk(seeds: list[int], mode: str) -> pd.DataFrame:

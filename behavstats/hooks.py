@@ -23,13 +23,11 @@ import torch
 from torch import nn
 
 from behavstats.policy import UnknownLayerError, apply_interventions, get_module, hook_module
+from behavstats.vocabulary import VECTOR_LAYER
 
-__all__ = ["VECTOR_LAYER", "Ablate", "AddVector", "ReplaceChannels", "SetCell",
+__all__ = ["VECTOR_LAYER", "Ablate", "AddVector", "Patch", "ReplaceChannels", "SetCell",
            "UnknownLayerError", "apply_interventions", "get_module", "hook_module",
            "run_with_cache"]
-
-VECTOR_LAYER = "embedder.block2.res1.resadd"
-"""The layer of the published cheese and top-right vectors."""
 
 
 def _as_batch(vector: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
@@ -122,6 +120,23 @@ class Ablate:
             out[:, channels] = 0.0
         else:
             out[:, channels] = self.mean.to(out.dtype)[channels]
+        return out
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Activation patching: where `mask` is True, the activation takes `source`'s value.
+    `source` is (N, C, H, W) (one sample each) or (C, H, W); `mask` is a bool tensor
+    broadcast against (N, C, H, W): (N, C, 1, 1) patches whole channels, (N, 1, H, W)
+    cells with all their channels."""
+
+    layer: str
+    mask: torch.Tensor
+    source: torch.Tensor
+
+    def __call__(self, activation: torch.Tensor) -> torch.Tensor:
+        out = activation.clone()  # keeps the memory layout the next layer expects
+        out.copy_(torch.where(self.mask, _as_batch(self.source, activation), activation))
         return out
 
 

@@ -32,6 +32,7 @@ from torch import nn
 from behavstats.errors import UserError
 from behavstats.io import write_atomic
 from behavstats.maze.model import MOVE_NAMES
+from behavstats.vocabulary import HIDDEN_LAYER
 
 NUM_ACTIONS = 15
 MOVE_GROUPS: dict[str, tuple[int, ...]] = {
@@ -44,8 +45,6 @@ MOVE_GROUPS: dict[str, tuple[int, ...]] = {
 """Which of the 15 procgen actions make each move (diagonals move horizontally)."""
 MOVE_ACTION = {"LEFT": 1, "DOWN": 3, "NOOP": 4, "UP": 5, "RIGHT": 7}
 """One procgen action that makes each move."""
-HIDDEN_LAYER = "embedder.relufc"
-"""The 256 features both heads read."""
 METADATA_KEY = "behavstats"
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "default.pt"
 """The shipped default agent (in the source checkout that `pip install -e .` uses)."""

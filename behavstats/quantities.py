@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from behavstats.vocabulary import P_CHEESE, P_TOPRIGHT, edited, resampled
+
+__all__ = ["QUANTITIES", "Quantity", "edited", "feature_label", "label", "resampled"]
+
 
 @dataclass(frozen=True)
 class Quantity:
@@ -17,8 +21,8 @@ _CHANGE = {"median_before": "median {}, unedited", "median_after": "median {}, e
            "share_decreased": "share of levels where {} fell",
            "share_increased": "share of levels where {} rose",
            "max_increase": "largest rise of {}", "change": "mean change of {}"}
-_AT_DSQ = {"p_cheese": "P(move towards the cheese) at the decision square",
-           "p_topright": "P(move towards the top-right cell) at the decision square"}
+_AT_DSQ = {P_CHEESE: "P(move towards the cheese) at the decision square",
+           P_TOPRIGHT: "P(move towards the top-right cell) at the decision square"}
 
 QUANTITIES: dict[str, Quantity] = {
     # evaluation
@@ -122,26 +126,53 @@ QUANTITIES: dict[str, Quantity] = {
                    "probability"),
     "published_change": Quantity("published statistic (||arrow differences||_F / cells / 2)"),
     "tv_difference": Quantity("paired difference of the mean TV distance", "probability"),
+    # maps: integrated gradients and value maps (`behavstats.maps`)
+    "output_difference": Quantity("target at the observation minus at the baseline "
+                                  "(decision square)"),
+    "completeness_gap": Quantity("largest |sum of attributions - output difference| over "
+                                 "the levels"),
+    "within_tolerance": Quantity("share of levels whose completeness gap met the "
+                                 "tolerance", "share"),
+    "integration_steps": Quantity("most integration steps any level needed", "steps"),
+    "cheese_share": Quantity("share of absolute attribution within one cell of the "
+                             "cheese", "share"),
+    "channel_attribution": Quantity("mean attribution to one channel (sum over its cells)"),
+    "value": Quantity("mean value estimate over the free cells of a maze"),
+    "value_change": Quantity("change of the mean value estimate over the free cells"),
+    "value_spearman_steps_cheese": Quantity("Spearman correlation over a maze's cells of "
+                                            "value with steps to the cheese"),
+    "value_spearman_steps_top_right": Quantity("Spearman correlation over a maze's cells "
+                                               "of value with steps to the top-right cell"),
+    # activation patching (`maps.patching`)
+    "restoration": Quantity("normalised restoration by patching, (patched - corrupted) / "
+                            "(clean - corrupted) (noising: (clean - patched) / (clean - "
+                            "corrupted))", "share of the difference"),
+    "cell_mass_near_cheese": Quantity("share of the cell map's positive restoration within "
+                                      "a cell of a cheese", "share"),
+    "cell_share_near_cheese": Quantity("share of the map's cells within a cell of a cheese "
+                                       "(the mass by chance)", "share"),
+    "levels_below_floor": Quantity("levels whose clean and corrupted runs differ by less "
+                                   "than the floor (left out)", "levels"),
+    "clean_minus_corrupted": Quantity("clean minus corrupted value of the decision-square "
+                                      "quantity"),
     # multiplicity (`stats.multiplicity.family_row`; n: the tests made)
     "significant_tests": Quantity("tests of a family significant at q <= 0.05 "
                                   "(Benjamini-Hochberg)", "tests"),
 }
 
 
+TARGET_WORDS = {"p_cheese": "P(towards cheese)",
+                "logit_diff": "log P(cheese move) − log P(top-right move)"}
+"""The decision-square targets (`vocabulary.DECISION_TARGETS`) in a reader's words."""
+BASELINE_WORDS = {"cheese_removed": "against the maze without cheese",
+                  "blank": "against the open maze (no walls, no cheese)"}
+"""The attribution baselines in a reader's words."""
+
+
 def label(quantity: str) -> str:
     """The quantity's label, with its unit in brackets when it has one."""
     known = QUANTITIES[quantity]
     return f"{known.label} [{known.unit}]" if known.unit else known.label
-
-
-def edited(vector: str, coeff: float) -> str:
-    """The condition of a vector edit: '<vector> x <coeff>' (e.g. 'cheese vector x -1')."""
-    return f"{vector} x {coeff:g}"
-
-
-def resampled(channel_set: str, location: str) -> str:
-    """The condition of a resampling: '<channel set>, <location> location'."""
-    return f"{channel_set}, {location} location"
 
 
 _METRICS = {"euc": "Euclidean distance", "taxi": "taxicab distance",

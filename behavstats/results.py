@@ -2,20 +2,23 @@
 
 A result is a frozen dataclass of tidy DataFrames (each documented by its class) plus
 `params`, a small dict of JSON values (the run's settings). `summary()` gives one row
-per reported quantity (`SUMMARY_COLUMNS`, quantities labelled in
-`behavstats.quantities`) with the published figure beside it where one exists (joined
-on (quantity, condition), `behavstats.reference`); `save(dir)` / `load(dir)` round-trip
-it (one parquet file per table, params.json, and summary.parquet: the summary is
-computed once, when first asked for, and saved with the tables, so a report of a saved
-result renders the numbers of the code that produced them). `write(dir)` adds the
-result's figures and the CSV copies of the tables named in `csv_tables` (the files a
-command promises). A field declared with `figure_only()`
-holds what only figures need (example mazes, maps): it is not saved.
+per reported quantity (`SUMMARY_COLUMNS`: a `vocabulary.Estimate` of a quantity under
+a condition, quantities labelled in `behavstats.quantities`) with the published
+figure beside it where one exists (joined on (quantity, condition),
+`behavstats.reference`); `save(dir)` / `load(dir)` round-trip it (one parquet file per
+table, params.json, and summary.parquet: the summary is computed once, when first
+asked for, and saved with the tables, so a report of a saved result renders the
+numbers of the code that produced them; a result saved before a column was renamed
+loads under the new name, `renamed_columns`). `write(dir)` adds the result's figures
+and the CSV copies of the tables named in `csv_tables` (the files a command
+promises). A field declared with `figure_only()` holds what only figures need
+(example mazes, maps): it is not saved.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -25,14 +28,10 @@ import pandas as pd
 
 from behavstats.io import plain, read_json, write_atomic, write_csv, write_json
 from behavstats.reference import published_figures
+from behavstats.vocabulary import NAN, SUMMARY_COLUMNS, Estimate
 
-SUMMARY_COLUMNS = ("quantity", "condition", "estimate", "ci_low", "ci_high", "n", "p_value",
-                   "q_value")
-"""p_value, q_value: the row's test (`stats.multiplicity`; q over its family), NaN where
-no test was made."""
 PARAMS = "params.json"
 SUMMARY = "summary.parquet"
-NAN = float("nan")
 
 
 def figure_only(default: Any = ()) -> Any:
@@ -43,16 +42,19 @@ def figure_only(default: Any = ()) -> Any:
 def quantity_row(quantity: str, condition: str, estimate: float, ci_low: float = NAN,
                  ci_high: float = NAN, n: float = NAN, p_value: float = NAN,
                  q_value: float = NAN) -> dict:
-    """One summary row."""
-    return {"quantity": quantity, "condition": condition, "estimate": estimate,
-            "ci_low": ci_low, "ci_high": ci_high, "n": n, "p_value": p_value,
-            "q_value": q_value}
+    """One summary row: `Estimate(...).row(quantity, condition)` written out."""
+    return Estimate(estimate, ci_low, ci_high, n, p_value, q_value).row(quantity, condition)
 
 
-def interval_row(quantity: str, condition: str, stats: dict) -> dict:
-    """A summary row from `effects.mean_ci` output (n, mean, ci_low, ci_high)."""
-    return quantity_row(quantity, condition, stats["mean"], stats["ci_low"],
-                        stats["ci_high"], stats["n"])
+def interval_row(quantity: str, condition: str, stats: Estimate | dict) -> dict:
+    """Deprecated: `stats.row(quantity, condition)` (the bootstrap helpers of
+    `interventions.effects` return an `Estimate`). A dict of the old shape (n, mean,
+    ci_low, ci_high) is still read."""
+    warnings.warn("interval_row(quantity, condition, estimate) is "
+                  "estimate.row(quantity, condition)", DeprecationWarning, stacklevel=2)
+    if not isinstance(stats, Estimate):
+        stats = Estimate(stats["mean"], stats["ci_low"], stats["ci_high"], stats["n"])
+    return stats.row(quantity, condition)
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:
@@ -80,6 +82,9 @@ class Result:
     settings_type: ClassVar[type | None] = None
     """The experiment's settings class (`behavstats.experiments`), rebuilt from params
     by `settings`."""
+    renamed_columns: ClassVar[dict[str, dict[str, str]]] = {}
+    """Columns renamed since an earlier version, per table: {table: {old: new}}; `load`
+    gives a result saved before under the new names."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", plain(self.params))  # JSON values only
@@ -165,8 +170,17 @@ class Result:
         for f in fields(cls):
             if f.name != "params" and f.metadata.get("saved", True):
                 path = directory / f"{f.name}.parquet"
-                values[f.name] = pd.read_parquet(path) if path.exists() else None
+                values[f.name] = cls.upgrade(f.name, pd.read_parquet(path)) \
+                    if path.exists() else None
         result = cls(**values)
         if (directory / SUMMARY).exists():
-            object.__setattr__(result, "_summary", pd.read_parquet(directory / SUMMARY))
+            object.__setattr__(result, "_summary",
+                               cls.upgrade("summary", pd.read_parquet(directory / SUMMARY)))
         return result
+
+    @classmethod
+    def upgrade(cls, name: str, table: pd.DataFrame) -> pd.DataFrame:
+        """A saved table (or the saved summary, `name` "summary") in today's spellings:
+        the `renamed_columns` of the table renamed."""
+        renamed = cls.renamed_columns.get(name)
+        return table.rename(columns=renamed) if renamed else table

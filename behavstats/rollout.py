@@ -44,11 +44,11 @@ from behavstats.maze.levels import LevelGenerator
 from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_ACTION, MOVE_GROUPS, MOVE_NAMES, Policy, move_probs
 from behavstats.seeding import Purpose, stream
-from behavstats.vocabulary import PROCGEN_STEP_LIMIT
+from behavstats.vocabulary import PROCGEN_STEP_LIMIT, REACHED, TOP_RIGHT_REGION
 
 CHEESE_REWARD = 10.0
 """procgen's reward for stepping on the cheese (the end of the episode)."""
-EPISODE_COLUMNS = ("level", "steps", "reached_cheese", "reached_top_right", "reached_tr5")
+EPISODE_COLUMNS = ("level", "steps", *REACHED)
 ACTION_MOVE = {action: name for name, group in MOVE_GROUPS.items() for action in group}
 """The move (a `MOVE_NAMES` name) each of the 15 actions makes."""
 
@@ -195,7 +195,7 @@ def _choose_action(logits: np.ndarray, rng: np.random.Generator, sample: bool) -
 
 def _summary(episode: _Episode, record_path: bool) -> dict:
     maze, path = episode.maze, episode.path
-    tr5 = set(top_right_region(maze, 5, exclude_mouse=False))
+    tr5 = set(top_right_region(maze, TOP_RIGHT_REGION, exclude_mouse=False))
     row = {"level": maze.level, "steps": episode.steps, "reached_cheese": episode.reached_cheese,
            "reached_top_right": maze.top_right in path,
            "reached_tr5": any(cell in tr5 for cell in path)}

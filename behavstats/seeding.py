@@ -38,6 +38,8 @@ The purposes, with their keys:
 - EARLY_CONTROL (level, target): the first-observation probes' control-task labels.
 - SIGN_FLIPS (n): the random sign vectors of sign-flip tests of n values
   (`stats.multiplicity`); every test of n values under one seed uses the same ones.
+- PATCH_TWINS (level, corruption): activation patching's corrupted twins (the moved
+  cheese's cell, the toggled wall; `maps.patching`).
 """
 
 from enum import IntEnum
@@ -54,7 +56,7 @@ class Purpose(IntEnum):
     SUBSETS = 2
     BOOTSTRAP = 3
     SOLVER = 4
-    CHEESE_REGION = 5
+    CHEESE_REGION = 5  # the purpose's code, not the region's size (TOP_RIGHT_REGION)
     ACTIONS = 6
     PLACEMENTS = 7
     RANDOM_VECTOR = 8
@@ -75,9 +77,10 @@ class Purpose(IntEnum):
     INFERENCE_SPLIT = 25
     STABILITY_HALVES = 26
     CALIBRATION_FOLDS = 27
-    SPATIAL_CONTROL = 28
-    EARLY_FOLDS = 29
-    EARLY_CONTROL = 30
+    PATCH_TWINS = 28
+    SPATIAL_CONTROL = 29
+    EARLY_FOLDS = 30
+    EARLY_CONTROL = 31
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

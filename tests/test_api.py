@@ -19,10 +19,11 @@ import behavstats as bs
 
 EXPERIMENTS = ("evaluate", "run_regression", "run_cheese_vector", "run_top_right_vector",
                "run_channels", "run_retarget", "run_resample", "run_layer_sweep",
-               "run_ablation", "run_probes", "across_agents", "run_full_study")
+               "run_ablation", "run_probes", "run_patching", "across_agents",
+               "run_full_study")
 RESULTS = ("EvaluationResult", "RegressionResult", "CheeseVectorResult", "TopRightResult",
            "ChannelResult", "RetargetResult", "ResampleResult", "LayerSweepResult",
-           "AblationResult", "ProbeResult", "AcrossAgentsResult")
+           "AblationResult", "ProbeResult", "PatchingResult", "AcrossAgentsResult")
 
 
 def submodule_names() -> set[str]:

@@ -50,11 +50,42 @@ def test_experiment_pages_show_the_result_columns_and_the_published_figures(site
     assert "p_cheese_random" in page  # a column named in CheeseVectorResult's docstring
     assert "0.81 to 0.03" in page  # the published note, from behavstats.reference
     for name in ("evaluation", "regression", "cheese-vector", "top-right-vector",
-                 "channels-retargeting", "resampling", "layer-sweep", "ablation", "probes",
-                 "across-agents"):
+                 "channels-retargeting", "resampling", "layer-sweep", "ablation", "patching",
+                 "probes", "across-agents", "attribution", "value-maps"):
         html = (site / "experiments" / name / "index.html").read_text()
         assert 'doc-section-title">Attributes:' in html, f"{name}: no table of its columns"
     assert (site / "tutorial" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_every_setting_has_a_row_in_its_settings_table(site):
+    """Each settings class lists every field in its table, its own and the inherited
+    mode and seed (the docstring extension), in the API reference and on its experiment
+    page (so a new field needs its `name: text` entry in the class docstring, and a new
+    settings class its `::: behavstats.experiments.X` on an experiment page); the
+    machinery (`implementation`) is no row and no heading; an entry naming two fields
+    (`correlation, vif`) becomes a row for each."""
+    import dataclasses
+    import inspect
+
+    from behavstats import experiments
+    from behavstats.experiment import Settings
+
+    reference = (site / "reference" / "behavstats.experiments" / "index.html").read_text()
+    pages = "".join(page.read_text() for page in (site / "experiments").glob("*/index.html"))
+    classes = [c for _, c in inspect.getmembers(experiments, inspect.isclass)
+               if issubclass(c, Settings) and c.__module__ == experiments.__name__]
+    assert {"CheeseVector", "Regression", "Retarget"} <= {c.__name__ for c in classes}
+    for cls in classes:
+        for field in dataclasses.fields(cls):
+            row = f'title="behavstats.experiments.{cls.__name__}.{field.name}"'
+            assert row in reference, f"{cls.__name__}.{field.name}: no row in the reference"
+            assert row in pages, f"{cls.__name__}.{field.name}: no row on an experiment page"
+        assert f"{cls.__name__}.implementation" not in reference
+    regression = (site / "experiments" / "regression" / "index.html").read_text()
+    for name in ("correlation", "vif"):
+        assert f'title="behavstats.stats.study.StudyResult.{name}"' in regression
+    assert (site / "changes" / "index.html").is_file()
 
 
 def test_the_committed_notebook_has_no_outputs():

@@ -26,17 +26,29 @@ def test_evaluation_is_reproducible_from_its_seed(tmp_path):
 
 def test_vanilla_episodes_already_run_are_reused_not_rerun(tmp_path):
     """The study hands the evaluation its episodes part (a superset of the levels, in
-    another order): the result is the one the evaluation computes itself."""
+    another order): the success table is the one the evaluation computes itself, and
+    the decision behaviour is measured on all the episodes given (the study's 10,000:
+    the report reads it from here)."""
+    from behavstats.evaluation import decision_behaviour
     from behavstats.rollout import RolloutConfig, level_episodes
 
     policy = load_policy("default")
     levels = [4, 2, 9, 7]
     computed = evaluate(policy, levels, max_steps=60)
+    assert computed.params["decision_episodes"] == len(levels)
     superset = level_episodes(policy, list(range(12))[::-1], RolloutConfig(max_steps=60))
-    assert evaluate(policy, levels, max_steps=60, vanilla=superset) == computed
+    reused = evaluate(policy, levels, max_steps=60, vanilla=superset)
+    pd.testing.assert_frame_equal(reused.success, computed.success)
+    pd.testing.assert_frame_equal(reused.decision, decision_behaviour(superset))
+    assert reused.params["decision_episodes"] == len(superset)
+    share = reused.summary().set_index(["quantity", "condition"]).loc[
+        ("decision_share", "vanilla")]
+    assert share["n"] == len(superset)
+    assert share["estimate"] == reused.decision["n"].iloc[0] / len(superset)
     doctored = superset.copy()
     doctored.loc[doctored["level"] == 4, "reached_cheese"] ^= True  # the rows given are used
-    assert evaluate(policy, levels, max_steps=60, vanilla=doctored) != computed
+    assert not evaluate(policy, levels, max_steps=60, vanilla=doctored).success.equals(
+        computed.success)
     # episodes that do not hold every level are not used
     partial = superset[superset["level"] != 9]
     assert evaluate(policy, levels, max_steps=60, vanilla=partial) == computed

@@ -14,7 +14,7 @@ import math
 import networkx as nx
 import pytest
 
-from behavstats.features import TR_REGION, features_table
+from behavstats.features import features_table
 from behavstats.geometry import (
     decision_square,
     distances,
@@ -24,6 +24,7 @@ from behavstats.geometry import (
 )
 from behavstats.maze import MOVES
 from behavstats.maze.levels import LevelGenerator
+from behavstats.vocabulary import TOP_RIGHT_REGION
 
 LEVELS = {"hard": 300, "easy": 250}
 
@@ -46,7 +47,7 @@ def nx_decision_square(graph: nx.Graph, start, cheese, top_right):
 
 def nx_features(maze, graph: nx.Graph) -> dict:
     """The steps_* features and the decision square, from networkx alone."""
-    dim, low = maze.maze_dim, max(0, maze.maze_dim - TR_REGION)
+    dim, low = maze.maze_dim, max(0, maze.maze_dim - TOP_RIGHT_REGION)
     tr5 = [(x, y) for x, y in graph if low <= x < dim and low <= y < dim]
     dsq = nx_decision_square(graph, maze.start, maze.cheese, maze.top_right)
     from_cheese = nx.single_source_shortest_path_length(graph, maze.cheese)

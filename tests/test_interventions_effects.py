@@ -45,7 +45,16 @@ def test_bootstrap_interval_is_seeded_and_covers_the_mean():
     assert high - low == pytest.approx(2 * 1.96 * values.std() / np.sqrt(200), rel=0.15)
     assert np.isnan(bootstrap_ci(np.array([1.0]))[0])
     stats = mean_ci(np.array([1.0, np.nan, 3.0]), seed=0)
-    assert stats["n"] == 2 and stats["mean"] == 2.0
+    assert stats.n == 2 and stats.estimate == 2.0
+    assert stats.row("q", "c") == {"quantity": "q", "condition": "c", "estimate": 2.0,
+                                   "ci_low": stats.ci_low, "ci_high": stats.ci_high, "n": 2,
+                                   "p_value": stats.p_value, "q_value": stats.q_value}
+    # scripts written for the dict it returned up to version 0.2 still read it, warned
+    assert stats["n"] == 2 and stats["ci_low"] == stats.ci_low
+    with pytest.warns(DeprecationWarning, match="estimate"):
+        assert stats["mean"] == 2.0
+    with pytest.raises(KeyError):
+        stats["median"]
 
 
 def test_change_summary_counts():
@@ -56,5 +65,9 @@ def test_change_summary_counts():
     assert s["share_decreased"] == 0.5 and s["share_increased"] == 0.25
     assert s["max_increase"] == pytest.approx(0.1)
     assert s["median_before"] == pytest.approx(0.7) and s["median_after"] == pytest.approx(0.35)
-    assert s["mean_change"] == pytest.approx(np.mean(after - before))
-    assert s["ci_low"] <= s["mean_change"] <= s["ci_high"]
+    assert s["estimate"] == pytest.approx(np.mean(after - before))
+    assert s["ci_low"] <= s["estimate"] <= s["ci_high"]
+    with pytest.warns(DeprecationWarning, match="'mean_change' is now 'estimate'"):
+        assert s["mean_change"] == s["estimate"]
+    with pytest.raises(KeyError):
+        s["median"]

@@ -47,19 +47,30 @@ COLUMNS = {
     "retarget": {"targets": ["level", "maze_dim", "condition", "x", "y", "act_row",
                              "act_col", "steps", "dist_to_tr_path", "region", "p_path"],
                  "by_distance": ["condition", "distance_bin", "n_targets", "n_levels",
-                                 "p_path_mean", "p_path_ci_low", "ratio", "ratio_ci_high"],
-                 "by_size": ["condition", "size_bin", "n_targets", "p_path_mean", "ratio"],
+                                 "p_path", "p_path_ci_low", "ratio", "ratio_ci_high"],
+                 "by_size": ["condition", "size_bin", "n_targets", "p_path", "ratio"],
                  "clamps": ["channel_set", "channel", "value"]},
     "layer_sweep": {"layer_sweep": ["vector", "layer", "coeff", "target", "estimate",
                                     "ci_low", "ci_high", "n", "p_value", "q_value"],
-                    "levels": ["vector", "layer", "coeff", "level", "p_cheese", "p_top_right",
+                    "levels": ["vector", "layer", "coeff", "level", "p_cheese", "p_topright",
                                "field_tv"]},
     "ablation": {"ablation": ["layer", "channel", "method", "estimate", "ci_low", "ci_high",
                               "n", "p_value", "q_value", "tracking_score"],
                  "levels": ["channel", "method", "level", "change"]},
+    "patching": {"patching": ["layer", "corruption", "unit", "channel", "x", "y", "direction",
+                              "metric", "estimate", "ci_low", "ci_high", "n", "p_value",
+                              "q_value", "tracking_score", "ablation_effect"],
+                 "by_layer": ["layer", "channel", "estimate", "q_value"],
+                 "levels": ["level", "corruption", "twin", "cheese_row", "edit_row",
+                            "clean_p_cheese", "corrupted_logit_diff", "kept_p_cheese"],
+                 "per_level": ["level", "layer", "corruption", "direction", "unit", "channel",
+                               "row", "col", "x", "y", "p_cheese", "logit_diff"]},
     "probes": {"probes": ["layer", "target", "accuracy", "ci_low", "ci_high", "baseline",
                           "control_accuracy", "selectivity", "p_value", "q_value",
-                          "random_network_accuracy", "n_train", "n_test"],
+                          "random_network_accuracy", "n_train", "n_test", "kind", "score",
+                          "auc", "log_loss"],
+               "spatial": ["layer", "target", "level", "chance", "hit", "control_hit",
+                           "random_network_hit", "auc"],
                "observations": ["level", "x", "y", "cheese_x", "mouse_y", "reaches_cheese",
                                 "test"]},
     "resample": {"effects": ["level", "channel_set", "location", "channels", "source_level",
@@ -75,6 +86,19 @@ COLUMNS = {
                                        "odds_ratio", "boot_ci_low", "boot_ci_high"],
                       "coefficient_test": ["lr_statistic", "df", "p_value", "n_rows",
                                            "agents", "excluded", "note"]},
+    "attribution": {"attribution": ["level", "target", "baseline", "output_difference",
+                                    "attribution_sum", "completeness_gap", "steps",
+                                    "cheese_share", "layer_completeness_gap"],
+                    "pixels": ["level", "target", "baseline", "row", "col", "attribution"],
+                    "cells": ["level", "row", "col", "attribution"],
+                    "channels": ["level", "channel", "attribution"],
+                    "channel_effects": ["target", "baseline", "channel", "estimate", "ci_low",
+                                        "ci_high", "n", "p_value", "q_value"]},
+    "value_maps": {"cells": ["level", "condition", "x", "y", "value", "steps_cheese",
+                             "steps_top_right"],
+                   "levels": ["level", "maze_dim", "value_present", "spearman_cheese_absent"],
+                   "by_steps": ["condition", "target", "steps", "estimate", "ci_low",
+                                "ci_high", "n"]},
 }
 PUBLISHED = {  # (quantity, condition) a small run reports and the figure joined to it
     "evaluation": [("reached_cheese", "decision mazes", 0.714)],
@@ -127,6 +151,21 @@ def _run(topic, make_policy, mazes_by_level):
                                source_levels=pool, n_boot=50)
     if topic in ("layer_sweep", "ablation", "probes"):
         return _sweep(topic, policy, mazes_by_level)
+    if topic in ("attribution", "value_maps"):
+        from behavstats.experiments import Attribution, ValueMaps
+
+        settings = Attribution(targets=("logit_diff",), max_n_steps=64, n_examples=0,
+                               n_boot=50) if topic == "attribution" else \
+            ValueMaps(n_examples=0, n_boot=50)
+        return settings.run(policy, [mazes[3], mazes[6]])
+    if topic == "patching":
+        from behavstats.hooks import VECTOR_LAYER
+        from behavstats.maps.patching import run_patching
+
+        return run_patching(policy, list(mazes.values()), corruptions=("cheese_moved",
+                                                                       "cheese_removed"),
+                            floor=0.0, logit_floor=0.0, beside=False,
+                            sweep_layers=(VECTOR_LAYER,), n_boot=50, n_examples=0)
     from behavstats.across import across_agents
     from behavstats.policy import load_policy
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from behavstats.cli import app
 from behavstats.interventions import ChannelResult, ResampleResult, RetargetResult
+from behavstats.maps.patching import PatchingResult
 from behavstats.report import SECTIONS
 from behavstats.study.pipeline import PARTS
 from behavstats.sweeps import AblationResult
@@ -94,6 +95,11 @@ def test_each_input_is_computed_once(study):
     ablation = AblationResult.load(out / "ablation").ablation
     scores = discovery.set_index("channel")["score"]
     assert ablation["tracking_score"].equals(ablation["channel"].map(scores))
+    patching = PatchingResult.load(out / "patching").patching.query("unit == 'channel'")
+    effects = ablation[ablation["method"] == "mean"].set_index("channel")["estimate"]
+    for column, source in (("tracking_score", scores), ("ablation_effect", effects)):
+        assert (patching[column].to_numpy(float)
+                == patching["channel"].astype(int).map(source).to_numpy(float)).all()
     assert (out / "evaluation" / "episodes" / "training").is_dir()
     assert not (out / "evaluation" / "episodes" / "vanilla").exists()
 

@@ -129,7 +129,7 @@ def test_commands_on_the_default_policy(tmp_path):
     assert list(table.columns) == ["vector", "layer", "coeff", "target", "estimate", "ci_low",
                                    "ci_high", "n", "p_value", "q_value"]
     assert set(table.vector) == {"cheese", "top_right"} and _intervals_hold(table)
-    assert set(table.target) == {"p_cheese", "p_top_right", "field_tv"}
+    assert set(table.target) == {"p_cheese", "p_topright", "field_tv"}
     done = _cli("ablate", "--policy", "default", "--levels", "0:8", "--out",
                 str(tmp_path / "ab"))
     assert done.exit_code == 0, done.output

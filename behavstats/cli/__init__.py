@@ -4,7 +4,9 @@ per command group, each registering its commands on import."""
 from behavstats.cli import (  # noqa: F401
     episodes,
     interventions,
+    maps,
     mazes,
+    patching,
     probes,
     study,
     sweeps,

@@ -25,7 +25,16 @@ from behavstats.cli.options import (
     process_pool,
 )
 from behavstats.experiments import Evaluation, Regression
-from behavstats.vocabulary import PROCGEN_STEP_LIMIT
+from behavstats.vocabulary import (
+    DECISION_GROUP,
+    DECISION_MAZES,
+    HAS_DSQ,
+    LABEL,
+    PROCGEN_STEP_LIMIT,
+    REACHED,
+    TOP_RIGHT_REGION,
+    decision_mazes,
+)
 
 REGRESSION, EVALUATION = Regression(), Evaluation()
 """The settings' defaults, shown by the options."""
@@ -47,7 +56,7 @@ def features(
     with process_pool(workers) as executor:
         table = level_features(levels, mode, progress=not quiet, executor=executor)
     write_parquet(table, out)
-    typer.echo(f"{len(table)} levels -> {out} ({int(table.has_dsq.sum())} with a decision "
+    typer.echo(f"{len(table)} levels -> {out} ({int(table[HAS_DSQ].sum())} with a decision "
                "square)")
 
 
@@ -76,10 +85,10 @@ def gather(
     with process_pool(workers) as executor:
         table = gather_episodes(net, levels, out, config, executor=executor,
                                 progress=not quiet)
-    chosen = table[table.has_dsq & ~table.cheese_in_tr5]
-    typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table.reached_cheese.mean():.1%}"
-               f"; with a decision square and cheese outside the top-right 5x5: {len(chosen)} "
-               f"levels, reached cheese {chosen.reached_cheese.mean():.1%}")
+    chosen = decision_mazes(table)
+    typer.echo(f"{len(table)} episodes -> {out}: reached cheese {table[LABEL].mean():.1%}; "
+               f"{DECISION_MAZES}: {len(chosen)} levels, reached cheese "
+               f"{chosen[LABEL].mean():.1%}")
 
 
 @app.command()
@@ -88,7 +97,7 @@ def evaluate(
     levels: Annotated[Sequence[int], levels_option("Held-out level seeds.")] = "0:1000",
     region: Annotated[int | None, typer.Option(
         min=1, help="Training region size n (cheese in the top-right n x n); default: the "
-                    "policy's own, else 5.")] = EVALUATION.region,
+                    f"policy's own, else {TOP_RIGHT_REGION}.")] = EVALUATION.region,
     mode: Mode = EVALUATION.mode,
     seed: SamplingSeed = EVALUATION.seed,
     max_steps: MaxSteps = EVALUATION.max_steps,
@@ -123,10 +132,8 @@ def evaluate(
         typer.echo(result.to_json())
         return
     typer.echo(result.table().to_string(float_format=lambda v: f"{v:.3f}"))
-    typer.echo("\nvanilla mazes with a decision square and the cheese outside the top-right "
-               "5x5 (decision mazes), and their misses:")
-    echo_summary(result, ("decision_share", "reached_cheese", "reached_top_right",
-                           "reached_tr5"))
+    typer.echo(f"\nvanilla {DECISION_MAZES} ({DECISION_GROUP}), and their misses:")
+    echo_summary(result, ("decision_share", *REACHED))
 
 
 @app.command()

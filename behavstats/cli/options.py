@@ -170,3 +170,16 @@ def echo_summary(result, quantities: tuple[str, ...]) -> None:
         if not math.isnan(row.get("published", math.nan)):
             text += f"; published {row['published']:.3g}"
         typer.echo(text)
+
+
+def choices_option(help: str, choices: Sequence[str]):
+    """A comma-separated option of names, each one of `choices` (refused otherwise)."""
+    def names(spec: str) -> list[str]:
+        given = [p.strip() for p in spec.split(",") if p.strip()]
+        unknown = [g for g in given if g not in choices]
+        if unknown or not given:
+            raise typer.BadParameter(f"{', '.join(unknown) or '(none)'}: choose from "
+                                     f"{', '.join(choices)}")
+        return given
+    return typer.Option(parser=names, metavar="NAMES",
+                        help=f"{help} Comma-separated: {', '.join(choices)}.")

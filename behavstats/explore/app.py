@@ -24,8 +24,8 @@ from behavstats.explore.state import (
     Refused,
     View,
 )
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.levelspec import MAX_SEED
+from behavstats.vocabulary import VECTOR_LAYER
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024

@@ -31,7 +31,7 @@ from behavstats.explore.state import (
     edited_maze,
 )
 from behavstats.geometry import decision_square, shortest_path
-from behavstats.hooks import VECTOR_LAYER, Ablate, AddVector, SetCell
+from behavstats.hooks import Ablate, AddVector, SetCell
 from behavstats.incremental import Frames
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
@@ -41,6 +41,7 @@ from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import Policy
 from behavstats.rollout import RolloutConfig, run_episodes
 from behavstats.vfield import VectorField, decision_probs, field_cells
+from behavstats.vocabulary import MODES, VECTOR_LAYER
 
 CHANNEL_LEVELS = range(16)
 """Levels (4 cheese placements each) on which a layer's channels are ranked."""
@@ -95,7 +96,7 @@ class Engine:
         self.policy, self.name = policy, name
         self.lock = threading.RLock()
         self.observer = Observer()
-        self.generators = {mode: LevelGenerator(mode, batch=1) for mode in ("hard", "easy")}
+        self.generators = {mode: LevelGenerator(mode, batch=1) for mode in MODES}
         self.layers = spatial_layers(policy)
         self._levels = _LRU(64)
         self._entries = _LRU(maze_cache)

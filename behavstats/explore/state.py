@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from behavstats.geometry import reachable
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.levelspec import MAX_SEED
 from behavstats.maze import Maze, MazeStateError
 from behavstats.maze.edits import move_cheese, move_mouse, remove_cheese, toggle_walls
 from behavstats.rollout import PROCGEN_STEP_LIMIT
+from behavstats.vocabulary import DEFAULT_MODE, MODES, VECTOR_LAYER
 
 COEFF_LIMIT = 20.0
 VALUE_LIMIT = 1000.0
@@ -91,7 +91,7 @@ class Interventions(_Model):
 
 class View(_Model):
     level: Level = 0
-    mode: Literal["hard", "easy"] = "hard"
+    mode: Literal[MODES] = DEFAULT_MODE
     edits: Edits = Edits()
     interventions: Interventions = Interventions()
 

@@ -55,7 +55,7 @@ N_EXAMPLE_MAPS = 3
 
 @dataclass(frozen=True, eq=False)
 class ChannelResult(Result):
-    """What `run_channels` measured.
+    """What `Channels.run` (`run_channels`) measured.
 
     table: one row per channel, `TABLE_COLUMNS` (see the module docstring), best first.
     samples: one row per maze sample: level, cheese_x, cheese_y (maze frame), row, col

@@ -50,7 +50,7 @@ from behavstats.maze import Maze
 from behavstats.maze.edits import remove_cheese
 from behavstats.policy import Policy
 from behavstats.quantities import edited
-from behavstats.results import Result, figure_only, interval_row
+from behavstats.results import Result, figure_only
 from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP, VectorField
 
@@ -62,7 +62,7 @@ PAIRS = (("patched", "original"), ("patched", "absent"), ("original", "absent"),
 
 @dataclass(frozen=True, eq=False)
 class CheeseVectorResult(Result):
-    """What `run_cheese_vector` measured.
+    """What `CheeseVector.run` (`run_cheese_vector`) measured.
 
     decision: one row per level and coefficient, `DECISION_COLUMNS`: probabilities at
         the dsq of the move towards the cheese / the top-right cell, unedited
@@ -116,20 +116,18 @@ class CheeseVectorResult(Result):
         absent, field = self.absent, edited("cheese vector", self.params["field_coeff"])
         for a, b in PAIRS:
             for quantity, prefix in (("field_tv", "tv"), ("field_published_change", "pub")):
-                rows.append(interval_row(quantity, f"{a} vs {b}, {field}",
-                                         mean_ci(absent[f"{prefix}_{a}_{b}"], **common)))
+                rows.append(mean_ci(absent[f"{prefix}_{a}_{b}"], **common).row(
+                    quantity, f"{a} vs {b}, {field}"))
         removed = 1 - absent["tv_patched_absent"] / absent["tv_original_absent"]
-        rows.append(interval_row("share_of_cheese_effect_removed", field,
-                                 mean_ci(removed.replace([np.inf, -np.inf], np.nan),
-                                         **common)))
-        rows.append(interval_row("p_cheese_patched_minus_absent", field,
-                                 mean_ci(absent["p_cheese_patched"]
-                                         - absent["p_cheese_absent"], **common)))
+        rows.append(mean_ci(removed.replace([np.inf, -np.inf], np.nan), **common).row(
+            "share_of_cheese_effect_removed", field))
+        rows.append(mean_ci(absent["p_cheese_patched"] - absent["p_cheese_absent"],
+                            **common).row("p_cheese_patched_minus_absent", field))
         for near, pairs in self.transfer.groupby("near"):
             condition = edited(f"transfer {'near' if near else 'far'}",
                                self.params["transfer_coeff"])
-            rows.append(interval_row("p_cheese_change", condition, transfer_change(
-                pairs, "p_cheese_original", "p_cheese_patched", **common)))
+            rows.append(transfer_change(pairs, "p_cheese_original", "p_cheese_patched",
+                                        **common).row("p_cheese_change", condition))
         return rows
 
     def figures(self) -> dict[str, Callable[[], Any]]:

@@ -6,10 +6,12 @@
   ||A - B||_F / n / 2 with A, B the (n, 2) net probability vectors ("arrows",
   p_right - p_left and p_up - p_down) of the n positions of a maze.
 - `bootstrap_ci`: percentile bootstrap interval of a statistic (default the mean)
-  from a seeded numpy Generator; `mean_ci` / `ratio_ci` / `change_summary` /
-  `transfer_change` package it into dicts, `estimate_ci` into table columns,
-  `change_rows` into summary rows (`behavstats.results`); the mean change of
-  `change_summary` carries its sign-flip p-value (`stats.multiplicity`).
+  from a seeded numpy Generator; `mean_ci` / `ratio_ci` / `transfer_change` package it
+  into an `Estimate` (`behavstats.vocabulary`: `.row(quantity, condition)` is its
+  summary row, `.columns()` its effect-table columns), `estimate_ci` into table
+  columns, `change_summary` into a dict of paired statistics whose mean change
+  (`estimate`) carries its sign-flip p-value (`stats.multiplicity`), `change_rows` into
+  summary rows.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import pandas as pd
 
 from behavstats.experiments import N_BOOT
 from behavstats.policy import net_vector
-from behavstats.results import quantity_row
 from behavstats.seeding import Purpose, stream
 from behavstats.stats.multiplicity import sign_flip_p
+from behavstats.vocabulary import Estimate, RenamedKeys
 
 LEVEL = 0.95
 
@@ -55,26 +57,24 @@ def bootstrap_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT,
     return float(low), float(high)
 
 
-def mean_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
-    """{"n", "mean", "ci_low", "ci_high"} of the non-NaN values (bootstrap interval)."""
+def mean_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> Estimate:
+    """The mean of the non-NaN values with its bootstrap interval (n: their number)."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     low, high = bootstrap_ci(values, seed=seed, n_boot=n_boot)
     mean = float(values.mean()) if len(values) else float("nan")
-    return {"n": int(len(values)), "mean": mean, "ci_low": low, "ci_high": high}
+    return Estimate(mean, low, high, int(len(values)))
 
 
 def estimate_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:
     """`mean_ci` as the columns of a tidy effect table: estimate, ci_low, ci_high, n."""
-    stats = mean_ci(values, seed=seed, n_boot=n_boot)
-    return {"estimate": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
-            "n": stats["n"]}
+    return mean_ci(values, seed=seed, n_boot=n_boot).columns()
 
 
 def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, *, seed: int = 0,
-             n_boot: int = N_BOOT) -> dict:
-    """{"n", "mean", "ci_low", "ci_high"} of the ratio of means, mean(numerator) /
-    mean(denominator), over paired units (e.g. levels); the interval resamples units."""
+             n_boot: int = N_BOOT) -> Estimate:
+    """The ratio of means, mean(numerator) / mean(denominator), over paired units (e.g.
+    levels, n of them) with its bootstrap interval, which resamples units."""
     num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
 
     def ratio(draws: np.ndarray, axis: int) -> np.ndarray:
@@ -84,26 +84,26 @@ def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, *, seed: int = 0,
     low, high = bootstrap_ci(np.arange(len(num), dtype=float), seed=seed, n_boot=n_boot,
                              statistic=ratio)
     mean = float(num.mean() / den.mean()) if len(num) else float("nan")
-    return {"n": len(num), "mean": mean, "ci_low": low, "ci_high": high}
+    return Estimate(mean, low, high, len(num))
 
 
 def change_summary(before: np.ndarray, after: np.ndarray, *, seed: int = 0,
                    n_boot: int = N_BOOT) -> dict:
-    """Paired before/after values (one per level): medians, shares that fell / rose,
-    the largest rise, and the mean change with its bootstrap interval and the p-value
-    of a two-sided sign-flip test of no mean change."""
+    """Paired before/after values (one per level): n, medians, shares that fell / rose,
+    the largest rise, and the mean change (`estimate`) with its bootstrap interval
+    (ci_low, ci_high) and the p-value of a two-sided sign-flip test of no mean change.
+    The old key of the mean change, "mean_change", still answers (with a warning)."""
     before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     change = after - before
     if not len(change):
-        return {"n": 0}
+        return RenamedKeys(n=0)
     stats = mean_ci(change, seed=seed, n_boot=n_boot)
-    return {"n": int(len(change)),
-            "median_before": float(np.median(before)), "median_after": float(np.median(after)),
-            "share_decreased": float((change < 0).mean()),
-            "share_increased": float((change > 0).mean()),
-            "max_increase": float(change.max()),
-            "mean_change": stats["mean"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
-            "p_value": sign_flip_p(change, seed=seed)}
+    return RenamedKeys(
+        n=int(len(change)), median_before=float(np.median(before)),
+        median_after=float(np.median(after)), share_decreased=float((change < 0).mean()),
+        share_increased=float((change > 0).mean()), max_increase=float(change.max()),
+        estimate=stats.estimate, ci_low=stats.ci_low, ci_high=stats.ci_high,
+        p_value=sign_flip_p(change, seed=seed))
 
 
 CHANGE_STATS = ("median_before", "median_after", "share_decreased", "share_increased",
@@ -118,15 +118,48 @@ def change_rows(metric: str, condition: str, before: np.ndarray, after: np.ndarr
     s = change_summary(before, after, seed=seed, n_boot=n_boot)
     if not s["n"]:
         return []
-    return [*(quantity_row(f"{metric}_{k}", condition, s[k], n=s["n"]) for k in CHANGE_STATS),
-            quantity_row(f"{metric}_change", condition, s["mean_change"], s["ci_low"],
-                         s["ci_high"], s["n"], p_value=s["p_value"])]
+    return [*(Estimate(s[k], n=s["n"]).row(f"{metric}_{k}", condition) for k in CHANGE_STATS),
+            Estimate(s["estimate"], s["ci_low"], s["ci_high"], s["n"], s["p_value"]
+                     ).row(f"{metric}_change", condition)]
 
 
 def transfer_change(transfer: pd.DataFrame, before: str, after: str, *, seed: int = 0,
-                    n_boot: int = N_BOOT) -> dict:
-    """Transfer rows (one per source level_a and target level_b): n_pairs and `mean_ci`
-    of the per-target-level mean of after - before (pairs sharing a target level are
-    not independent, so the bootstrap runs over target levels)."""
+                    n_boot: int = N_BOOT) -> Estimate:
+    """Transfer rows (one per source level_a and target level_b): `mean_ci` of the
+    per-target-level mean of after - before (pairs sharing a target level are not
+    independent, so the bootstrap runs over target levels; n: those levels)."""
     change = (transfer[after] - transfer[before]).groupby(transfer["level_b"]).mean()
-    return {"n_pairs": len(transfer), **mean_ci(change.to_numpy(), seed=seed, n_boot=n_boot)}
+    return mean_ci(change.to_numpy(), seed=seed, n_boot=n_boot)
+
+
+def row_means_ci(values: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT,
+                 level: float = LEVEL, chunk: int = 4096) -> pd.DataFrame:
+    """`estimate_ci` of every row of `values` (rows, units), NaN where a row has no value
+    for a unit, in one vectorised bootstrap: the units (levels) are drawn with
+    replacement once per resample, as `bootstrap_ci` draws them, and every row's
+    resampled mean is the mean of its values among the units drawn (a weighted sum:
+    drawn counts times values). A row with a value for every unit gets exactly
+    `estimate_ci`'s interval; a row with gaps resamples the same units, so the rows of
+    one table share their draws. Columns estimate, ci_low, ci_high, n (the row's
+    values); intervals NaN with fewer than two."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    rows, units = values.shape
+    has = ~np.isnan(values)
+    n = has.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate = np.where(n > 0, np.nansum(values, axis=1) / n, np.nan)
+    low, high = np.full(rows, np.nan), np.full(rows, np.nan)
+    if units >= 2 and (n >= 2).any():
+        draws = stream(seed, Purpose.BOOTSTRAP).integers(0, units, (n_boot, units))
+        offset = (draws + units * np.arange(n_boot)[:, None]).ravel()
+        counts = np.bincount(offset, minlength=n_boot * units).reshape(n_boot, units).T
+        filled, tail = np.where(has, values, 0.0), 100 * (1 - level) / 2
+        for begin in range(0, rows, chunk):
+            part = slice(begin, begin + chunk)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (filled[part] @ counts) / (has[part] @ counts)
+            testable = n[part] >= 2
+            if testable.any():
+                bounds = np.nanpercentile(means[testable], [tail, 100 - tail], axis=1)
+                low[part][testable], high[part][testable] = bounds
+    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high, "n": n})

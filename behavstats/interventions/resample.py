@@ -59,7 +59,7 @@ from behavstats.maze.edits import move_cheese, move_mouse
 from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.quantities import resampled
-from behavstats.results import Result, interval_row
+from behavstats.results import Result
 from behavstats.seeding import Purpose, stream
 from behavstats.vfield import FIELD_GROUP
 
@@ -81,7 +81,7 @@ class _Job(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class ResampleResult(Result):
-    """What `run_resample` measured.
+    """What `Resample.run` (`run_resample`) measured.
 
     effects: one row per level, channel set and location: level, channel_set
         (cheese, random, cheese_single, random_single), location (same / different),
@@ -109,7 +109,7 @@ class ResampleResult(Result):
         for the single channels) and different - same (per set)."""
         effects = self.effects
         common = {"seed": self.params["seed"], "n_boot": self.params["n_boot"]}
-        rows = [interval_row(quantity, resampled(name, location), mean_ci(r[column], **common))
+        rows = [mean_ci(r[column], **common).row(quantity, resampled(name, location))
                 for (name, location), r in effects.groupby(["channel_set", "location"])
                 for quantity, column in (("tv", "tv"), ("published_change", "published"))]
         wide = effects.pivot_table(index="level", columns=["channel_set", "location"],
@@ -118,8 +118,8 @@ class ResampleResult(Result):
         def paired(condition: str, a: tuple[str, str], b: tuple[str, str]) -> list[dict]:
             if a not in wide or b not in wide:
                 return []
-            return [interval_row("tv_difference", condition,
-                                 mean_ci((wide[a] - wide[b]).to_numpy(), **common))]
+            return [mean_ci((wide[a] - wide[b]).to_numpy(), **common).row("tv_difference",
+                                                                          condition)]
 
         for a, b in (("cheese", "random"), ("cheese_single", "random_single")):
             for location in LOCATIONS:

@@ -71,7 +71,7 @@ from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, move_mouse, remove_cheese
 from behavstats.maze.model import level_id
 from behavstats.policy import Policy
-from behavstats.results import Result, figure_only, interval_row, quantity_row
+from behavstats.results import Result, figure_only, quantity_row
 from behavstats.seeding import Purpose, stream
 
 NO_EDIT, CHEESE = "no edit", "cheese"
@@ -88,15 +88,16 @@ CHUNK = 4096
 
 @dataclass(frozen=True, eq=False)
 class RetargetResult(Result):
-    """What `run_retarget` measured.
+    """What `Retarget.run` (`run_retarget`) measured.
 
     targets: one row per level, target square and condition: level, maze_dim, x, y
         (maze frame), act_row, act_col, steps (shortest path from the start),
         dist_to_tr_path, region (top/bottom-left/right half of the maze, the centre row
         and column counted bottom / left), condition, p_path.
     by_distance: one row per condition and distance bin (`DISTANCE_BINS`): condition,
-        distance_bin, n_targets, n_levels, p_path_mean, p_path_ci_low, p_path_ci_high
-        (mean over levels of the level's mean, bootstrapped over levels), ratio,
+        distance_bin, n_targets, n_levels, p_path, p_path_ci_low, p_path_ci_high
+        (mean over levels of the level's mean, bootstrapped over levels; p_path_mean up
+        to version 0.2, read as p_path), ratio,
         ratio_ci_low, ratio_ci_high (ratio of those level means to the unedited ones).
     by_size: the same by maze size (`SIZE_BINS`): size_bin instead of distance_bin.
     clamps: one row per channel set and channel: channel_set, channel, value.
@@ -112,6 +113,8 @@ class RetargetResult(Result):
     channels: pd.DataFrame
     params: dict
     heatmap_mazes: tuple[Maze, ...] = figure_only()
+    renamed_columns = {"by_distance": {"p_path_mean": "p_path"},
+                       "by_size": {"p_path_mean": "p_path"}}
     topic = "retarget"
     settings_type = Retarget
 
@@ -134,12 +137,11 @@ class RetargetResult(Result):
         rows = []
         for name in self.params["conditions"]:
             t = targets[targets["condition"] == name]
-            rows.append(interval_row("p_path", name, mean_ci(wide[name].to_numpy(), seed=seed,
-                                                             n_boot=n_boot)))
+            rows.append(mean_ci(wide[name].to_numpy(), seed=seed, n_boot=n_boot
+                                ).row("p_path", name))
             if name != NO_EDIT:
-                rows.append(interval_row("p_path_ratio", name, ratio_ci(
-                    wide[name].to_numpy(), wide[NO_EDIT].to_numpy(), seed=seed,
-                    n_boot=n_boot)))
+                rows.append(ratio_ci(wide[name].to_numpy(), wide[NO_EDIT].to_numpy(),
+                                     seed=seed, n_boot=n_boot).row("p_path_ratio", name))
             rho = stats.spearmanr(t["dist_to_tr_path"], t["p_path"]).statistic
             rows.append(quantity_row("spearman_p_path_vs_distance", name, rho, n=len(t)))
             rows += [quantity_row("p_path", f"{name}, {region}", r["p_path"].mean(), n=len(r))
@@ -147,8 +149,8 @@ class RetargetResult(Result):
         for r in self.by_distance[self.by_distance["condition"] != NO_EDIT].itertuples():
             rows.append(quantity_row("p_path_ratio", f"{r.condition}, distance {r.distance_bin}",
                                      r.ratio, r.ratio_ci_low, r.ratio_ci_high, r.n_levels))
-        rows += [interval_row("p_path_difference", f"{CHEESE} - {name}", mean_ci(
-                     (wide[CHEESE] - wide[name]).to_numpy(), seed=seed, n_boot=n_boot))
+        rows += [mean_ci((wide[CHEESE] - wide[name]).to_numpy(), seed=seed, n_boot=n_boot
+                         ).row("p_path_difference", f"{CHEESE} - {name}")
                  for name in self.channel_sets]
         return rows
 
@@ -336,10 +338,10 @@ def success_by(targets: pd.DataFrame, column: str, bins: Sequence[tuple[int, int
             ratio = ratio_ci(wide[condition].to_numpy(), wide[NO_EDIT].to_numpy(), seed=seed,
                              n_boot=n_boot)
             out.append({"condition": condition, name: label, "n_targets": len(rows),
-                        "n_levels": mean["n"], "p_path_mean": mean["mean"],
-                        "p_path_ci_low": mean["ci_low"], "p_path_ci_high": mean["ci_high"],
-                        "ratio": ratio["mean"], "ratio_ci_low": ratio["ci_low"],
-                        "ratio_ci_high": ratio["ci_high"]})
+                        "n_levels": mean.n, "p_path": mean.estimate,
+                        "p_path_ci_low": mean.ci_low, "p_path_ci_high": mean.ci_high,
+                        "ratio": ratio.estimate, "ratio_ci_low": ratio.ci_low,
+                        "ratio_ci_high": ratio.ci_high})
     table = pd.DataFrame(out)
     order = {c: k for k, c in enumerate(dict.fromkeys(targets["condition"]))}
     return table.sort_values([name, "condition"], key=lambda s: s.map(

@@ -50,7 +50,7 @@ from behavstats.interventions.vectors import (
 from behavstats.maze import Cell, Maze
 from behavstats.policy import Policy
 from behavstats.quantities import edited
-from behavstats.results import Result, figure_only, interval_row
+from behavstats.results import Result, figure_only
 from behavstats.vfield import FIELD_GROUP, VectorField
 
 DEFAULT_COEFFS = TopRightVector.default("coeffs")
@@ -59,7 +59,7 @@ CONDITIONS = ("none", "cheese", "top_right", "both")
 
 @dataclass(frozen=True, eq=False)
 class TopRightResult(Result):
-    """What `run_top_right_vector` measured.
+    """What `TopRightVector.run` (`run_top_right_vector`) measured.
 
     decision: one row per level and coefficient, `DECISION_COLUMNS` (patched: with
         coeff x the level's top-right vector), at the dsq.
@@ -103,27 +103,26 @@ class TopRightResult(Result):
             for target in ("p_topright", "p_cheese"):
                 rows += change_rows(target, condition, dec[f"{target}_original"],
                                     dec[f"{target}_patched"], **common)
-            rows += [interval_row("field_tv", condition, mean_ci(f["tv"], **common)),
-                     interval_row("field_toward_tr_change", condition, mean_ci(
-                         f["toward_tr_patched"] - f["toward_tr_original"], **common))]
+            rows += [mean_ci(f["tv"], **common).row("field_tv", condition),
+                     mean_ci(f["toward_tr_patched"] - f["toward_tr_original"], **common
+                             ).row("field_toward_tr_change", condition)]
         larger = self.transfer["maze_dim_a"] >= self.transfer["maze_dim_b"]
         for name, pairs in (("transfer", self.transfer),
                             ("transfer from at least as large", self.transfer[larger]),
                             ("transfer from smaller", self.transfer[~larger])):
-            rows.append(interval_row("p_topright_change",
-                                     edited(name, self.params["top_right_coeff"]),
-                                     transfer_change(pairs, "p_topright_original",
-                                                     "p_topright_patched", **common)))
+            rows.append(transfer_change(pairs, "p_topright_original", "p_topright_patched",
+                                        **common).row("p_topright_change",
+                                                      edited(name, self.params["top_right_coeff"])))
         for condition, comp in self.composition.groupby("condition"):
-            rows += [interval_row(p, f"composition: {condition}", mean_ci(comp[p], **common))
+            rows += [mean_ci(comp[p], **common).row(p, f"composition: {condition}")
                      for p in ("p_cheese", "p_topright")]
         wide = self.composition.pivot(index="level", columns="condition")
         both = (f"cheese vector x {self.params['cheese_coeff']:g} + "
                 f"top-right vector x {self.params['top_right_coeff']:g}")
         for p in ("p_cheese", "p_topright"):
             w = wide[p]
-            rows.append(interval_row(f"{p}_interaction", both, mean_ci(
-                w["both"] - w["cheese"] - w["top_right"] + w["none"], **common)))
+            rows.append(mean_ci(w["both"] - w["cheese"] - w["top_right"] + w["none"],
+                                **common).row(f"{p}_interaction", both))
         return rows
 
     def figures(self) -> dict[str, Callable[[], Any]]:

@@ -50,6 +50,14 @@ def maze_to_pixel_center(x: int, y: int, maze_dim: int, world_dim: int) -> tuple
     return (world_to_image_row(wy, world_dim) + 0.5) * cell, (wx + 0.5) * cell
 
 
+def pixel_to_maze(row: int, col: int, maze_dim: int, world_dim: int) -> tuple[int, int]:
+    """Observation pixel (row from the top, col) -> maze-frame (x, y) of the world cell
+    that contains the pixel's centre (cells are 64 / world_dim pixels wide)."""
+    cell = OBS_SIZE / world_dim
+    wx, from_top = math.floor((col + 0.5) / cell), math.floor((row + 0.5) / cell)
+    return world_to_maze(wx, world_dim - 1 - from_top, maze_dim, world_dim)
+
+
 def maze_to_activation_cell(
     x: int, y: int, maze_dim: int, world_dim: int, act_size: int
 ) -> tuple[int, int]:

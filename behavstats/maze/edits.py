@@ -21,6 +21,15 @@ def remove_cheese(maze: Maze) -> Maze:
     return dataclasses.replace(maze, cheese=None)
 
 
+def open_maze(maze: Maze) -> Maze:
+    """The maze with every cell of the maze proper free (its walls removed; the margin of
+    wall around it stays) and no cheese: the "blank" maze of attribution baselines."""
+    free = maze.free.copy()
+    m = margin(maze.maze_dim, maze.world_dim)
+    free[m : m + maze.maze_dim, m : m + maze.maze_dim] = True
+    return dataclasses.replace(maze, free=free, cheese=None)
+
+
 def move_cheese(maze: Maze, cell: Cell) -> Maze:
     return dataclasses.replace(maze, cheese=_require_free(maze, cell, "cheese"))
 

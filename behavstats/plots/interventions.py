@@ -248,7 +248,7 @@ def plot_success_by_distance(by_distance: pd.DataFrame, ax: Axes | None = None) 
     ax = _axes(ax, (5.5, 3.5))
     for k, (name, rows) in enumerate(by_distance.groupby("condition", sort=False)):
         x = np.arange(len(rows))
-        mean = rows["p_path_mean"].to_numpy()
+        mean = rows["p_path"].to_numpy()
         error = np.vstack([mean - rows["p_path_ci_low"].to_numpy(),
                            rows["p_path_ci_high"].to_numpy() - mean])
         ax.errorbar(x + 0.08 * k, mean, yerr=np.nan_to_num(error), fmt="o-", capsize=3,

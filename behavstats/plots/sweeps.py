@@ -7,9 +7,10 @@ import pandas as pd
 
 from behavstats.plots.interventions import _grid
 from behavstats.stats.multiplicity import significant
+from behavstats.vocabulary import P_CHEESE, P_TOPRIGHT, vector_name
 
-_TARGET_LABELS = {"p_cheese": ("P(towards cheese) at the decision square", "change"),
-                  "p_top_right": ("P(towards top-right) at the decision square", "change"),
+_TARGET_LABELS = {P_CHEESE: ("P(towards cheese) at the decision square", "change"),
+                  P_TOPRIGHT: ("P(towards top-right) at the decision square", "change"),
                   "field_tv": ("the rest of the field", "mean TV distance over cells")}
 
 
@@ -40,7 +41,8 @@ def plot_layer_sweep(table: pd.DataFrame, axes: np.ndarray | None = None) -> np.
             est = line["estimate"].to_numpy(float)
             err = np.vstack([est - line["ci_low"].to_numpy(float),
                              line["ci_high"].to_numpy(float) - est])
-            ax.errorbar(x, est, yerr=err, fmt="o-", capsize=2, label=f"{vector} x {coeff:+g}")
+            ax.errorbar(x, est, yerr=err, fmt="o-", capsize=2,
+                        label=f"{vector_name(vector)} x {coeff:+g}")
             _ring(ax, x, est, line["q_value"])
         ax.axhline(0, color="0.6", lw=0.8)
         ax.set_xticks(x, [_short(layer) for layer in layers], rotation=60, ha="right",

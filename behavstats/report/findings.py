@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
 from behavstats.report.comparisons import Compared
@@ -19,6 +18,7 @@ from behavstats.report.numbers import count
 from behavstats.report.rows import CHEESE
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT, significant
 from behavstats.sweeps.probes import early_condition
+from behavstats.vocabulary import VECTOR_LAYER, at_layer, edited
 
 Rows = dict[str, list[Compared]]
 
@@ -142,8 +142,8 @@ def _transfer(near: Compared, far: Compared) -> str:
 
 
 @_needs("top_right_vector", "p_topright_median_before",
-        ("p_topright_median_after", "top-right vector x 1"),
-        ("p_topright_change", "top-right vector x 1"))
+        ("p_topright_median_after", edited("top_right", 1)),
+        ("p_topright_change", edited("top_right", 1)))
 def _top_right(before: Compared, after: Compared, change: Compared) -> str:
     return (f"Adding the top-right vector (x 1) {_changes(change, 'P(top-right)')} at the "
             f"decision square on {_mazes(change.n)} (mean change {change.ours}, sign-flip "
@@ -191,7 +191,7 @@ def _layer_sweep(rows: Rows) -> str | None:
         return (f"At no layer does the cheese vector {verb} P(cheese) significantly "
                 f"({_tested(family, 'tests')} on {_mazes(changes[0].n)}).")
     best = min(lowered, key=lambda c: c.estimate)
-    published = _get(rows, "layer_sweep", "p_cheese_change", f"{CHEESE} at {VECTOR_LAYER}")
+    published = _get(rows, "layer_sweep", "p_cheese_change", at_layer(CHEESE, VECTOR_LAYER))
     there = "the published layer, " if best is published else ""
     also = ("" if best is published or published is None else
             f"; at the published layer {published.ours} ({_test(published)})")
@@ -219,8 +219,8 @@ def _ablation(rows: Rows) -> str | None:
             f"{best.row.label.split(', ', 1)[-1]}, {best.ours} ({_test(best)}).")
 
 
-@_needs("probes", ("probe_accuracy", f"reaches_cheese at {VECTOR_LAYER}"),
-        ("baseline", f"reaches_cheese at {VECTOR_LAYER}"))
+@_needs("probes", ("probe_accuracy", at_layer("reaches_cheese", VECTOR_LAYER)),
+        ("baseline", at_layer("reaches_cheese", VECTOR_LAYER)))
 def _probes(accuracy: Compared, baseline: Compared) -> str:
     return (f"A linear probe at the published layer tells whether the episode will reach "
             f"the cheese with held-out accuracy {accuracy.ours} on {count(accuracy.n)} "
@@ -236,7 +236,7 @@ def _probe_tests(family: Compared) -> str:
             "accuracy minus control accuracy).")
 
 
-_CHEESE_CELL = f"cheese_cell at {VECTOR_LAYER}"
+_CHEESE_CELL = at_layer("cheese_cell", VECTOR_LAYER)
 
 
 @_needs("probes", ("spatial_probe_hit", _CHEESE_CELL), ("chance_hit", _CHEESE_CELL),

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
-from behavstats.evaluation import decision_behaviour
-from behavstats.hooks import VECTOR_LAYER
 from behavstats.interventions.retarget import CHEESE as CHEESE_MOVED
 from behavstats.interventions.retarget import NO_EDIT
-from behavstats.quantities import edited, feature_label, resampled
+from behavstats.maps.attribution import FAMILY as ATTRIBUTION_FAMILY
+from behavstats.maps.patching import CELL_FAMILY as PATCH_CELL_FAMILY
+from behavstats.maps.patching import FAMILY as PATCH_FAMILY
+from behavstats.maps.patching import LAYER_FAMILY as PATCH_LAYER_FAMILY
+from behavstats.maps.value import FAMILY as VALUE_FAMILY
+from behavstats.quantities import TARGET_WORDS, feature_label
 from behavstats.report.comparisons import Compared, Row, compare
-from behavstats.results import quantity_row, summary_frame, with_published
+from behavstats.results import quantity_row, summary_frame
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
 from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY, selected_logit
 from behavstats.study.folder import Study
@@ -23,38 +24,44 @@ from behavstats.sweeps.layers import FAMILY as SWEEP_FAMILY
 from behavstats.sweeps.probes import FAMILY as PROBE_FAMILY
 from behavstats.sweeps.probes import early_condition
 from behavstats.sweeps.spatial_probes import FAMILY as SPATIAL_FAMILY
+from behavstats.vocabulary import (
+    DECISION_GROUP,
+    DECISION_MAZES,
+    KEY_FEATURES,
+    PUBLISHED_MODEL,
+    TRAINING,
+    VANILLA,
+    VECTOR_LAYER,
+    at_layer,
+    edited,
+    renamed,
+    resampled,
+)
 
-PUBLISHED_FEATURES = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
-KEY_FEATURES = PUBLISHED_FEATURES[:3]
-DECISION = "decision-square mazes, cheese outside the top-right 5x5"
-CHEESE = edited("cheese vector", -1)
+CHEESE = edited("cheese", -1)
+__getattr__ = renamed(__name__, {
+    "PUBLISHED_FEATURES": ("behavstats.vocabulary.PUBLISHED_MODEL (the four features; "
+                           "vocabulary.PUBLISHED_FEATURES are the 16 metrics)",
+                           PUBLISHED_MODEL),
+    "DECISION": ("behavstats.vocabulary.DECISION_MAZES", DECISION_MAZES)})
 
 
 def _behaviour(study: Study) -> list[Compared]:
-    """From the episodes gathered for the regression (the published 10,000-episode
-    protocol) and the evaluation."""
-    episodes = study.results["episodes"]
-    rows = []
-    if episodes is not None:
-        chosen = episodes["has_dsq"] & ~episodes["cheese_in_tr5"]
-        decision = decision_behaviour(episodes).set_index("group").loc["decision mazes"]
-        rows = [quantity_row("decision_share", "vanilla", chosen.mean(), n=len(episodes)),
-                *(quantity_row(k, "decision mazes", decision[k], n=decision["n"])
-                  for k in ("reached_cheese", "reached_tr5", "reached_top_right"))]
-    summary = pd.concat([with_published(summary_frame(rows)), study.summary("evaluation")])
-    return compare(summary, [
-        Row(f"reaches the cheese ({DECISION}) [%]", "reached_cheese", "decision mazes",
+    """From the evaluation: its decision rows count the episodes gathered for the
+    regression (the published 10,000-episode protocol) when the study ran them."""
+    return compare(study.summary("evaluation"), [
+        Row(f"reaches the cheese ({DECISION_MAZES}) [%]", "reached_cheese", DECISION_GROUP,
             percent=True, headline=True),
         Row("goes to the top-right 5x5 instead, same mazes [%]", "reached_tr5",
-            "decision mazes", percent=True),
+            DECISION_GROUP, percent=True),
         Row("reaches the top-right cell, same mazes [%]", "reached_top_right",
-            "decision mazes", percent=True),
-        Row(f"share of levels that are {DECISION} [%]", "decision_share", "vanilla",
+            DECISION_GROUP, percent=True),
+        Row(f"share of levels that are {DECISION_MAZES} [%]", "decision_share", VANILLA,
             percent=True),
         Row("reaches the cheese on the training distribution (cheese in the top-right "
-            "5x5) [%]", "success", "training", percent=True),
+            "5x5) [%]", "success", TRAINING, percent=True),
         Row("reaches the cheese on held-out levels (cheese anywhere) [%]", "success",
-            "vanilla", percent=True)], share_intervals=True)
+            VANILLA, percent=True)], share_intervals=True)
 
 
 def _regression(study: Study) -> list[Compared]:
@@ -92,7 +99,7 @@ def _regression(study: Study) -> list[Compared]:
             "all features"),
         Row("held-out accuracy, all 16 features, L1 [share]", "accuracy", "all features"),
         *(Row(f"coefficient of {feature_label(f)} [per SD]", "coefficient", f"{model}: {f}",
-              effect=True, headline=True) for f in PUBLISHED_FEATURES),
+              effect=True, headline=True) for f in PUBLISHED_MODEL),
         Row("correlation of path and Euclidean distance, decision square → cheese",
             "correlation", "steps_cheese_dsq ~ euc_cheese_dsq", effect=True),
         *(Row(f"VIF of {feature_label(f)}", "vif", f"key features: {f}")
@@ -143,7 +150,7 @@ def _cheese_vector(study: Study) -> list[Compared]:
 
 
 def _top_right_vector(study: Study) -> list[Compared]:
-    vector = "top-right vector"
+    vector = "top_right"
     words = {0.5: "weak", 1: "strong", 2: "strong", 5: "garbage (5-20)",
              10: "garbage (5-20)"}
     return compare(study.summary("top_right_vector"), [
@@ -230,18 +237,18 @@ def _layer_sweep(study: Study) -> list[Compared]:
     if result is None:
         return []
     layers = list(dict.fromkeys(result.layer_sweep["layer"]))
-    cheese, top_right = edited("cheese vector", -1), edited("top_right vector", 2)
+    cheese, top_right = edited("cheese", -1), edited("top_right", 2)
     return compare(study.summary("layer_sweep"), [
         *(Row(f"change of P(cheese), cheese vector x −1 at {_layer(layer)}",
-              "p_cheese_change", f"{cheese} at {layer}", effect=True,
+              "p_cheese_change", at_layer(cheese, layer), effect=True,
               headline=layer == VECTOR_LAYER,
               published_text="the published layer (0.81 → 0.03)" if layer == VECTOR_LAYER
               else "") for layer in layers),
         *(Row(f"change of P(top-right), top-right vector x 2 at {_layer(layer)}",
-              "p_topright_change", f"{top_right} at {layer}", effect=True)
+              "p_topright_change", at_layer(top_right, layer), effect=True)
           for layer in layers),
         *(Row(f"mean TV of the rest of the field, cheese vector x −1 at {_layer(layer)}",
-              "field_tv", f"{cheese} at {layer}") for layer in layers),
+              "field_tv", at_layer(cheese, layer)) for layer in layers),
         _family(SWEEP_FAMILY)])
 
 
@@ -255,6 +262,53 @@ def _ablation(study: Study) -> list[Compared]:
               effect=True, headline=k == 0)
           for k, condition in enumerate(effects["condition"])),
         _family(ABLATION_FAMILY)])
+
+
+def _patching(study: Study) -> list[Compared]:
+    """The channels whose clean activations restore most of P(cheese) when the cheese is
+    moved (beside their tracking score and ablation effect), the noising ranking's best,
+    the cell map's mass near the cheese against chance, the best channel at each residual
+    add, the levels left below the floor, and the families."""
+    result = study.results["patching"]
+    if result is None:
+        return []
+    summary = study.summary("patching")
+    table = result.patching[result.patching["unit"] == "channel"].set_index(
+        ["corruption", "direction", "metric", "channel"])
+    restored = summary[summary["quantity"] == "restoration"]
+    rows = []
+    for direction, words in (("denoising", "clean channel into the corrupted run"),
+                             ("noising", "corrupted channel into the clean run")):
+        prefix = f"cheese_moved, {direction}, p_cheese: channel "
+        found = restored[restored["condition"].str.startswith(prefix)]
+        shown = found if direction == "denoising" else found.head(1)
+        for k, condition in enumerate(shown["condition"]):
+            channel = int(condition.removeprefix(prefix).split(" ")[0])
+            known = table.loc[("cheese_moved", direction, "p_cheese", channel)]
+            rows.append(Row(
+                f"restoration of P(cheese), cheese moved, {words}: channel {channel} "
+                f"(tracking score {known['tracking_score']:.2f}, mean-ablation change "
+                f"{known['ablation_effect']:+.3f})".replace("change -", "change −"),
+                "restoration", condition, effect=True,
+                headline=k == 0))
+    for corruption, words in (("cheese_moved", "cheese moved"),
+                              ("cheese_removed", "cheese removed")):
+        what = f"{corruption}, denoising, p_cheese"
+        rows += [Row(f"share of the cell map's restoration of P(cheese) within a cell of a "
+                     f"cheese, {words} [%]", "cell_mass_near_cheese", what, percent=True,
+                     headline=corruption == "cheese_moved"),
+                 Row(f"share of the map's cells that near (chance), {words} [%]",
+                     "cell_share_near_cheese", what, percent=True)]
+    best = restored[restored["condition"].str.contains(": best channel")]
+    rows += [Row(f"best channel at {_layer(condition.rsplit(' at ', 1)[1])}: "
+                 f"{condition.split('(')[1].split(')')[0]}, restoration of P(cheese), cheese "
+                 "moved", "restoration", condition, effect=True) for condition in
+             best["condition"]]
+    rows += [Row(f"levels whose P(cheese) moves less than the floor, {k.replace('_', ' ')} "
+                 "(left out; n: levels with a twin)", "levels_below_floor", f"{k}, p_cheese",
+                 whole=True) for k in result.params["corruptions"]]
+    rows += [_family(name) for name in (PATCH_FAMILY, PATCH_CELL_FAMILY, PATCH_LAYER_FAMILY)]
+    return compare(summary, rows)
 
 
 PROBE_TARGETS = {"cheese_x": "the cheese's column", "cheese_y": "the cheese's row",
@@ -273,7 +327,7 @@ def _probes(study: Study) -> list[Compared]:
     published = {"reaches_cheese": "78-85% against a 68% baseline (sparse probes)"}
     rows = []
     for target, words in PROBE_TARGETS.items():
-        condition = f"{target} at {VECTOR_LAYER}"
+        condition = at_layer(target, VECTOR_LAYER)
         rows += [Row(f"probe accuracy, {words}, at {_layer(VECTOR_LAYER)} [share]",
                      "probe_accuracy", condition, headline=target == "reaches_cheese",
                      published_text=published.get(target, "")),
@@ -291,7 +345,7 @@ def _spatial_rows(study: Study) -> list[Row]:
     result = study.results["probes"]
     radius = result.params.get("radius", 0) if result is not None else 0
     near = f"within {radius} cell{'s' * (radius != 1)} of" if radius else "at"
-    cheese, path = (f"{t} at {VECTOR_LAYER}" for t in ("cheese_cell", "path_cell"))
+    cheese, path = (at_layer(t, VECTOR_LAYER) for t in ("cheese_cell", "path_cell"))
     at = _layer(VECTOR_LAYER)
     return [Row(f"spatial probe at {at}: its top cell is {near} the cheese [share of mazes]",
                 "spatial_probe_hit", cheese, headline=True),
@@ -341,10 +395,68 @@ def _resample(study: Study) -> list[Compared]:
             "tv_difference", "cheese - random, different location", effect=True)])
 
 
+def _attribution(study: Study) -> list[Compared]:
+    """Per target and baseline: the output difference, completeness (levels within the
+    tolerance, most steps), the cheese share and the largest channel; the family."""
+    result = study.results["attribution"]
+    if result is None:
+        return []
+    summary, layer = study.summary("attribution"), result.params["layer"]
+    channels = summary[summary["quantity"] == "channel_attribution"]
+    against = {"cheese_removed": "vs. the maze without cheese", "blank": "vs. the open maze"}
+    rows = []
+    for target in result.params["targets"]:
+        for baseline in result.params["baselines"]:
+            where = f"{target}, {baseline}"
+            words = f"{TARGET_WORDS[target]} {against.get(baseline, baseline)}"
+            top = channels[channels["condition"].str.startswith(f"{where}, channel ")]
+            spaces = [("pixels", "pixels"), (_layer(layer), layer)]
+            # against the maze without cheese, the pixels' share is 1 by construction
+            shares = spaces[1:] if baseline == "cheese_removed" else spaces
+            rows += [Row(f"{words}: the change, f(observation) − f(baseline)",
+                         "output_difference", where, effect=True,
+                         headline=target == "logit_diff" and baseline == "cheese_removed"),
+                     *(Row(f"{words}: complete within the tolerance, {space} [% of levels]",
+                           "within_tolerance", f"{where}, {key}", percent=True)
+                       for space, key in spaces),
+                     Row(f"{words}: most integration steps, pixels", "integration_steps",
+                         f"{where}, pixels", whole=True),
+                     *(Row(f"{words}: |attribution| within one cell of the cheese, {space} "
+                           "[%]", "cheese_share", f"{where}, {key}", percent=True)
+                       for space, key in shares),
+                     *(Row(f"{words}: mean attribution to {c.split(', ')[-1]} (the largest)",
+                           "channel_attribution", c, effect=True)
+                       for c in top["condition"].head(1))]
+    return compare(summary, [*rows, _family(ATTRIBUTION_FAMILY)])
+
+
+def _value_maps(study: Study) -> list[Compared]:
+    """Mean value per condition, its changes, and its Spearman correlation with steps
+    to the cheese and to the top-right, labelled with whether the value head was
+    trained."""
+    result = study.results["value_maps"]
+    if result is None:
+        return []
+    head = {"untrained": " (value head untrained: behaviour cloning only)",
+            "trained": "", "unknown": ""}[result.params["value_head"]]
+    conditions = {c: result.condition(c) for c in ("present", "absent", "cheese_vector")}
+    steps = {"cheese": "steps to the cheese", "top_right": "steps to the top-right cell"}
+    return compare(study.summary("value_maps"), [
+        *(Row(f"mean value over the squares, {words}{head}", "value", words,
+              headline=c == "present") for c, words in conditions.items()),
+        *(Row(f"change of the mean value, {conditions[c]}", "value_change", conditions[c],
+              effect=True) for c in ("absent", "cheese_vector")),
+        *(Row(f"Spearman correlation of value with {words}, {conditions[c]}",
+              f"value_spearman_steps_{t}", conditions[c], effect=True)
+          for t, words in steps.items() for c in conditions),
+        _family(VALUE_FAMILY)])
+
+
 BUILDERS = {"behaviour": _behaviour, "regression": _regression, "fields": _fields,
             "cheese_vector": _cheese_vector, "top_right_vector": _top_right_vector,
             "channels": _channels, "resample": _resample, "layer_sweep": _layer_sweep,
-            "ablation": _ablation, "probes": _probes}
+            "ablation": _ablation, "patching": _patching, "probes": _probes,
+            "attribution": _attribution, "value_maps": _value_maps}
 
 
 def section_rows(study: Study) -> dict[str, list[Compared]]:

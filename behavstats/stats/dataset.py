@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from behavstats.stats.errors import StudyDataError
+from behavstats.vocabulary import LABEL, decision_mazes, missing_flags
 
-LABEL = "reached_cheese"
 MIN_ROWS = 40
 """Fewest rows the study accepts (repeated 80/20 splits and 5-fold CV need them)."""
 MIN_PER_CLASS = 10
@@ -21,24 +21,18 @@ MIN_PER_CLASS = 10
 
 def select_decision_mazes(episodes: pd.DataFrame, require_dsq: bool = True,
                           exclude_cheese_in_tr5: bool = True) -> pd.DataFrame:
-    """The episodes of the published filter: with a decision square (`has_dsq`) and
-    the cheese outside the top-right 5x5 (`cheese_in_tr5` False); each filter can be
-    switched off. Unknown (NA) flags count as no decision square / cheese in tr5.
-    Returns the kept rows with their original index."""
-    needed = [name for name, on in (("has_dsq", require_dsq),
-                                    ("cheese_in_tr5", exclude_cheese_in_tr5)) if on]
-    missing = [c for c in needed if c not in episodes.columns]
+    """The episodes of the published filter (`vocabulary.decision_mazes`): with a
+    decision square (`has_dsq`) and the cheese outside the top-right 5x5
+    (`cheese_in_tr5` False); each filter can be switched off. Unknown (NA) flags count
+    as no decision square / cheese in tr5. Returns the kept rows with their original
+    index; StudyDataError when the table lacks a flag the filter needs."""
+    missing = missing_flags(episodes, require_dsq, exclude_cheese_in_tr5)
     if missing:
         raise StudyDataError(
             f"the episodes table lacks column(s) {missing}; build it with the rollout "
             "engine (which adds the maze features) or switch the filter off "
             "(require_dsq=False / exclude_cheese_in_tr5=False)")
-    keep = pd.Series(True, index=episodes.index)
-    if require_dsq:
-        keep &= episodes["has_dsq"].astype("boolean").fillna(False).astype(bool)
-    if exclude_cheese_in_tr5:
-        keep &= ~episodes["cheese_in_tr5"].astype("boolean").fillna(True).astype(bool)
-    return episodes.loc[keep]
+    return decision_mazes(episodes, require_dsq, exclude_cheese_in_tr5)
 
 
 def design_matrix(table: pd.DataFrame, features: Sequence[str],

@@ -46,14 +46,20 @@ from behavstats.stats.signs import SignStability
 from behavstats.stats.single import SingleFeatureAccuracy
 from behavstats.stats.splits import selection_half
 from behavstats.stats.stability import StabilitySelection, check_threshold
+from behavstats.vocabulary import (
+    CHEESE_IN_TR5,
+    HAS_DSQ,
+    KEY_FEATURES,
+    PUBLISHED_FEATURES,
+    PUBLISHED_MODEL,
+)
 
-PUBLISHED_MODEL = ("euc_cheese_dsq", "steps_cheese_dsq", "euc_cheese_tr", "euc_dsq_tr5")
-"""The four features of the published L1 fit, refitted on the study's episodes so that
-its accuracy and coefficients stand beside the published ones."""
-KEY_FEATURES = PUBLISHED_MODEL[:3]
-"""The three predictive features whose VIFs the published study gave (1.05 / 4.64 /
-4.66); the VIFs of all 16 metrics are far larger, as the metrics nearly repeat each
-other."""
+# PUBLISHED_MODEL (the four features of the published L1 fit, refitted on the study's
+# episodes so that its accuracy and coefficients stand beside the published ones) and
+# KEY_FEATURES (the three whose VIFs the published study gave; the VIFs of all 16
+# metrics are far larger, as the metrics nearly repeat each other) are the
+# vocabulary's, importable from here as before.
+
 SELECTION_SPLITS = 12
 """Most splits the feature selection uses. Its comparisons get the corrected resampled
 t interval, whose width goes as sqrt(1/J + n_test/n_train): with 12 splits it is about
@@ -216,13 +222,9 @@ def compute(settings: Regression, table: pd.DataFrame, *, progress: bool = False
     if inference not in INFERENCE:
         raise UserError(f"inference must be one of {INFERENCE}, got {inference!r}")
     check_threshold(threshold)
-    if features is None:
-        from behavstats.features import PUBLISHED_FEATURES  # pulls in procgen: import late
-
-        features = PUBLISHED_FEATURES
-    features = list(features)
-    filters = {"require_dsq": "has_dsq" in table.columns,
-               "exclude_cheese_in_tr5": "cheese_in_tr5" in table.columns}
+    features = list(PUBLISHED_FEATURES if features is None else features)
+    filters = {"require_dsq": HAS_DSQ in table.columns,
+               "exclude_cheese_in_tr5": CHEESE_IN_TR5 in table.columns}
     selected_rows = select_decision_mazes(table, **filters)
     X, y = design_matrix(selected_rows, features, LABEL)
     if inference == "split":

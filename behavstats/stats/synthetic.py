@@ -15,13 +15,15 @@ import numpy as np
 import pandas as pd
 
 from behavstats.seeding import Purpose, stream
+from behavstats.vocabulary import CHEESE_IN_TR5, HAS_DSQ, LABEL, TOP_RIGHT_REGION, renamed
 
 PUBLISHED_COEFFICIENTS: dict[str, float] = {
     "euc_cheese_dsq": -0.623, "steps_cheese_dsq": -1.084, "euc_cheese_tr": -2.786,
     "euc_dsq_tr5": 1.326}
 """The published four-feature L1 fit (per SD), used as the default true model."""
 MAZE_DIM = 25
-REGION = 5
+__getattr__ = renamed(__name__, {
+    "REGION": ("behavstats.vocabulary.TOP_RIGHT_REGION", TOP_RIGHT_REGION)})
 
 
 def synthetic_episodes(n: int, seed: int = 0,
@@ -38,10 +40,10 @@ def synthetic_episodes(n: int, seed: int = 0,
     has_dsq = draw.random(n) < dsq_share
 
     def nearest_tr5(cell: np.ndarray) -> np.ndarray:
-        return np.maximum(cell, top - REGION + 1)
+        return np.maximum(cell, top - TOP_RIGHT_REGION + 1)
 
-    table = {"level": np.arange(n), "has_dsq": has_dsq,
-             "cheese_in_tr5": np.all(cheese >= top - REGION + 1, axis=1)}
+    table = {"level": np.arange(n), HAS_DSQ: has_dsq,
+             CHEESE_IN_TR5: np.all(cheese >= top - TOP_RIGHT_REGION + 1, axis=1)}
     ends = {"cheese_dsq": (cheese, dsq), "cheese_tr": (cheese, tr), "dsq_tr": (dsq, tr),
             "cheese_tr5": (cheese, nearest_tr5(cheese)), "dsq_tr5": (dsq, nearest_tr5(dsq))}
     for pair, (a, b) in ends.items():
@@ -55,7 +57,7 @@ def synthetic_episodes(n: int, seed: int = 0,
     table["cheese_norm"] = np.hypot(*cheese.T)
     frame = pd.DataFrame(table)
     for column in frame.columns:
-        if "dsq" in column and column != "has_dsq":
+        if "dsq" in column and column != HAS_DSQ:
             frame.loc[~has_dsq, column] = np.nan
 
     decision = frame.loc[has_dsq]
@@ -65,7 +67,7 @@ def synthetic_episodes(n: int, seed: int = 0,
         logit[has_dsq] += beta * (values - values.mean()) / values.std(ddof=0)
     p_cheese = np.where(has_dsq, 1 / (1 + np.exp(-logit)), 0.9)
     frame["p_cheese"] = p_cheese
-    frame["reached_cheese"] = draw.random(n) < p_cheese
+    frame[LABEL] = draw.random(n) < p_cheese
     return frame
 
 

@@ -9,15 +9,18 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from behavstats.experiment import Settings
 from behavstats.experiments import (
     Ablation,
+    Attribution,
     Channels,
     CheeseVector,
     Evaluation,
     LayerSweep,
+    Patching,
     Probes,
     Regression,
     Resample,
     Retarget,
     TopRightVector,
+    ValueMaps,
 )
 from behavstats.vocabulary import DEFAULT_MODE, PROCGEN_STEP_LIMIT
 
@@ -33,8 +36,11 @@ class StudyConfig:
     regression, cheese-vector levels 0-99, 30+ levels for resampling, retargeting on
     100 levels (Mini et al.) with 20 target squares each. The sweeps' sizes keep the
     whole study within about 12 minutes on 2 cores: the layer sweep (seven layers,
-    every cell's field) on 50 levels, probes on 250. Training levels of our agents start
-    at 900,000, so every level here is held out.
+    every cell's field) on 50 levels, probes on 250; activation patching on the
+    ablation's 100 levels (about 30 s of one core at scale 1); integrated gradients
+    (both targets and baselines, two spaces, up to 512 steps) on 20 levels (those with
+    a decision square), value maps on 50. Training levels of our agents start at
+    900,000, so every level here is held out.
     """
 
     seed: int = 0
@@ -50,7 +56,10 @@ class StudyConfig:
     resample_levels: tuple[int, int] = (310, 350)
     layer_sweep_levels: tuple[int, int] = (0, 50)
     ablation_levels: tuple[int, int] = (0, 100)
+    patching_levels: tuple[int, int] = (0, 100)
     probe_levels: tuple[int, int] = (0, 250)
+    attribution_levels: tuple[int, int] = (0, 20)
+    value_levels: tuple[int, int] = (0, 50)
     evaluation: Evaluation = field(default_factory=Evaluation)
     regression: Regression = field(default_factory=Regression)
     cheese_vector: CheeseVector = field(default_factory=CheeseVector)
@@ -60,6 +69,9 @@ class StudyConfig:
     resample: Resample = field(default_factory=Resample)
     layer_sweep: LayerSweep = field(default_factory=LayerSweep)
     ablation: Ablation = field(default_factory=Ablation)
+    attribution: Attribution = field(default_factory=Attribution)
+    value_maps: ValueMaps = field(default_factory=ValueMaps)
+    patching: Patching = field(default_factory=Patching)
     probes: Probes = field(default_factory=Probes)
     quick: bool = False
 
@@ -101,7 +113,11 @@ def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
                    top_right_levels=(0, 8), channel_levels=(100, 130),
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
-                   probes=Probes(per_episode=2), quick=True)
+                   probes=Probes(per_episode=2), attribution_levels=(0, 4),
+                   attribution=Attribution(targets=("logit_diff",), max_n_steps=64,
+                                           n_examples=1),
+                   value_levels=(0, 6), value_maps=ValueMaps(n_examples=1),
+                   patching_levels=(0, 8), quick=True)
 
 
 def levels(bounds: tuple[int, int]) -> list[int]:

@@ -32,6 +32,9 @@ from behavstats.interventions import (
     TopRightResult,
 )
 from behavstats.io import read_json, write_json, write_parquet
+from behavstats.maps.attribution import AttributionResult
+from behavstats.maps.patching import PatchingResult
+from behavstats.maps.value import ValueMapsResult
 from behavstats.policy import Policy
 from behavstats.results import Result
 from behavstats.rollout import RolloutConfig, gather, policy_fingerprint
@@ -87,6 +90,16 @@ SECTIONS = {
                            "break the policy?"),
     "ablation": Section("Ablating each channel", "Which channels does the decision need, "
                         "beside how well they track the cheese?"),
+    "patching": Section(
+        "Activation patching", "Which channels and which cells of the layer carry the cheese "
+        "into the decision at the decision square?",
+        "Each maze with a decision square is run clean and as a corrupted twin (cheese moved "
+        "off its branch, cheese removed, mouse back at the start, one wall opened off the "
+        "paths). Patching one channel, or one cell with all its channels, of the clean run "
+        "into the corrupted one (denoising) asks what suffices to bring the decision back; "
+        "the reverse (noising) asks what it needs. 1 is the whole clean-corrupted "
+        "difference, 0 nothing; mazes whose runs differ by less than a floor are left out "
+        "and counted."),
     "probes": Section(
         "Linear probes", "What can a linear probe read from each layer, beyond what a "
         "random network of the same shape gives?",
@@ -98,6 +111,23 @@ SECTIONS = {
         "is scored on levels it was not fitted on, beside a control task and a random "
         "network: the random network, not chance, is the bar, since a picture's content "
         "is readable from random convolutional features too."),
+    "attribution": Section(
+        "Integrated gradients at the decision square", "Which pixels, places and channels "
+        "of the vector layer does the choice at the decision square rest on?",
+        "Integrated gradients (captum) of P(towards the cheese) and of the log-odds of the "
+        "cheese move against the top-right move, with the mouse on the decision square, "
+        "against two baselines: the same maze without its cheese (what the cheese does; "
+        "in pixels this lies on the cheese by construction) and the open maze, walls and "
+        "cheese removed (what the maze does). Attributions sum to the output difference "
+        "up to the completeness gap; the steps double until the gap is within 5% of the "
+        "difference (or 0.001), up to 512."),
+    "value_maps": Section(
+        "Value maps", "What value does the agent's value head give each square, with the "
+        "cheese present, removed, and under the cheese vector?",
+        "The value head's output with the mouse on each free square, beside the vector "
+        "field. An agent trained only by behaviour cloning (the shipped ones) never "
+        "trained its value head: its maps are then a fixed random read-out of the "
+        "policy's features, not the return it expects; the rows say which."),
 }
 """The report's sections in order (each part names its section)."""
 ERROR = "error.json"
@@ -222,7 +252,12 @@ PARTS: tuple[Part, ...] = (
     experiment_part("layer_sweep", "layer_sweep", "layer_sweep_levels", LayerSweepResult),
     experiment_part("ablation", "ablation", "ablation_levels", AblationResult,
                     inputs=("channels",), discovery="channels"),
+    experiment_part("patching", "patching", "patching_levels", PatchingResult,
+                    inputs=("channels", "ablation"), channels="channels",
+                    ablation="ablation"),
     experiment_part("probes", "probes", "probe_levels", ProbeResult),
+    experiment_part("attribution", "attribution", "attribution_levels", AttributionResult),
+    experiment_part("value_maps", "value_maps", "value_levels", ValueMapsResult),
 )
 """Every part of the study, in report order."""
 

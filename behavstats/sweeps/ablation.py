@@ -39,6 +39,7 @@ from behavstats.maze import Maze
 from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
 from behavstats.stats.multiplicity import family_row, sign_flip_pvalues, significant, with_tests
+from behavstats.vocabulary import VECTOR_LAYER
 
 METHODS = ("zero", "mean")
 COLUMNS = ("layer", "channel", "method", "estimate", "ci_low", "ci_high", "n", "p_value",
@@ -51,7 +52,7 @@ FAMILY = "channel x method"
 
 @dataclass(frozen=True, eq=False)
 class AblationResult(Result):
-    """What `run_ablation` measured.
+    """What `Ablation.run` (`run_ablation`) measured.
 
     ablation: one row per channel and method (`COLUMNS`): the mean change of
         P(towards cheese) at the dsq with its bootstrap interval over the n levels,
@@ -110,7 +111,7 @@ def compute(settings: Ablation, policy: Policy, levels: Sequence[int] | Sequence
     layer, mode, seed, n_boot = settings.layer, settings.mode, settings.seed, settings.n_boot
     if policy.stage_index(layer) >= policy.stage_names.index("embedder.flatten"):
         raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
-                           "e.g. embedder.block2.res1.resadd")
+                           f"e.g. {VECTOR_LAYER}")
     mazes = as_mazes(levels, mode)
     points = [decision_point(m) for m in mazes]
     chosen = [i for i, p in enumerate(points) if p is not None]

@@ -56,6 +56,7 @@ from behavstats.rollout import PROCGEN_STEP_LIMIT, RolloutConfig, run_episodes
 from behavstats.seeding import Purpose, stream
 from behavstats.stats.multiplicity import sign_flip_p
 from behavstats.sweeps.probe_common import control_labels, fitted_probe, layer_features
+from behavstats.vocabulary import CHEESE_IN_TR5, TOP_RIGHT_REGION
 
 KIND = "flattened"
 FAMILY = "layer x target"
@@ -77,13 +78,14 @@ def probe_observations(policy: Policy, mazes: Sequence[Maze], *, per_episode: in
         cells = list(dict.fromkeys(tuple(c) for c in episode.path if tuple(c) != maze.cheese))
         rng = stream(seed, Purpose.PATH_CELLS, level)
         picked = rng.choice(len(cells), size=min(per_episode, len(cells)), replace=False)
-        in_tr5 = maze.cheese in set(top_right_region(maze, 5, exclude_mouse=False))
+        in_tr5 = maze.cheese in set(top_right_region(maze, TOP_RIGHT_REGION,
+                                                     exclude_mouse=False))
         cheese = maze.world_cell(maze.cheese)
         for k in sorted(picked):
             mouse = maze.world_cell(cells[k])
             rows.append({"maze": i, "level": level, "x": cells[k][0], "y": cells[k][1],
                          "cheese_x": cheese[0], "cheese_y": cheese[1], "mouse_x": mouse[0],
-                         "mouse_y": mouse[1], "cheese_in_tr5": in_tr5,
+                         "mouse_y": mouse[1], CHEESE_IN_TR5: in_tr5,
                          "reaches_cheese": bool(episode.reached_cheese)})
     return pd.DataFrame(rows)
 

@@ -44,25 +44,34 @@ from behavstats.interventions.forward import (
 )
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maze import Maze
-from behavstats.policy import HIDDEN_LAYER, Policy
-from behavstats.quantities import edited
+from behavstats.policy import Policy
 from behavstats.results import Result, quantity_row
 from behavstats.stats.multiplicity import family_row, sign_flip_pvalues, with_tests
 from behavstats.vfield import FIELD_GROUP, field_observations
+from behavstats.vocabulary import (
+    HIDDEN_LAYER,
+    P_CHEESE,
+    P_TOPRIGHT,
+    at_layer,
+    edited,
+    vector_name,
+)
 
 COEFFS = {"cheese": (-1.0, 1.0), "top_right": (1.0, 2.0)}
 """Coefficients of each vector (activation + coeff * vector)."""
-TARGETS = ("p_cheese", "p_top_right", "field_tv")
-TESTED = ("p_cheese", "p_top_right")
+TARGETS = (P_CHEESE, P_TOPRIGHT, "field_tv")
+TESTED = (P_CHEESE, P_TOPRIGHT)
 """The targets whose mean change is tested against 0 (the family, with every layer,
 vector and coefficient)."""
 FAMILY = "layer x vector x coefficient x probability"
 """The sweep's family of tests, as its summary row names it."""
 COLUMNS = ("vector", "layer", "coeff", "target", "estimate", "ci_low", "ci_high", "n",
            "p_value", "q_value")
-QUANTITY = {"p_cheese": "p_cheese_change", "p_top_right": "p_topright_change",
+QUANTITY = {P_CHEESE: f"{P_CHEESE}_change", P_TOPRIGHT: f"{P_TOPRIGHT}_change",
             "field_tv": "field_tv"}
 """The summary quantity of each target."""
+_OLD_TARGET = {"p_top_right": P_TOPRIGHT}
+"""Spellings of version 0.2 and before, read as today's (`LayerSweepResult.upgrade`)."""
 _VECTORS = {"cheese": cheese_vectors, "top_right": top_right_vectors}
 
 
@@ -75,17 +84,21 @@ def sweep_layers(policy: Policy) -> list[str]:
 
 @dataclass(frozen=True, eq=False)
 class LayerSweepResult(Result):
-    """What `run_layer_sweep` measured.
+    """What `LayerSweep.run` (`run_layer_sweep`) measured.
 
     layer_sweep: one row per vector, layer, coeff and target (`COLUMNS`): the mean
         change (probabilities: edited - unedited; field_tv: the distance) with its
         bootstrap interval over levels, the number of levels n, and for the
         probabilities p_value (sign-flip test of no mean change) and q_value
         (Benjamini-Hochberg over those rows; field_tv rows: NaN).
-    levels: one row per vector, layer, coeff and level: level, p_cheese, p_top_right
+    levels: one row per vector, layer, coeff and level: level, p_cheese, p_topright
         (changes at the dsq), field_tv (mean TV over the field's other cells).
     params: the settings (`LayerSweep`) with the layers and coeffs (vector ->
         coefficients) used, and n_levels.
+
+    Up to version 0.2 the top-right target was spelled p_top_right (in `target`, the
+    levels column) and the summary's condition "top_right vector x <coeff> at
+    <layer>"; `load` reads such results in today's spellings.
     """
 
     layer_sweep: pd.DataFrame
@@ -94,15 +107,28 @@ class LayerSweepResult(Result):
     topic = "layer_sweep"
     settings_type = LayerSweep
     csv_tables = ("layer_sweep",)
+    renamed_columns = {"levels": _OLD_TARGET}
 
     def _rows(self) -> list[dict]:
-        """Every row of the table: the target's quantity under '<vector> vector x
-        <coeff> at <layer>'; then how many of the family's tests are significant."""
-        return [*(quantity_row(QUANTITY[r.target], f"{edited(f'{r.vector} vector', r.coeff)} "
-                               f"at {r.layer}", r.estimate, r.ci_low, r.ci_high, r.n,
-                               r.p_value, r.q_value)
+        """Every row of the table: the target's quantity under '<vector name> x <coeff>
+        at <layer>' (e.g. 'top-right vector x 2 at embedder.block2.res1.resadd'); then
+        how many of the family's tests are significant."""
+        return [*(quantity_row(QUANTITY[r.target], at_layer(edited(r.vector, r.coeff),
+                                                            r.layer),
+                               r.estimate, r.ci_low, r.ci_high, r.n, r.p_value, r.q_value)
                   for r in self.layer_sweep.itertuples()),
                 family_row(FAMILY, self.layer_sweep["q_value"])]
+
+    @classmethod
+    def upgrade(cls, name: str, table: pd.DataFrame) -> pd.DataFrame:
+        """Also the old target values and summary conditions (class docstring)."""
+        table = super().upgrade(name, table)
+        if name == "layer_sweep":
+            return table.assign(target=table["target"].replace(_OLD_TARGET))
+        if name == "summary":
+            return table.assign(condition=table["condition"].str.replace(
+                "top_right vector x ", f"{vector_name('top_right')} x ", regex=False))
+        return table
 
     def figures(self) -> dict[str, Callable[[], Any]]:
         """Effect by layer with its interval, one panel per target."""
@@ -146,9 +172,9 @@ def compute(settings: LayerSweep, policy: Policy, levels: Sequence[int] | Sequen
             r = np.arange(len(owner))
             rows.append(pd.DataFrame({
                 "vector": name, "layer": layer, "coeff": cf, "level": np.array(dsq.ids)[owner],
-                "p_cheese": patched[r, dsq.to_cheese[owner]]
+                P_CHEESE: patched[r, dsq.to_cheese[owner]]
                 - dsq.original[owner, dsq.to_cheese[owner]],
-                "p_top_right": patched[r, dsq.to_top_right[owner]]
+                P_TOPRIGHT: patched[r, dsq.to_top_right[owner]]
                 - dsq.original[owner, dsq.to_top_right[owner]],
                 "used": usable[name][owner]}))
     per_level = pd.concat(rows, ignore_index=True)

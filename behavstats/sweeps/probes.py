@@ -72,6 +72,7 @@ from behavstats.sweeps.probe_common import (  # noqa: F401  (the names' old home
     level_split,
     random_network,
 )
+from behavstats.vocabulary import at_layer
 
 COLUMNS = ("layer", "target", "accuracy", "ci_low", "ci_high", "baseline", "control_accuracy",
            "selectivity", "p_value", "q_value", "random_network_accuracy", "n_train", "n_test",
@@ -166,7 +167,7 @@ def _families(table: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _flattened_rows(r) -> list[dict]:
-    condition = f"{r.target} at {r.layer}"
+    condition = at_layer(r.target, r.layer)
     return [quantity_row("probe_accuracy", condition, r.accuracy, r.ci_low, r.ci_high,
                          r.n_test),
             quantity_row("baseline", condition, r.baseline, n=r.n_test),
@@ -181,7 +182,7 @@ SPATIAL_HEADLINE = {"argmax_hit": "spatial_probe_hit", "auc": "spatial_probe_auc
 
 
 def _spatial_rows(r) -> list[dict]:
-    condition = f"{r.target} at {r.layer}"
+    condition = at_layer(r.target, r.layer)
     rows = [quantity_row(SPATIAL_HEADLINE[r.score], condition, r.accuracy, r.ci_low,
                          r.ci_high, r.n_test),
             quantity_row("spatial_probe_selectivity", condition, r.selectivity, n=r.n_test,
@@ -199,7 +200,7 @@ def early_condition(kind: str, layer: str) -> str:
     """The summary condition of an early-decision probe."""
     seen = early_probes.OBSERVATIONS[kind]
     return f"{early_probes.TARGET} from the {seen}" if not layer else (
-        f"{early_probes.TARGET} at {layer}, {seen}")
+        f"{at_layer(early_probes.TARGET, layer)}, {seen}")
 
 
 def _early_rows(r) -> list[dict]:

@@ -43,16 +43,17 @@ from behavstats.train.checkpoint import (
     truncate_log,
 )
 from behavstats.train.expert import expert_actions
+from behavstats.vocabulary import DEFAULT_MODE, TOP_RIGHT_REGION
 
 
 @dataclass
 class CloningConfig:
     """Settings of a cloning run (defaults: what trained a competent agent here)."""
 
-    region: int = 5
+    region: int = TOP_RIGHT_REGION
     """Cheese drawn into the maze's top-right region x region corner."""
     scale: int = 1
-    mode: str = "hard"
+    mode: str = DEFAULT_MODE
     seed: int = 0
     first_seed: int = 1_000_000
     """Training mazes are level seeds first_seed, first_seed + 1, ...; evaluation

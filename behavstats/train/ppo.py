@@ -35,6 +35,7 @@ from behavstats.train.checkpoint import (
     save_checkpoint,
     truncate_log,
 )
+from behavstats.vocabulary import DEFAULT_MODE, TOP_RIGHT_REGION
 
 
 @dataclass
@@ -43,9 +44,9 @@ class PPOConfig:
     lr 5e-4, clip 0.2, entropy 0.01, 256-step rollouts, 3 epochs, reward
     normalisation) with 64 envs and 8 minibatches, which fit this 2-core CPU."""
 
-    region: int = 5
+    region: int = TOP_RIGHT_REGION
     scale: int = 1
-    mode: str = "hard"
+    mode: str = DEFAULT_MODE
     seed: int = 0
     first_seed: int = 1_000_000
     total_steps: int = 5_000_000
