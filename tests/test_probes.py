@@ -126,10 +126,10 @@ def test_spatial_probe_finds_the_planted_cheese_cell(tmp_path):
     assert cheese["score"] == "argmax_hit" and cheese["accuracy"] >= 0.9
     assert cheese["baseline"] < 0.2 and cheese["q_value"] <= 0.05
     control = mean_ci(per.loc["cheese_cell", "control_hit"] - per.loc["cheese_cell", "chance"])
-    assert control["ci_low"] <= 0 <= control["ci_high"]
+    assert control.ci_low <= 0 <= control.ci_high
     assert cheese["random_network_accuracy"] > 2 * cheese["baseline"]
     path = mean_ci(per.loc["path_cell", "random_network_auc"])
-    assert path["ci_low"] <= 0.5 <= path["ci_high"]
+    assert path.ci_low <= 0.5 <= path.ci_high
     assert rows.loc["path_cell", "score"] == "auc"
     assert set(result.probes["kind"]) == {"spatial"} and result.observations is None
     loaded = ProbeResult.load(tmp_path)

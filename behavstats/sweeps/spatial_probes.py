@@ -226,14 +226,14 @@ def spatial_row(layer: str, target: str, real: np.ndarray, rand: np.ndarray, gri
     control_mean = float(per[f"control_{column}"].mean())
     prior = np.full(len(test), labels[train].mean())
     row = {"kind": KIND, "score": score, "layer": layer, "target": target,
-           "accuracy": scored["mean"], "ci_low": scored["ci_low"],
-           "ci_high": scored["ci_high"], "baseline": float(baseline),
-           "control_accuracy": control_mean, "selectivity": scored["mean"] - control_mean,
+           "accuracy": scored.estimate, "ci_low": scored.ci_low,
+           "ci_high": scored.ci_high, "baseline": float(baseline),
+           "control_accuracy": control_mean, "selectivity": scored.estimate - control_mean,
            "p_value": sign_flip_p((per[column] - per[f"control_{column}"]).to_numpy(),
                                   seed=seed, greater=True),
            "random_network_accuracy": float(per[f"random_network_{column}"].mean()),
            "n_train": int((~test_mazes).sum()), "n_test": int(per[column].notna().sum()),
-           "auc": aucs["mean"], "auc_low": aucs["ci_low"], "auc_high": aucs["ci_high"],
+           "auc": aucs.estimate, "auc_low": aucs.ci_low, "auc_high": aucs.ci_high,
            "log_loss": log_loss(labels[test], probability, labels=[False, True]),
            "baseline_log_loss": log_loss(labels[test], prior, labels=[False, True])}
     return row, per[list(MAZE_COLUMNS)], probability
