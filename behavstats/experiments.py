@@ -270,13 +270,18 @@ class Attribution(Experiment):
         the cheese); logit_diff, log P(cheese move) - log P(top-right move).
     baselines: cheese_removed (the same observation without the cheese) and blank (the
         level with the maze's walls and the cheese removed, `maze.edits.open_maze`).
+    layer: the layer whose channels and cells get attributions (a stage output with
+        channel maps).
     tolerance: completeness is reached when |attribution sum - output difference| <=
-        tolerance x |output difference|, or <= abs_tolerance (in the target's units: a
-        probability, or nats); 5% is the check Sundararajan et al. (2017) propose.
+        tolerance x |output difference|, or <= abs_tolerance; 5% is the check
+        Sundararajan et al. (2017) propose.
+    abs_tolerance: the absolute gap that also counts as complete (in the target's
+        units: a probability, or nats), for output differences near 0.
     n_steps, max_n_steps: integration steps (captum's n_steps) start at n_steps and
         double until completeness is reached or max_n_steps is used (the row is then
         flagged).
     n_examples: example levels whose maps are drawn.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     targets: tuple[str, ...] = DECISION_TARGETS
@@ -298,7 +303,10 @@ class ValueMaps(Experiment):
     with the cheese present, absent, and present under coeff x the maze's cheese vector
     at `layer`; the mean value by steps to the cheese and to the top-right cell.
 
+    coeff: the cheese vector's coefficient (-1: the published subtraction).
+    layer: the layer the cheese vector is computed and added at.
     n_examples: example levels whose maps are drawn beside their vector fields.
+    n_boot: bootstrap resamples (over levels) of every interval.
     """
 
     coeff: float = -1.0
