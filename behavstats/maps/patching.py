@@ -72,7 +72,10 @@ from behavstats.experiments import CORRUPTIONS, DIRECTIONS, PATCH_METRICS, UNITS
 from behavstats.geometry import DecisionPoint, decision_point, distances, shortest_path
 from behavstats.hooks import Patch
 from behavstats.interventions.effects import mean_ci, row_means_ci
-from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
+from behavstats.interventions.forward import (
+    ChannelError,
+    decision_levels,
+)
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import move_cheese, remove_cheese, toggle_walls
@@ -464,12 +467,7 @@ def compute(settings: Patching, policy: Policy, levels: Sequence[int] | Sequence
     """The patching maps (`Patching.run`)."""
     s = settings
     sweep = _check(s, policy)
-    mazes = as_mazes(levels, s.mode)
-    points = [decision_point(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None]
-    if not chosen:
-        raise NoUsableLevelsError("none of the levels has a decision square; pass more "
-                                  "levels (about 60% of hard-mode levels have one)")
+    mazes, points, chosen = decision_levels(levels, s.mode)
     used, pts = [mazes[i] for i in chosen], [points[i] for i in chosen]
     ids = np.array([level_id(mazes[i], i) for i in chosen])
     wanted = list(dict.fromkeys([*s.corruptions, *([s.sweep_corruption] if sweep else [])]))
