@@ -100,6 +100,7 @@ _EXPORTS = {
     "Attribution": "behavstats.experiments",
     "ValueMaps": "behavstats.experiments",
     "Patching": "behavstats.experiments",
+    "Probes": "behavstats.experiments",
     # the experiments as functions, and their Results
     "Result": "behavstats.results",
     "evaluate": "behavstats.evaluation",

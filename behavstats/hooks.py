@@ -19,10 +19,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-from behavstats.policy import UnknownLayerError, apply_interventions, get_module, hook_module
+from behavstats.policy import (
+    UnknownLayerError,
+    apply_interventions,
+    get_module,
+    hook_module,
+    preprocess,
+)
 from behavstats.vocabulary import VECTOR_LAYER
 
 __all__ = ["VECTOR_LAYER", "Ablate", "AddVector", "Patch", "ReplaceChannels", "SetCell",
@@ -140,11 +147,16 @@ class Patch:
         return out
 
 
-def run_with_cache(model: nn.Module, x: torch.Tensor, names: Iterable[str],
+def run_with_cache(model: nn.Module, x: torch.Tensor | np.ndarray, names: Iterable[str],
                    *interventions) -> tuple[tuple[torch.Tensor, torch.Tensor],
                                             dict[str, torch.Tensor]]:
     """Forward `x` (under optional interventions) recording the named modules'
-    outputs; returns (model output, {name: activation})."""
+    outputs; returns (model output, {name: activation}).
+
+    x: observations as `env.observe` gives them and `engine.forward` takes (uint8,
+    (N, 64, 64, 3)), or the network's own float input (N, 3, 64, 64)."""
+    if isinstance(x, np.ndarray) or x.dtype == torch.uint8:
+        x = preprocess(x)
     cache: dict[str, torch.Tensor] = {}
     modules = {name: hook_module(model, name) for name in names}
     with apply_interventions(model, *interventions):

@@ -102,6 +102,25 @@ QUANTITIES: dict[str, Quantity] = {
                                   "share"),
     "probe_random_network_accuracy": Quantity("held-out accuracy of the same probe on a "
                                               "randomly initialised network", "share"),
+    "spatial_probe_hit": Quantity("share of held-out mazes whose spatial probe rates a cell "
+                                  "at the cheese highest", "share"),
+    "spatial_probe_auc": Quantity("mean over held-out mazes of the spatial probe's AUC of "
+                                  "the maze's cells", "share of pairs"),
+    "spatial_probe_selectivity": Quantity("spatial probe's score minus its control task's "
+                                          "(a random cell as the cheese)"),
+    "spatial_probe_random_network": Quantity("the same spatial probe's score on a randomly "
+                                             "initialised network"),
+    "early_probe_auc": Quantity("cross-fitted AUC of a probe of whether the episode reaches "
+                                "the cheese", "share of pairs"),
+    "early_probe_selectivity": Quantity("early-decision probe's AUC minus its control "
+                                        "task's", "share of pairs"),
+    "early_probe_random_network_auc": Quantity("the same early-decision probe's AUC on a "
+                                               "randomly initialised network",
+                                               "share of pairs"),
+    "early_probe_log_loss": Quantity("cross-fitted log-loss of the early-decision probe "
+                                     "(lower is better)", "nats per maze"),
+    "early_prior_log_loss": Quantity("cross-fitted log-loss of the training folds' share "
+                                     "that reached the cheese", "nats per maze"),
     # resampling
     "tv": Quantity("mean per-cell total-variation distance, resampled vs original",
                    "probability"),

@@ -32,6 +32,10 @@ The purposes, with their keys:
 - PROBE_SPLIT: the probes' train/test split of levels.
 - RANDOM_NETWORK: the probes' randomly initialised network.
 - RETARGET_TARGETS (level): retargeting's sample of target squares.
+- SPATIAL_CONTROL (level): the spatial probes' control task (a random cell standing
+  in for the cheese).
+- EARLY_FOLDS: the first-observation probes' cross-validation folds of levels.
+- EARLY_CONTROL (level, target): the first-observation probes' control-task labels.
 - SIGN_FLIPS (n): the random sign vectors of sign-flip tests of n values
   (`stats.multiplicity`); every test of n values under one seed uses the same ones.
 - PATCH_TWINS (level, corruption): activation patching's corrupted twins (the moved
@@ -74,7 +78,10 @@ class Purpose(IntEnum):
     STABILITY_HALVES = 26
     CALIBRATION_FOLDS = 27
     PATCH_TWINS = 28
-    EXPLORE_TWINS = 29
+    SPATIAL_CONTROL = 29
+    EARLY_FOLDS = 30
+    EARLY_CONTROL = 31
+    EXPLORE_TWINS = 32
 
 
 def _sequence(seed: int, purpose: Purpose, *keys: int) -> np.random.SeedSequence:

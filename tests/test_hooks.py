@@ -32,6 +32,20 @@ def test_cache_records_named_outputs(policy, inputs):
     torch.testing.assert_close(policy.fc_policy(hidden), logits)
 
 
+def test_cache_takes_the_observations_forward_takes(policy, mazes_by_level):
+    """uint8 (N, 64, 64, 3) observations, as `observe` gives them, are read like the
+    engine reads them: the same logits and activations as `forward`."""
+    from behavstats.engine import forward
+    from behavstats.env import observe
+
+    obs = observe(list(mazes_by_level([0, 1]).values()))
+    (logits, _), cache = run_with_cache(policy, obs, [VECTOR_LAYER])
+    torch.testing.assert_close(logits, forward(policy, obs))
+    torch.testing.assert_close(cache[VECTOR_LAYER], forward(policy, obs, stop=VECTOR_LAYER))
+    (from_tensor, _), _ = run_with_cache(policy, torch.as_tensor(obs), [])
+    torch.testing.assert_close(from_tensor, logits)
+
+
 def test_unknown_layer_lists_close_names(policy, inputs):
     with pytest.raises(UnknownLayerError, match="embedder.block2.res1.resadd"):
         run_with_cache(policy, inputs, ["embedder.block2.res1.resad"])

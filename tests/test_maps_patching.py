@@ -21,15 +21,13 @@ from behavstats.interventions.forward import ChannelError, NoUsableLevelsError
 from behavstats.maps.patching import (
     COLUMNS,
     FAMILY,
-    PatchingError,
     PatchingResult,
-    _branch,
     decision_values,
     patch_units,
     restoration,
     run_patching,
-    twin,
 )
+from behavstats.maps.twins import PatchingError, _branch, twin
 from behavstats.maze.edits import move_mouse
 from behavstats.maze.model import MOVE_NAMES, MOVES
 from behavstats.policy import move_probs, preprocess

@@ -96,3 +96,25 @@ def test_the_probe_sentence_counts_the_probes_that_beat_their_control():
     assert text.startswith("5 of the 42 layer x target probes beat their control task at "
                            "q ≤ 0.05")
     assert _text("probes", [_family("layer x target", 0, 42)]).startswith("None of the 42")
+
+
+def test_the_spatial_and_early_decision_sentences():
+    from behavstats.sweeps.probes import early_condition
+
+    cheese = f"cheese_cell at {VECTOR_LAYER}"
+    start = early_condition("first_observation", VECTOR_LAYER)
+    text = _text("probes", [
+        _row("spatial_probe_hit", cheese, 0.92, low=0.85, high=0.97, n=75),
+        _row("chance_hit", cheese, 0.18), _row("spatial_probe_random_network", cheese, 0.56),
+        _row("early_probe_auc", start, 0.76, low=0.66, high=0.85, n=116),
+        _row("early_probe_selectivity", start, 0.2, n=116, p=0.001, q=0.006),
+        _row("early_probe_auc", early_condition("decision_square", VECTOR_LAYER), 0.7),
+        _row("early_probe_auc", early_condition("maze_features", ""), 0.82)])
+    assert "in 0.92 [0.85, 0.97] of 75 held-out mazes (chance 0.18)" in text
+    assert "randomly initialised network, which sees the cheese's sprite too, in 0.56" in text
+    assert ("from its first observation, before any move, with AUC 0.76 [0.66, 0.85] on 116 "
+            "decision mazes (against its control task: p = 0.001, q = 0.006)") in text
+    assert "decision square 0.7" in text and "maze features 0.82" in text
+    # without the decision-square row the early sentence is left out, not half-written
+    assert "first observation" not in _text("probes", [
+        _row("early_probe_auc", start, 0.76), _row("early_probe_selectivity", start, 0.2)])

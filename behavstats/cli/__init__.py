@@ -7,6 +7,7 @@ from behavstats.cli import (  # noqa: F401
     maps,
     mazes,
     patching,
+    probes,
     study,
     sweeps,
     train,

@@ -1,14 +1,13 @@
-"""Commands sweeping layers and channels: layer-sweep, ablate, probe."""
+"""Commands sweeping layers and channels: layer-sweep, ablate (probe: `cli.probes`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from behavstats.cli.app import app, fail
+from behavstats.cli.app import app
 from behavstats.cli.options import (
     DsqLevels,
     Layer,
@@ -17,8 +16,6 @@ from behavstats.cli.options import (
     PolicyOption,
     Quiet,
     Seed,
-    levels_option,
-    load,
     run_experiment,
 )
 from behavstats.experiments import Ablation, Experiment, LayerSweep
@@ -72,31 +69,3 @@ def ablate_command(
         typer.echo(f"{method}-ablation, largest effects:")
         typer.echo(part.head(8).to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
     typer.echo(f"-> {out}")
-
-
-PerEpisode = Annotated[int, typer.Option(help="Observations per episode (cells of its path).")]
-
-
-@app.command("probe")
-def probe_command(
-    out: Out = Path("probes"),
-    policy: PolicyOption = "default",
-    levels: Annotated[Sequence[int], levels_option("Level seeds (split by level into train "
-                                                    "and test).")] = "0:1000",
-    per_episode: PerEpisode = 4,
-    mode: Mode = MODE,
-    seed: Seed = SEED,
-    quiet: Quiet = False,
-) -> None:
-    """Linear probes of every residual add and the embedder output for cheese and mouse
-    position, cheese in the top-right 5x5 and reaching the cheese, with baselines,
-    control tasks and a random network -> OUT/probes.csv."""
-    from behavstats.sweeps import run_probes
-
-    if per_episode < 1:
-        fail(f"--per-episode must be at least 1, got {per_episode}")
-    result = run_probes(load(policy), levels, out, progress=not quiet,
-                        per_episode=per_episode, mode=mode, seed=seed)
-    typer.echo(result.probes.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    typer.echo(f"-> {out}")
-

@@ -38,7 +38,8 @@ from behavstats.incremental import Frames
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maps.attribution import BASELINES, integrated_gradients
-from behavstats.maps.patching import decision_values, patch_units, restoration, twin
+from behavstats.maps.patching import decision_values, patch_units, restoration
+from behavstats.maps.twins import twin
 from behavstats.maps.value import value_head, values
 from behavstats.maze import Maze, maze_to_activation_cell
 from behavstats.maze.coords import pixel_to_maze

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ import torch
 from behavstats.engine import BATCH, LayerCache, RowInterventions
 from behavstats.env import Observer, render
 from behavstats.errors import UserError
-from behavstats.geometry import DecisionPoint
+from behavstats.geometry import DecisionPoint, decision_point
 from behavstats.hooks import AddVector
 from behavstats.maze import Maze
 from behavstats.maze.levels import LevelGenerator
@@ -53,6 +54,30 @@ def as_mazes(levels: Sequence[int] | Sequence[Maze], mode: str = "hard") -> list
     if all(isinstance(level, Maze) for level in levels):
         return levels
     return list(LevelGenerator(mode).mazes([int(level) for level in levels]))
+
+
+class DecisionLevels(NamedTuple):
+    """The mazes of some levels, their decision points (None where a maze has no
+    decision square) and the indices of those that have one."""
+
+    mazes: list[Maze]
+    points: list[DecisionPoint | None]
+    chosen: list[int]
+
+
+def decision_levels(levels: Sequence[int] | Sequence[Maze], mode: str = "hard",
+                    minimum: int = 1, why: str = "") -> DecisionLevels:
+    """`DecisionLevels` of the levels (seeds or mazes); NoUsableLevelsError when fewer
+    than `minimum` have a decision square (`why` says what needs that many)."""
+    mazes = as_mazes(levels, mode)
+    points = [decision_point(m) for m in mazes]
+    chosen = [i for i, p in enumerate(points) if p is not None]
+    if len(chosen) < minimum:
+        need = "none of the levels has" if minimum == 1 else \
+            f"{why} needs at least {minimum} levels with"
+        raise NoUsableLevelsError(f"{need} a decision square; pass more levels (about 60% "
+                                  "of hard-mode levels have one)")
+    return DecisionLevels(mazes, points, chosen)
 
 
 

@@ -53,9 +53,11 @@ from behavstats.engine import BATCH
 from behavstats.env import Observer, render
 from behavstats.errors import UserError
 from behavstats.experiments import Attribution
-from behavstats.geometry import decision_point
 from behavstats.interventions.effects import estimate_ci, mean_ci
-from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
+from behavstats.interventions.forward import (
+    ChannelError,
+    decision_levels,
+)
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell, pixel_to_maze
 from behavstats.maze.edits import move_mouse, open_maze, remove_cheese
@@ -340,12 +342,7 @@ def compute(settings: Attribution, policy: Policy, levels: Sequence[int] | Seque
             raise TargetError(f"unknown {name}(s) {unknown or '(none)'}: choose from "
                               f"{', '.join(known)}")
     _check_layer(policy, s.layer)
-    mazes = as_mazes(levels, s.mode)
-    points = [decision_point(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None]
-    if not chosen:
-        raise NoUsableLevelsError("none of the levels has a decision square; pass more levels "
-                                  "(about 60% of hard-mode levels have one)")
+    mazes, points, chosen = decision_levels(levels, s.mode)
     used, pts = [mazes[i] for i in chosen], [points[i] for i in chosen]
     ids = [level_id(mazes[i], i) for i in chosen]
     observer = Observer(batch=batch)

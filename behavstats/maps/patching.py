@@ -59,7 +59,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import torch
@@ -67,16 +66,18 @@ from tqdm.auto import tqdm
 
 from behavstats.engine import BATCH, LayerCache
 from behavstats.env import Observer, render
-from behavstats.errors import UserError
 from behavstats.experiments import CORRUPTIONS, DIRECTIONS, PATCH_METRICS, UNITS, Patching
-from behavstats.geometry import DecisionPoint, decision_point, distances, shortest_path
+from behavstats.geometry import DecisionPoint
 from behavstats.hooks import Patch
 from behavstats.interventions.effects import mean_ci, row_means_ci
-from behavstats.interventions.forward import ChannelError, NoUsableLevelsError, as_mazes
+from behavstats.interventions.forward import (
+    ChannelError,
+    decision_levels,
+)
+from behavstats.maps.twins import PatchingError, Twin, twin
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell
-from behavstats.maze.edits import move_cheese, remove_cheese, toggle_walls
-from behavstats.maze.model import MOVE_NAMES, MOVES, Cell, MazeStateError, level_id
+from behavstats.maze.model import level_id
 from behavstats.policy import Policy
 from behavstats.results import Result, figure_only, quantity_row
 from behavstats.seeding import Purpose, stream
@@ -100,26 +101,8 @@ LEVEL_COLUMNS = ("level", "corruption", "maze_dim", "has_dsq", "twin", "cheese_x
                                                         for metric in PATCH_METRICS))
 SUMMARY_CHANNELS = 5
 """Channels per corruption, direction and metric in the summary (the largest)."""
-WALL_TRIES = 30
-"""Walls tried per level for the wall_toggled twin."""
 _FLOORS = {"p_cheese": "floor", "logit_diff": "logit_floor"}
 _TINY = 1e-12
-
-
-class PatchingError(UserError):
-    """Patching settings that name an unknown corruption, direction, metric or unit, or
-    a layer patching cannot use."""
-
-
-@dataclass(frozen=True)
-class Twin:
-    """A corrupted twin of a clean maze: its `maze`, the cell the `mouse` is shown on,
-    and the cell the corruption `edited` (the moved cheese, the removed cheese, the
-    mouse's new cell, the opened wall), all maze frame."""
-
-    maze: Maze
-    mouse: Cell
-    edited: Cell
 
 
 @dataclass(frozen=True)
@@ -130,54 +113,6 @@ class PatchExample:
     maze: Maze
     point: DecisionPoint
     twins: dict[str, Twin]
-
-
-def _branch(maze: Maze, point: DecisionPoint) -> set[Cell]:
-    """The cells whose shortest path from the dsq starts with the move towards the
-    cheese."""
-    dx, dy = MOVES[MOVE_NAMES[point.to_cheese]]
-    first = (point.cell[0] + dx, point.cell[1] + dy)
-    from_dsq, from_first = distances(maze, point.cell), distances(maze, first)
-    return {c for c, steps in from_first.items() if from_dsq.get(c) == steps + 1}
-
-
-def twin(maze: Maze, point: DecisionPoint, corruption: str, rng: np.random.Generator
-         ) -> Twin | None:
-    """The `corruption` twin of `maze` (module docstring), or None when it has none."""
-    if corruption == "cheese_removed":
-        return Twin(remove_cheese(maze), point.cell, maze.cheese)
-    if corruption == "mouse_moved":
-        return None if point.cell == maze.start else Twin(maze, maze.start, maze.start)
-    if corruption == "cheese_moved":
-        branch = _branch(maze, point)
-        cells = [c for c in distances(maze, point.cell) if c not in branch and c != point.cell]
-        if not cells:
-            return None
-        cell = cells[int(rng.integers(len(cells)))]
-        return Twin(move_cheese(maze, cell), point.cell, cell)
-    if corruption == "wall_toggled":
-        return _opened_wall(maze, point, rng)
-    raise PatchingError(f"unknown corruption {corruption!r}; known: {', '.join(CORRUPTIONS)}")
-
-
-def _opened_wall(maze: Maze, point: DecisionPoint, rng: np.random.Generator) -> Twin | None:
-    paths = [shortest_path(maze, maze.start, end) for end in (maze.cheese, maze.top_right)]
-    beside = {(x + dx, y + dy) for path in paths for x, y in path
-              for dx, dy in ((0, 0), *MOVES.values())}
-    walls = [(x, y) for x in range(maze.maze_dim) for y in range(maze.maze_dim)
-             if not maze.is_free((x, y)) and (x, y) not in beside]
-    for k in rng.permutation(len(walls))[:WALL_TRIES]:
-        cell = walls[int(k)]
-        try:
-            opened = toggle_walls(maze, [cell])
-            same = (decision_point(opened) == point
-                    and [shortest_path(opened, opened.start, end)
-                         for end in (maze.cheese, maze.top_right)] == paths)
-        except (MazeStateError, nx.NetworkXException):
-            continue
-        if same:
-            return Twin(opened, point.cell, cell)
-    return None
 
 
 def decision_values(probs: np.ndarray, to_cheese: np.ndarray, to_top_right: np.ndarray
@@ -464,12 +399,7 @@ def compute(settings: Patching, policy: Policy, levels: Sequence[int] | Sequence
     """The patching maps (`Patching.run`)."""
     s = settings
     sweep = _check(s, policy)
-    mazes = as_mazes(levels, s.mode)
-    points = [decision_point(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None]
-    if not chosen:
-        raise NoUsableLevelsError("none of the levels has a decision square; pass more "
-                                  "levels (about 60% of hard-mode levels have one)")
+    mazes, points, chosen = decision_levels(levels, s.mode)
     used, pts = [mazes[i] for i in chosen], [points[i] for i in chosen]
     ids = np.array([level_id(mazes[i], i) for i in chosen])
     wanted = list(dict.fromkeys([*s.corruptions, *([s.sweep_corruption] if sweep else [])]))

@@ -17,6 +17,7 @@ from behavstats.report.comparisons import Compared
 from behavstats.report.numbers import count
 from behavstats.report.rows import CHEESE
 from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT, significant
+from behavstats.sweeps.probes import early_condition
 from behavstats.vocabulary import VECTOR_LAYER, at_layer, edited
 
 Rows = dict[str, list[Compared]]
@@ -235,13 +236,40 @@ def _probe_tests(family: Compared) -> str:
             "accuracy minus control accuracy).")
 
 
+_CHEESE_CELL = at_layer("cheese_cell", VECTOR_LAYER)
+
+
+@_needs("probes", ("spatial_probe_hit", _CHEESE_CELL), ("chance_hit", _CHEESE_CELL),
+        ("spatial_probe_random_network", _CHEESE_CELL))
+def _spatial_probe(hit: Compared, chance: Compared, random: Compared) -> str:
+    return (f"One classifier shared over the cells of the published layer finds the cheese "
+            f"(its top cell near the cheese's) in {hit.ours} of {count(hit.n)} held-out "
+            f"mazes (chance {chance.ours}); on a randomly initialised network, which sees "
+            f"the cheese's sprite too, in {random.ours}.")
+
+
+_START = early_condition("first_observation", VECTOR_LAYER)
+
+
+@_needs("probes", ("early_probe_auc", _START), ("early_probe_selectivity", _START),
+        ("early_probe_auc", early_condition("decision_square", VECTOR_LAYER)),
+        ("early_probe_auc", early_condition("maze_features", "")))
+def _early_decision(start: Compared, beyond: Compared, dsq: Compared, features: Compared
+                    ) -> str:
+    return (f"How early is the decision readable? A probe of the published layer reads "
+            f"whether the episode will reach the cheese from its first observation, before "
+            f"any move, with AUC {start.ours} on {count(start.n)} decision mazes (against "
+            f"its control task: {_test(beyond)}); with the mouse on the decision square "
+            f"{dsq.ours}; from the published maze features {features.ours}.")
+
+
 SENTENCES: tuple[tuple[str, Sentence], ...] = (
     ("behaviour", _behaviour), ("regression", _regression), ("regression", _selection),
     ("cheese_vector", _cheese_vector),
     ("cheese_vector", _transfer), ("top_right_vector", _top_right),
     ("channels", _channels), ("channels", _retarget), ("resample", _resample),
     ("layer_sweep", _layer_sweep), ("ablation", _ablation), ("probes", _probes),
-    ("probes", _probe_tests))
+    ("probes", _probe_tests), ("probes", _spatial_probe), ("probes", _early_decision))
 """Each finding's section and sentence, in report order."""
 
 

@@ -19,8 +19,11 @@ from behavstats.stats.multiplicity import ALPHA, SIGNIFICANT
 from behavstats.stats.study import INFERENCE_HALF, SINGLE_FEATURE_FAMILY, selected_logit
 from behavstats.study.folder import Study
 from behavstats.sweeps.ablation import FAMILY as ABLATION_FAMILY
+from behavstats.sweeps.early_probes import FAMILY as EARLY_FAMILY
 from behavstats.sweeps.layers import FAMILY as SWEEP_FAMILY
 from behavstats.sweeps.probes import FAMILY as PROBE_FAMILY
+from behavstats.sweeps.probes import early_condition
+from behavstats.sweeps.spatial_probes import FAMILY as SPATIAL_FAMILY
 from behavstats.vocabulary import (
     DECISION_GROUP,
     DECISION_MAZES,
@@ -315,9 +318,12 @@ PROBE_TARGETS = {"cheese_x": "the cheese's column", "cheese_y": "the cheese's ro
 
 
 def _probes(study: Study) -> list[Compared]:
-    """At the vector layer: each target's accuracy, baseline, selectivity and random
-    network (the figure shows every layer); how many probes of every layer beat their
-    control task."""
+    """At the vector layer: each flattened target's accuracy, baseline, selectivity and
+    random network (the figure shows every layer); the spatial probes' cheese and path
+    scores there; whether the episode reaches the cheese, read from its first
+    observation and at the decision square (there and at the embedder output), beside
+    the published maze features; how many probes of each family beat their control
+    task."""
     published = {"reaches_cheese": "78-85% against a 68% baseline (sparse probes)"}
     rows = []
     for target, words in PROBE_TARGETS.items():
@@ -330,7 +336,48 @@ def _probes(study: Study) -> list[Compared]:
                      "probe_selectivity", condition),
                  Row(f"same probe on a random network, {words} [share]",
                      "probe_random_network_accuracy", condition)]
-    return compare(study.summary("probes"), [*rows, _family(PROBE_FAMILY)])
+    return compare(study.summary("probes"), [*rows, _family(PROBE_FAMILY),
+                                             *_spatial_rows(study), _family(SPATIAL_FAMILY),
+                                             *_early_rows(), _family(EARLY_FAMILY)])
+
+
+def _spatial_rows(study: Study) -> list[Row]:
+    result = study.results["probes"]
+    radius = result.params.get("radius", 0) if result is not None else 0
+    near = f"within {radius} cell{'s' * (radius != 1)} of" if radius else "at"
+    cheese, path = (at_layer(t, VECTOR_LAYER) for t in ("cheese_cell", "path_cell"))
+    at = _layer(VECTOR_LAYER)
+    return [Row(f"spatial probe at {at}: its top cell is {near} the cheese [share of mazes]",
+                "spatial_probe_hit", cheese, headline=True),
+            Row("same, by chance [share]", "chance_hit", cheese),
+            Row("same, minus its control task's (a random cell as the cheese)",
+                "spatial_probe_selectivity", cheese),
+            Row("same probe on a random network [share]", "spatial_probe_random_network",
+                cheese),
+            Row(f"spatial probe at {at}: AUC of the cells on the path to the cheese",
+                "spatial_probe_auc", path),
+            Row("same, minus its control task's (the path to a random cell)",
+                "spatial_probe_selectivity", path),
+            Row("same probe on a random network (AUC)", "spatial_probe_random_network",
+                path)]
+
+
+def _early_rows() -> list[Row]:
+    rows = []
+    for layer in (VECTOR_LAYER, "embedder.relufc"):
+        start, dsq = (early_condition(k, layer) for k in ("first_observation",
+                                                          "decision_square"))
+        rows += [Row(f"reaches the cheese? AUC of a probe of the first observation at "
+                     f"{_layer(layer)}", "early_probe_auc", start,
+                     headline=layer == VECTOR_LAYER),
+                 Row("same, minus its control task's", "early_probe_selectivity", start),
+                 Row("same probe on a random network (AUC)",
+                     "early_probe_random_network_auc", start),
+                 Row(f"the same probe with the mouse at the decision square, at "
+                     f"{_layer(layer)} (AUC)", "early_probe_auc", dsq)]
+    return [*rows, Row("reaches the cheese? AUC of the same probe of the published four "
+                       "maze features", "early_probe_auc",
+                       early_condition("maze_features", ""))]
 
 
 def _resample(study: Study) -> list[Compared]:

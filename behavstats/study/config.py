@@ -15,6 +15,7 @@ from behavstats.experiments import (
     Evaluation,
     LayerSweep,
     Patching,
+    Probes,
     Regression,
     Resample,
     Retarget,
@@ -57,7 +58,6 @@ class StudyConfig:
     ablation_levels: tuple[int, int] = (0, 100)
     patching_levels: tuple[int, int] = (0, 100)
     probe_levels: tuple[int, int] = (0, 250)
-    probe_per_episode: int = 4
     attribution_levels: tuple[int, int] = (0, 20)
     value_levels: tuple[int, int] = (0, 50)
     evaluation: Evaluation = field(default_factory=Evaluation)
@@ -72,6 +72,7 @@ class StudyConfig:
     attribution: Attribution = field(default_factory=Attribution)
     value_maps: ValueMaps = field(default_factory=ValueMaps)
     patching: Patching = field(default_factory=Patching)
+    probes: Probes = field(default_factory=Probes)
     quick: bool = False
 
     def settings_of(self, part: str) -> Settings:
@@ -112,7 +113,7 @@ def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
                    top_right_levels=(0, 8), channel_levels=(100, 130),
                    retarget_levels=(305, 306), resample_levels=(310, 316),
                    layer_sweep_levels=(0, 6), ablation_levels=(0, 8), probe_levels=(0, 12),
-                   probe_per_episode=2, attribution_levels=(0, 4),
+                   probes=Probes(per_episode=2), attribution_levels=(0, 4),
                    attribution=Attribution(targets=("logit_diff",), max_n_steps=64,
                                            n_examples=1),
                    value_levels=(0, 6), value_maps=ValueMaps(n_examples=1),

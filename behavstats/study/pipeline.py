@@ -45,7 +45,6 @@ from behavstats.sweeps import (
     AblationResult,
     LayerSweepResult,
     ProbeResult,
-    run_probes,
 )
 
 
@@ -101,8 +100,17 @@ SECTIONS = {
         "the reverse (noising) asks what it needs. 1 is the whole clean-corrupted "
         "difference, 0 nothing; mazes whose runs differ by less than a floor are left out "
         "and counted."),
-    "probes": Section("Linear probes", "What can a linear probe read from each layer, "
-                      "beyond what a random network of the same shape gives?"),
+    "probes": Section(
+        "Linear probes", "What can a linear probe read from each layer, beyond what a "
+        "random network of the same shape gives?",
+        "Three kinds of probe: flattened (the whole layer, pooled, on observations along "
+        "each episode's path), spatial (one classifier shared over a layer's cells: is the "
+        "cheese here, is this cell on the path to it?) and early-decision (will this "
+        "episode reach the cheese, read from its first observation, before any move, "
+        "beside the mouse on the decision square and the published maze features). Each "
+        "is scored on levels it was not fitted on, beside a control task and a random "
+        "network: the random network, not chance, is the bar, since a picture's content "
+        "is readable from random convolutional features too."),
     "attribution": Section(
         "Integrated gradients at the decision square", "Which pixels, places and channels "
         "of the vector layer does the choice at the decision square rest on?",
@@ -218,13 +226,6 @@ def experiment_part(name: str, section: str, levels_field: str, result: type[Res
     return Part(name, section, settings, compute, result.load, inputs=inputs)
 
 
-def _probes(run: PartRun) -> None:
-    config = run.config
-    run_probes(run.policy, levels(config.probe_levels), run.directory, mode=config.mode,
-               seed=config.seed, progress=run.progress, per_episode=config.probe_per_episode,
-               max_steps=config.max_steps)
-
-
 PARTS: tuple[Part, ...] = (
     Part("episodes", "behaviour",
          lambda c: {"levels": c.episode_levels, "max_steps": c.max_steps}, _episodes,
@@ -254,9 +255,7 @@ PARTS: tuple[Part, ...] = (
     experiment_part("patching", "patching", "patching_levels", PatchingResult,
                     inputs=("channels", "ablation"), channels="channels",
                     ablation="ablation"),
-    Part("probes", "probes",
-         lambda c: {"levels": c.probe_levels, "per_episode": c.probe_per_episode,
-                    "max_steps": c.max_steps}, _probes, ProbeResult.load),
+    experiment_part("probes", "probes", "probe_levels", ProbeResult),
     experiment_part("attribution", "attribution", "attribution_levels", AttributionResult),
     experiment_part("value_maps", "value_maps", "value_levels", ValueMapsResult),
 )

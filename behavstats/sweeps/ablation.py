@@ -25,15 +25,13 @@ from tqdm.auto import tqdm
 from behavstats.engine import BATCH, forward
 from behavstats.env import Observer
 from behavstats.experiments import Ablation, Channels
-from behavstats.geometry import decision_point
 from behavstats.hooks import Ablate, ReplaceChannels
 from behavstats.interventions.channels import Discovery, discovered_channels
 from behavstats.interventions.effects import estimate_ci
 from behavstats.interventions.forward import (
     ChannelError,
     DecisionSquares,
-    NoUsableLevelsError,
-    as_mazes,
+    decision_levels,
 )
 from behavstats.maze import Maze
 from behavstats.policy import Policy
@@ -112,12 +110,7 @@ def compute(settings: Ablation, policy: Policy, levels: Sequence[int] | Sequence
     if policy.stage_index(layer) >= policy.stage_names.index("embedder.flatten"):
         raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
                            f"e.g. {VECTOR_LAYER}")
-    mazes = as_mazes(levels, mode)
-    points = [decision_point(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None]
-    if len(chosen) < 2:
-        raise NoUsableLevelsError("mean-ablation needs at least two levels with a decision "
-                                  "square: pass more levels")
+    mazes, points, chosen = decision_levels(levels, mode, minimum=2, why="mean-ablation")
     dsq = DecisionSquares.of(policy, mazes, points, chosen, layer, Observer(batch=batch),
                              batch=batch)
     cache = dsq.cache

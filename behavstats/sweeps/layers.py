@@ -34,13 +34,11 @@ from tqdm.auto import tqdm
 from behavstats.engine import BATCH, LayerCache, probs
 from behavstats.env import Observer
 from behavstats.experiments import LayerSweep
-from behavstats.geometry import decision_point
 from behavstats.interventions.effects import estimate_ci, tv_distance
 from behavstats.interventions.forward import (
     DecisionSquares,
-    NoUsableLevelsError,
     added,
-    as_mazes,
+    decision_levels,
 )
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maze import Maze
@@ -152,14 +150,10 @@ def compute(settings: LayerSweep, policy: Policy, levels: Sequence[int] | Sequen
     """The layer sweep (`LayerSweep.run`) over the settings' layers (default
     `sweep_layers`) and coefficients (default `COEFFS`)."""
     seed, n_boot = settings.seed, settings.n_boot
-    mazes = as_mazes(levels, settings.mode)
+    mazes, points, chosen = decision_levels(levels, settings.mode)
     layers = list(settings.layers or sweep_layers(policy))
     coeffs = {name: np.asarray(c, dtype=float)
               for name, c in (settings.coeffs or COEFFS).items()}
-    points = [decision_point(m) for m in mazes]
-    chosen = [i for i, p in enumerate(points) if p is not None]
-    if not chosen:
-        raise NoUsableLevelsError("no level has a decision square: pass more levels")
     observer = Observer(batch=batch)
     usable = {"cheese": np.ones(len(chosen), bool),
               "top_right": np.array([not corridor_is_empty(mazes[i]) for i in chosen])}
