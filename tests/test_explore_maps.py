@@ -55,6 +55,9 @@ def test_value_map_equals_the_library(client, engine):
     moved = client.post("/api/maps/value", json={"view": {"level": LEVEL, "edits": {
         "cheese": [4, 4]}}}).json()
     assert moved["grid"][4 - 2][2] is not None and moved["grid"] != grid  # follows the edit
+    patched = client.post("/api/maps/value", json={"view": {"level": LEVEL, "interventions": {
+        "top_right": 1.0}}}).json()
+    assert patched["values"] == body["values"] and "not applied" in patched["notes"][-1]
 
 
 @pytest.mark.parametrize("baseline", ["cheese_removed", "blank"])

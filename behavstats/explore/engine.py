@@ -277,6 +277,7 @@ class Engine:
             notes = [] if head != "untrained" else [
                 "this policy was trained by behaviour cloning: its value head is untrained, "
                 "so the map shows what its features carry, not expected return"]
+            notes += _unpatched(request)
             return r.ValueMapResponse(
                 kind="value", grid=grid, low=float(found.min()), high=float(found.max()),
                 signed=False, caption="value estimate with the mouse on each cell",
@@ -307,6 +308,7 @@ class Engine:
             if request.baseline == "cheese_removed":
                 notes.append("the baseline differs from the maze only at the cheese, so the "
                              "pixel attributions lie on the cheese's cell by construction")
+            notes += _unpatched(request)
             return r.AttributionMapResponse(
                 kind="attribution", grid=_rounded(sums), low=-top, high=top, signed=True,
                 caption=f"integrated gradients of {request.target} at the decision square "
@@ -363,12 +365,19 @@ class Engine:
                         f"{request.layer.replace('embedder.', '')} from the clean maze into "
                         f"the {request.corruption.replace('_', ' ')} twin",
                 notes=[f"{request.target}: clean {ends[0]:.3g}, corrupted {ends[1]:.3g}; "
-                       f"the corruption edited cell {corrupted_twin.edited}"],
+                       f"the corruption edited cell {corrupted_twin.edited}",
+                       *_unpatched(request)],
                 target=request.target, corruption=request.corruption, layer=request.layer,
                 decision_square=point.cell, edited=corrupted_twin.edited,
                 clean=float(ends[0]), corrupted=float(ends[1]),
                 restoration=_rounded(restored),
                 compute_ms=1000 * (time.perf_counter() - began))
+
+
+def _unpatched(request: MapRequest) -> list[str]:
+    """The note that a map ignores the view's interventions (when it has any)."""
+    return ["the map is of the unpatched network: the interventions are not applied"] \
+        if request.view.interventions.active() else []
 
 
 def _known(what: str, name: str, known) -> None:
