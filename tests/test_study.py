@@ -84,6 +84,23 @@ def test_report_shows_published_numbers_and_how_to_reproduce(study):
         assert (out / table).stat().st_size > 0
 
 
+def test_a_figure_caption_counts_the_tests_of_its_own_family(study):
+    """A part with several families of tests (the probes: flattened, spatial,
+    early-decision) gives each figure the size of the family it marks."""
+    from behavstats.report.sections import family, figure_specs
+    from behavstats.study.folder import Study
+
+    out, _ = study
+    folder = Study.load(out)
+    summary = folder.summary("probes")
+    sizes = summary[summary["quantity"] == "significant_tests"].set_index("condition")["n"]
+    assert len(sizes) >= 2  # the quick study's probes test two families at least
+    for spec in figure_specs()["probes"]:
+        if "{tests}" in spec.caption and spec.family in sizes.index:
+            assert family(folder, "probes", spec.family) == \
+                f"{sizes[spec.family]:,.0f} {spec.family}"
+
+
 def test_each_input_is_computed_once(study):
     """Channel discovery runs once and feeds retargeting, resampling and the ablation's
     tracking scores; the evaluation takes its vanilla episodes from the episodes part

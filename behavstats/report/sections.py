@@ -29,12 +29,14 @@ reproduce it."""
 @dataclass(frozen=True)
 class Figure:
     """A figure file of a part, its title and what to look at ('{tests}' in the
-    caption: the size and name of the part's family of tests, `family`)."""
+    caption: the size and name of the part's family of tests, `family`; of the family
+    named `family` where the part tests several)."""
 
     part: str
     pattern: str
     title: str
     caption: str
+    family: str = ""
 
 
 @cache
@@ -48,11 +50,13 @@ def figure_specs() -> dict[str, list[Figure]]:
 
 
 
-def family(study: Study, part: str) -> str:
+def family(study: Study, part: str, name: str = "") -> str:
     """'64 channel x method': how many tests the part's family holds and what they are
-    (its `significant_tests` summary row); '' without one."""
+    (its `significant_tests` summary row; with `name`, the row of that family); ''
+    without one."""
     summary = study.summary(part)
-    row = summary[summary["quantity"] == SIGNIFICANT]
+    row = summary[(summary["quantity"] == SIGNIFICANT)
+                  & ((summary["condition"] == name) if name else True)]
     return "" if row.empty else f"{row['n'].iloc[0]:,.0f} {row['condition'].iloc[0]}"
 
 
@@ -64,7 +68,7 @@ def figures(study: Study, key: str) -> str:
             title = f"{spec.title}, level {level}" if "*" in spec.pattern else spec.title
             caption = spec.caption
             if "{tests}" in caption:
-                caption = caption.replace("{tests}", family(study, spec.part))
+                caption = caption.replace("{tests}", family(study, spec.part, spec.family))
             out.append(figure(path, title, caption))
     return "".join(out)
 
