@@ -118,3 +118,35 @@ def test_the_spatial_and_early_decision_sentences():
     # without the decision-square row the early sentence is left out, not half-written
     assert "first observation" not in _text("probes", [
         _row("early_probe_auc", start, 0.76), _row("early_probe_selectivity", start, 0.2)])
+
+
+def test_the_patching_sentence_names_each_directions_own_channel():
+    moved = "cheese_moved, denoising, p_cheese"
+    rows = [
+        _row("restoration", f"{moved}: channel 15", 0.14, low=0.05, high=0.27, n=34,
+             p=0.003, q=0.02, label="restoration, clean channel into the corrupted run: "
+                                    "channel 15 (tracking score 0.98)"),
+        _row("restoration", f"{moved}: channel 20", 0.04,
+             label="restoration, clean channel into the corrupted run: channel 20"),
+        _row("restoration", "cheese_moved, noising, p_cheese: channel 26", 0.5, n=34,
+             p=0.001, q=0.003, label="restoration, corrupted channel into the clean run: "
+                                     "channel 26 (tracking score 0.1)"),
+        _row("cell_mass_near_cheese", moved, 0.84, low=0.77, high=0.91, n=34),
+        _row("cell_share_near_cheese", moved, 0.067, n=34)]
+    text = _text("patching", rows)
+    assert ("the clean channel 15 (tracking score 0.98) restores 0.14 [0.05, 0.27] of "
+            "P(cheese) at the decision square on its own (p = 0.003, q = 0.02)") in text
+    assert "the corrupted channel 26 alone carries 0.50 of the change" in text
+    assert "within a cell of a cheese" in text and "on 34 mazes" in text
+    # without the cell map's rows the sentence is left out, not half-written
+    assert _text("patching", rows[:3]) == ""
+
+
+def test_the_attribution_sentence_reports_completeness():
+    where = "logit_diff, cheese_removed"
+    text = _text("attribution", [
+        _row("output_difference", where, 5.08, low=1.43, high=9.99, n=9),
+        _row("cheese_share", f"{where}, {VECTOR_LAYER}", 0.56, n=9),
+        _row("within_tolerance", f"{where}, {VECTOR_LAYER}", 1.0, n=9)])
+    assert "a change of 5.08 [1.43, 9.99] on 9 mazes" in text
+    assert "add up to the change within 5% on 1.00 of the mazes" in text  # a share

@@ -263,13 +263,54 @@ def _early_decision(start: Compared, beyond: Compared, dsq: Compared, features: 
             f"{dsq.ours}; from the published maze features {features.ours}.")
 
 
+def _first(rows: Rows, section: str, quantity: str, prefix: str) -> Compared | None:
+    """The first row of `section` showing `quantity` whose condition starts with
+    `prefix` (the rows list the largest first)."""
+    return next((c for c in rows.get(section, []) if c.row.quantity == quantity
+                 and c.row.condition.startswith(prefix)), None)
+
+
+def _patching(rows: Rows) -> str | None:
+    """Which channel restores the decision when the cheese moves, both ways, and where
+    the cell map's restoration lies."""
+    clean = _first(rows, "patching", "restoration", "cheese_moved, denoising, p_cheese: ")
+    alone = _first(rows, "patching", "restoration", "cheese_moved, noising, p_cheese: ")
+    mass = _get(rows, "patching", "cell_mass_near_cheese", "cheese_moved, denoising, p_cheese")
+    chance = _get(rows, "patching", "cell_share_near_cheese",
+                  "cheese_moved, denoising, p_cheese")
+    if None in (clean, alone, mass, chance):
+        return None
+    return (f"Patching the maze with the cheese moved off its branch: the clean "
+            f"{clean.row.label.split(': ', 1)[1]} restores {clean.ours} of P(cheese) at the "
+            f"decision square on its own ({_test(clean)}); patched into the clean run, the "
+            f"corrupted {alone.row.label.split(': ', 1)[1].split(' (')[0]} alone carries "
+            f"{alone.ours} of the change ({_test(alone)}); "
+            f"{mass.ours} of the cell map's restoration lies within a cell of a cheese "
+            f"({chance.ours} of the cells by chance) on {_mazes(mass.n)}.")
+
+
+_ATTRIBUTED = "logit_diff, cheese_removed"
+
+
+@_needs("attribution", ("output_difference", _ATTRIBUTED),
+        ("cheese_share", f"{_ATTRIBUTED}, {VECTOR_LAYER}"),
+        ("within_tolerance", f"{_ATTRIBUTED}, {VECTOR_LAYER}"))
+def _attribution(difference: Compared, share: Compared, complete: Compared) -> str:
+    return (f"Integrated gradients of the cheese-minus-top-right log-odds at the decision "
+            f"square, against the same maze without cheese (a change of "
+            f"{difference.ours} on {_mazes(difference.n)}): {share.ours} of the published "
+            f"layer's attribution lies within a cell of the cheese, and the attributions "
+            f"add up to the change within 5% on {complete.ours} of the mazes.")
+
+
 SENTENCES: tuple[tuple[str, Sentence], ...] = (
     ("behaviour", _behaviour), ("regression", _regression), ("regression", _selection),
     ("cheese_vector", _cheese_vector),
     ("cheese_vector", _transfer), ("top_right_vector", _top_right),
     ("channels", _channels), ("channels", _retarget), ("resample", _resample),
-    ("layer_sweep", _layer_sweep), ("ablation", _ablation), ("probes", _probes),
-    ("probes", _probe_tests), ("probes", _spatial_probe), ("probes", _early_decision))
+    ("layer_sweep", _layer_sweep), ("ablation", _ablation), ("patching", _patching),
+    ("probes", _probes), ("probes", _probe_tests), ("probes", _spatial_probe),
+    ("probes", _early_decision), ("attribution", _attribution))
 """Each finding's section and sentence, in report order."""
 
 
