@@ -26,7 +26,7 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .question{font-size:1.08em;font-style:italic;color:#444}
 .lead{max-width:60em}
 .findings{background:#f6f8fc;border-left:5px solid #6a8fd8;padding:.4em 1.2em}
-.findings li{margin:.35em 0} .agent td{text-align:left}
+.findings li{margin:.35em 0} .agent td,.settings td{text-align:left}
 .v-agrees{color:#1a7f37;font-weight:600} .v-weaker,.v-lower{color:#9a6700;font-weight:600}
 .v-stronger,.v-higher{color:#0a58ca;font-weight:600} .v-differs{color:#c0362c;font-weight:600}
 figure{margin:1.2em 0;break-inside:avoid} figure img{max-width:100%;height:auto;
