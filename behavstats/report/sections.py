@@ -185,5 +185,5 @@ def reproduce(study: Study) -> str:
            "are no preset of <code>behavstats study</code>).</p>")
     settings = [(k.replace("_", " "), esc(_text(v))) for k, v in info["config"].items()]
     versions = [(k, f"<code>{esc(v)}</code>") for k, v in info["versions"].items()]
-    return (how + "<h3>Study settings</h3>" + key_values(settings)
+    return (how + "<h3>Study settings</h3>" + key_values(settings, "settings")
             + "<h3>Versions</h3>" + key_values(versions))
