@@ -81,7 +81,11 @@ def plot_value_example(example, labels: dict[str, str], axes: np.ndarray | None 
                        ) -> np.ndarray:
     """One level (`maps.value.ValueExample`): its vector field, then its value maps per
     condition (labelled by `labels`) on one colour scale."""
-    axes = _grid(axes, 1, 1 + len(example.maps), (4.2, 4.4)).ravel()
+    panels = 1 + len(example.maps)  # two rows: the panels stay legible at the page's width
+    axes = _grid(axes, 2, -(-panels // 2), (4.2, 4.4)).ravel()
+    for spare in axes[panels:]:
+        spare.set_axis_off()
+    axes = axes[:panels]
     plot_vector_field(example.field, axes[0], observation=example.observation,
                       title="vector field, cheese present")
     every = np.concatenate([m.values for m in example.maps.values()])
