@@ -62,11 +62,13 @@ def probe_command(
     seed: Seed = SEED,
     quiet: Quiet = False,
 ) -> None:
-    """Linear probes of every residual add and the embedder output: cheese and mouse
-    position, cheese in the top-right 5x5 and reaching the cheese (flattened); the
-    cheese's cell and the path's cells (spatial); reaching the cheese from the first
-    observation and at the decision square, beside the published maze features; with
-    baselines, control tasks and a random network -> OUT/probes.csv."""
+    """Linear probes of every residual add and the embedder output, with baselines,
+    control tasks and a random network -> OUT/probes.csv.
+
+    Flattened: cheese and mouse position, cheese in the top-right 5x5, reaching the
+    cheese. Spatial: the cheese's cell and the path's cells. Early decision: reaching
+    the cheese read from the first observation and at the decision square, beside the
+    published maze features."""
     settings = Probes(kinds=tuple(kinds), per_episode=per_episode, max_steps=max_steps,
                       mode=mode, seed=seed)
     result = run_experiment(settings, policy, levels, out, quiet=quiet)

@@ -38,7 +38,8 @@ def study(
 ) -> None:
     """The whole study of a policy: evaluation, episodes, behavioural regression, cheese
     and top-right vectors, channels, retargeting, resampling, layer sweep, channel
-    ablation, probes -> OUT/report.html."""
+    ablation, activation patching, probes, integrated gradients, value maps ->
+    OUT/report.html."""
     from behavstats.report import write_report
     from behavstats.study import StudyConfig, quick_config, run_full_study
 
