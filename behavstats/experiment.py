@@ -4,7 +4,7 @@ An experiment is a frozen dataclass of everything its numbers depend on besides 
 policy and the levels; `run(policy, levels)` computes its Result, which carries the
 settings back (`Result.settings`). The command line reads its option defaults from
 the fields (`default`), the study holds one settings object per part and hashes it
-into the part's cache key (`cache_key`), so each default is written once:
+(`to_dict`) into the part's cache key, so each default is written once:
 
     from behavstats import CheeseVector, load_policy
     result = CheeseVector(coeffs=(-1.0,)).run(load_policy(), range(100))
@@ -16,7 +16,6 @@ nor numpy: an experiment's implementation is imported when it runs.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -28,7 +27,7 @@ from behavstats.vocabulary import DEFAULT_MODE
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Base of every settings object: frozen, keyword-only, JSON round trip, a hash.
+    """Base of every settings object: frozen, keyword-only, a JSON round trip.
     Subclasses name their `implementation`, the "module:function" that computes their
     result (imported when it runs)."""
 
@@ -58,12 +57,6 @@ class Settings:
         """The default of setting `name` (what the command line shows)."""
         field = next(f for f in fields(cls) if f.name == name)
         return field.default_factory() if field.default is MISSING else field.default
-
-    def cache_key(self) -> str:
-        """A stable hash of the settings (with the class name)."""
-        text = json.dumps({"experiment": type(self).__name__, **self.to_dict()},
-                          sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, kw_only=True)
