@@ -122,14 +122,20 @@ def section(study: Study, key: str, rows: list[Compared]) -> str:
 
 
 def _text(value) -> str:
-    """A settings value for a reader: lists as '0, 1000', a part's settings as
-    'name = value; ...' (without the study's seed and mode), the rest as is."""
+    """A settings value for a reader: lists as '0, 1000', the rest as is."""
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
-    if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')} = {_text(v)}" for k, v in value.items()
-                         if k not in ("seed", "mode", "max_steps"))
     return str(value)
+
+
+def _setting(value) -> str:
+    """A settings value as HTML: a part's settings object as 'name = <code>value</code>;
+    ...' (without the study's seed, mode and step limit, shown once above it), any
+    other value as text."""
+    if not isinstance(value, dict):
+        return esc(_text(value))
+    return "; ".join(f"{esc(k.replace('_', ' '))} = <code>{esc(_text(v))}</code>"
+                     for k, v in value.items() if k not in ("seed", "mode", "max_steps"))
 
 
 def agent(study: Study) -> str:
@@ -183,7 +189,7 @@ def reproduce(study: Study) -> str:
            "their settings are unchanged).</p>" if command else
            "<p>Re-run with <code>run_full_study</code> and the settings below (its sizes "
            "are no preset of <code>behavstats study</code>).</p>")
-    settings = [(k.replace("_", " "), esc(_text(v))) for k, v in info["config"].items()]
+    settings = [(k.replace("_", " "), _setting(v)) for k, v in info["config"].items()]
     versions = [(k, f"<code>{esc(v)}</code>") for k, v in info["versions"].items()]
     return (how + "<h3>Study settings</h3>" + key_values(settings, "settings")
             + "<h3>Versions</h3>" + key_values(versions))
