@@ -315,6 +315,8 @@ class ValueMaps(Experiment):
     n_boot: int = N_BOOT
 
     implementation = "behavstats.maps.value:compute"
+
+
 CORRUPTIONS = ("cheese_moved", "cheese_removed", "mouse_moved", "wall_toggled")
 """Activation patching's corrupted twins of a clean maze (`behavstats.maps.patching`)."""
 DIRECTIONS = ("denoising", "noising")
