@@ -172,6 +172,14 @@ class Policy(nn.Module):
                 return i
         raise ValueError(f"{layer} is not on the path to the policy logits")
 
+    def has_channel_maps(self, layer: str) -> bool:
+        """Whether `layer`'s output is (N, C, H, W) channel maps on the way to the policy
+        logits: a layer of the IMPALA blocks, before `embedder.flatten`."""
+        try:
+            return self.stage_index(layer) < self.stage_names.index("embedder.flatten")
+        except ValueError:  # not on the path to the logits (the value head)
+            return False
+
     def forward_from(self, layer: str | None, acts: torch.Tensor, stop: str | None = None
                      ) -> torch.Tensor:
         """Continue the network from the output `acts` of `layer` (None: from input

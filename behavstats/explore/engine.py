@@ -92,7 +92,7 @@ class _MazeEntry:
 def spatial_layers(policy: Policy) -> dict[str, tuple[int, int]]:
     """{layer: (channels, side)} of the stage outputs with a spatial map, by their
     published names (`...res1.resadd` for a residual block)."""
-    names = policy.stage_names[: policy.stage_names.index("embedder.relu3") + 1]
+    names = [name for name in policy.stage_names if policy.has_channel_maps(name)]
     image = np.zeros((1, 64, 64, 3), dtype=np.uint8)
     layers = {}
     for stage in names:

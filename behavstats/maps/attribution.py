@@ -378,11 +378,7 @@ def compute(settings: Attribution, policy: Policy, levels: Sequence[int] | Seque
 
 def _check_layer(policy: Policy, layer: str) -> None:
     """ChannelError unless `layer` has channel maps (a layer of the IMPALA blocks)."""
-    try:
-        inside = policy.stage_index(layer) < policy.stage_names.index("embedder.flatten")
-    except ValueError:
-        inside = False
-    if not inside:
+    if not policy.has_channel_maps(layer):
         raise ChannelError(f"{layer} has no channel maps on the way to the policy logits: "
                            "attribute to a layer of the IMPALA blocks, e.g. "
                            "embedder.block2.res1.resadd")

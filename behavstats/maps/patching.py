@@ -372,9 +372,8 @@ def _check(s: Patching, policy: Policy) -> list[str]:
         if bad or not given:
             raise PatchingError(f"unknown {name} {bad or '(none)'}; choose from "
                                 f"{', '.join(known)}")
-    flatten = policy.stage_names.index("embedder.flatten")
     for layer in [s.layer, *layers]:
-        if policy.stage_of(layer) is None or policy.stage_index(layer) >= flatten:
+        if policy.stage_of(layer) is None or not policy.has_channel_maps(layer):
             raise ChannelError(f"patching needs a layer with channel maps at a stage "
                                f"output, such as embedder.block2.res1.resadd; {layer} is "
                                "not one")

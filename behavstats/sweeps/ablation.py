@@ -107,7 +107,7 @@ def compute(settings: Ablation, policy: Policy, levels: Sequence[int] | Sequence
     `discovery` (a finished channel discovery, or levels to run one on; default: a
     discovery on the same levels with `placements` cheese cells each)."""
     layer, mode, seed, n_boot = settings.layer, settings.mode, settings.seed, settings.n_boot
-    if policy.stage_index(layer) >= policy.stage_names.index("embedder.flatten"):
+    if not policy.has_channel_maps(layer):
         raise ChannelError(f"{layer} has no channel maps: ablate a layer of the IMPALA blocks, "
                            f"e.g. {VECTOR_LAYER}")
     mazes, points, chosen = decision_levels(levels, mode, minimum=2, why="mean-ablation")
