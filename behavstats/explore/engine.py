@@ -42,7 +42,7 @@ from behavstats.maps.patching import decision_values, patch_units, restoration
 from behavstats.maps.twins import twin
 from behavstats.maps.value import value_head, values
 from behavstats.maze import Maze, maze_to_activation_cell
-from behavstats.maze.coords import pixel_to_maze
+from behavstats.maze.coords import pixel_maze_axes
 from behavstats.maze.edits import move_mouse
 from behavstats.maze.levels import LevelGenerator
 from behavstats.policy import Policy, preprocess
@@ -402,15 +402,15 @@ def _grid(maze: Maze, found: dict) -> list[list[float | None]]:
 
 def _pixel_sums(maze: Maze, pixels: np.ndarray) -> np.ndarray:
     """A (64, 64) pixel map summed over the pixels of each maze cell (pixel centre in
-    the cell, `pixel_to_maze`), rows top first; pixels outside the maze proper are
+    the cell, `pixel_maze_axes`), rows top first; pixels outside the maze proper are
     left out."""
     n = maze.maze_dim
+    xs, ys = map(np.array, pixel_maze_axes(n, maze.world_dim))
+    inside = ((ys >= 0) & (ys < n))[:, None] & ((xs >= 0) & (xs < n))[None, :]
+    rows, cols = np.broadcast_to(n - 1 - ys[:, None], inside.shape), \
+        np.broadcast_to(xs[None, :], inside.shape)
     sums = np.zeros((n, n))
-    for row in range(pixels.shape[0]):
-        for col in range(pixels.shape[1]):
-            x, y = pixel_to_maze(row, col, n, maze.world_dim)
-            if 0 <= x < n and 0 <= y < n:
-                sums[n - 1 - y, x] += pixels[row, col]
+    np.add.at(sums, (rows[inside], cols[inside]), np.asarray(pixels)[inside])
     return sums
 
 

@@ -31,7 +31,7 @@ records the steps used and whether it got there.
 
 cheese_share: the share of the map's absolute attribution (pixels: summed over colour;
 layer: summed over channels, per cell) that lies within one maze cell (Chebyshev) of the
-cheese: pixels whose centre lies in one of those cells (`coords.pixel_to_maze`), and
+cheese: pixels whose centre lies in one of those cells (`coords.pixel_maze_axes`), and
 the activation cells nearest to them (`coords.maze_to_activation_cell`, as channel
 discovery places the cheese).
 """
@@ -59,7 +59,7 @@ from behavstats.interventions.forward import (
     decision_levels,
 )
 from behavstats.maze import Maze
-from behavstats.maze.coords import maze_to_activation_cell, pixel_to_maze
+from behavstats.maze.coords import maze_to_activation_cell, pixel_maze_axes
 from behavstats.maze.edits import move_mouse, open_maze, remove_cheese
 from behavstats.maze.model import level_id
 from behavstats.policy import MOVE_GROUPS, Policy, hook_module, preprocess
@@ -210,8 +210,7 @@ def near_cheese_pixels(maze: Maze, radius: int = 1) -> np.ndarray:
     """(64, 64) bool: pixels whose centre lies in a maze cell within `radius` cells
     (Chebyshev) of the cheese."""
     cx, cy = maze.cheese
-    xs = np.array([pixel_to_maze(0, c, maze.maze_dim, maze.world_dim)[0] for c in range(64)])
-    ys = np.array([pixel_to_maze(r, 0, maze.maze_dim, maze.world_dim)[1] for r in range(64)])
+    xs, ys = map(np.array, pixel_maze_axes(maze.maze_dim, maze.world_dim))
     return (np.abs(ys - cy)[:, None] <= radius) & (np.abs(xs - cx)[None, :] <= radius)
 
 

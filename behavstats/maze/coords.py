@@ -58,6 +58,14 @@ def pixel_to_maze(row: int, col: int, maze_dim: int, world_dim: int) -> tuple[in
     return world_to_maze(wx, world_dim - 1 - from_top, maze_dim, world_dim)
 
 
+def pixel_maze_axes(maze_dim: int, world_dim: int) -> tuple[list[int], list[int]]:
+    """`pixel_to_maze` for a whole observation, which it maps axis by axis: the maze x
+    of each pixel column and the maze y of each pixel row (rows from the top)."""
+    xs = [pixel_to_maze(0, col, maze_dim, world_dim)[0] for col in range(OBS_SIZE)]
+    ys = [pixel_to_maze(row, 0, maze_dim, world_dim)[1] for row in range(OBS_SIZE)]
+    return xs, ys
+
+
 def maze_to_activation_cell(
     x: int, y: int, maze_dim: int, world_dim: int, act_size: int
 ) -> tuple[int, int]:
