@@ -89,12 +89,13 @@ class StudyConfig:
     @classmethod
     def from_dict(cls, values: dict) -> StudyConfig:
         """The config `as_dict` gave (unknown keys, e.g. of older versions, ignored)."""
-        known = {f.name: f for f in fields(cls)}
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
         kwargs = {}
         for name, value in values.items():
             if name not in known:
                 continue
-            default = getattr(cls(), name)
+            default = getattr(defaults, name)
             if isinstance(default, Settings):
                 value = type(default).from_dict(value)
             elif isinstance(value, list):
