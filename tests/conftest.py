@@ -8,6 +8,7 @@ experiments are checked against (`probs_at`, `towards`)."""
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -15,6 +16,26 @@ import pytest
 from behavstats.maze.model import Maze
 
 MODES = ("hard", "easy")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (the suite runs `-n auto`), each worker gets its share of the
+    cores as torch threads: two workers with two threads each on 2 cores spin-wait on
+    each other."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def pytest_collection_modifyitems(items):
+    """Groups for `--dist loadgroup`: a module's tests run in one worker, so its module
+    fixtures are built once, and every test of the session's quick study
+    (`quick_study`) in one worker, so the study runs once."""
+    for item in items:
+        group = "quick_study" if "quick_study" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -157,12 +178,13 @@ def towards():
 @pytest.fixture(scope="session")
 def quick_study(tmp_path_factory):
     """One `behavstats study --quick` of the default policy per session (about a
-    minute), shared by the study and report tests: (folder, the command's output)."""
+    minute), its parts side by side in two worker processes, shared by the study and
+    report tests: (folder, the command's output)."""
     from typer.testing import CliRunner
 
     from behavstats.cli import app
 
     out = tmp_path_factory.mktemp("study")
-    first = CliRunner().invoke(app, ["study", "--quick", "--out", str(out)])
+    first = CliRunner().invoke(app, ["study", "--quick", "--workers", "2", "--out", str(out)])
     assert first.exit_code == 0, first.output
     return out, first.output

@@ -5,14 +5,17 @@ import base64
 import html.parser
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from behavstats.cli import app
 from behavstats.interventions import ChannelResult, ResampleResult, RetargetResult
 from behavstats.maps.patching import PatchingResult
+from behavstats.policy import load_policy
 from behavstats.report import SECTIONS
-from behavstats.study.pipeline import PARTS
+from behavstats.study import quick_config
+from behavstats.study.pipeline import PARTS, run_parts
 from behavstats.sweeps import AblationResult
 
 
@@ -130,3 +133,22 @@ def test_second_run_reuses_every_finished_part(study):
     assert again.output.count("reusing finished part") == len(PARTS)
     assert "computing" not in again.output
     assert (out / "episodes" / "episodes.parquet").stat().st_mtime_ns == before
+
+
+def test_parts_run_side_by_side_give_what_one_at_a_time_gives(study, tmp_path):
+    """The quick study ran its parts side by side in two worker processes (one torch
+    thread each); the same parts computed one at a time in this process write the same
+    tables, up to float32 rounding (the thread count changes the order of torch's
+    sums)."""
+    out, _ = study
+    names = ("channels", "ablation", "value_maps", "attribution")
+    parts = [p for p in PARTS if p.name in names]
+    run_parts(load_policy("default"), tmp_path, quick_config(), parts, log=lambda _: None)
+    for name in names:
+        tables = sorted(p.relative_to(out / name) for p in (out / name).rglob("*")
+                        if p.suffix in (".parquet", ".csv"))
+        assert tables, name
+        for table in tables:
+            read = pd.read_parquet if table.suffix == ".parquet" else pd.read_csv
+            pd.testing.assert_frame_equal(read(tmp_path / name / table),
+                                          read(out / name / table), rtol=1e-5, atol=1e-6)

@@ -4,12 +4,15 @@ part stops only the parts that read it."""
 
 import graphlib
 import json
+import threading
+import time
 
 import pytest
 
 from behavstats.errors import UserError
 from behavstats.study.config import StudyConfig
 from behavstats.study.pipeline import PARTS, SECTIONS, Part, computation_order, run_parts
+from behavstats.study.schedule import run_side_by_side
 
 
 class Toy:
@@ -95,3 +98,63 @@ def test_the_study_declares_each_input_once():
     assert inputs["evaluation"] == inputs["regression"] == ("episodes",)
     order = [p.name for p in computation_order(PARTS)]
     assert order.index("episodes") < order.index("evaluation")
+
+
+class Clocked:
+    """Parts that sleep and record when each ran and how many slots were busy."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.busy = 0
+        self.peak = 0
+        self.spans: dict[str, tuple[float, float]] = {}
+
+    def run(self, part) -> str:
+        need = 2 if part.spreads else 1
+        with self.lock:
+            self.busy += need
+            self.peak = max(self.peak, self.busy)
+            alone = self.busy == need
+        start = time.perf_counter()
+        time.sleep(0.05)
+        with self.lock:
+            self.busy -= need
+            self.spans[part.name] = (start, time.perf_counter())
+        if part.spreads:
+            assert alone, f"{part.name} shared the workers"
+        return part.name.upper()
+
+
+def slot_part(name: str, *inputs: str, spreads: bool = False) -> Part:
+    return Part(name, "fields", dict, lambda run: None, lambda d: None, inputs, spreads)
+
+
+def test_side_by_side_fills_the_slots_keeps_the_order_and_gives_spreading_parts_every_slot():
+    parts = [slot_part("episodes", spreads=True), slot_part("evaluation", "episodes",
+                                                             spreads=True),
+             slot_part("regression", "episodes"), *(slot_part(f"p{i}") for i in range(5)),
+             slot_part("reader", "p0", "p1")]
+    clocked = Clocked()
+    results = run_side_by_side(parts, 2, clocked.run)
+    assert results == {p.name: p.name.upper() for p in parts}
+    assert clocked.peak == 2  # two at once, never more
+    spans = clocked.spans
+    for part in parts:
+        for name in part.inputs:
+            assert spans[name][1] <= spans[part.name][0]
+    # the spreading part that became ready first is not overtaken by later ones
+    assert all(spans["evaluation"][1] <= spans[f"p{i}"][0] for i in range(5))
+
+
+def test_side_by_side_raises_a_parts_error_after_the_others_finish():
+    finished = []
+
+    def run(part):
+        if part.name == "bad":
+            raise RuntimeError("bad part")
+        time.sleep(0.05)
+        finished.append(part.name)
+
+    with pytest.raises(RuntimeError, match="bad part"):
+        run_side_by_side([slot_part("bad"), slot_part("good")], 2, run)
+    assert finished == ["good"]

@@ -28,9 +28,10 @@ def study(
     False,
     workers: Annotated[int | None, typer.Option(
         min=1, show_default=False,
-        help="Parallel processes for episodes (one torch thread each; on 2 cores the "
-             "default agent's episodes run 1.3x faster than in one process with two "
-             "threads). At scale 4 each holds up to 1.5 GB of base activations. Default: "
+        help="Parallel processes, one torch thread each: the episodes' shards, then the "
+             "other parts side by side (on 2 cores the default agent's episodes run 1.3x "
+             "faster than in one process with two threads). At scale 4 each holds up to "
+             "1.5 GB of base activations. 1: one part at a time, in this process. Default: "
              "the cores this process may use, at most 4.")] = None,
     seed: Seed = 0,
     mode: Mode = "hard",
@@ -45,9 +46,10 @@ def study(
 
     net = load(policy)
     config = quick_config(seed, mode) if quick else StudyConfig(seed=seed, mode=mode)
-    with process_pool(workers or min(usable_cores(), 4)) as executor:
+    workers = workers or min(usable_cores(), 4)
+    with process_pool(workers) as executor:
         outcomes = run_full_study(net, policy, out, config, executor=executor,
-                                  progress=not quiet, log=typer.echo)
+                                  workers=workers, progress=not quiet, log=typer.echo)
     total = sum(o.seconds for o in outcomes if not o.reused)
     typer.echo(f"report -> {write_report(out)} ({total:.0f} s computed, "
                f"{sum(o.reused for o in outcomes)} parts reused)")

@@ -41,6 +41,7 @@ from behavstats.rollout import RolloutConfig, gather, policy_fingerprint
 from behavstats.stats import StudyResult
 from behavstats.study.config import StudyConfig, levels
 from behavstats.study.parts import PartOutcome, run_part
+from behavstats.study.schedule import run_side_by_side
 from behavstats.sweeps import (
     AblationResult,
     LayerSweepResult,
@@ -163,6 +164,12 @@ class Part:
     compute: Callable[[PartRun], None]
     load: Callable[[Path], Any]
     inputs: tuple[str, ...] = ()
+    spreads: bool = False
+    """Whether the part spreads its own work over the cores: the episodes' and the
+    evaluation's shards over the executor, the regression's and the probes' fits over
+    joblib's processes. Side by side, it runs in this process with every worker slot
+    (a joblib pool started in a worker would outlive the part by joblib's idle timeout
+    and hold up the executor's shutdown)."""
 
 
 def _episodes(run: PartRun) -> None:
@@ -210,7 +217,8 @@ def _animations(run: PartRun) -> None:
 
 
 def experiment_part(name: str, section: str, levels_field: str, result: type[Result], *,
-                    inputs: tuple[str, ...] = (), **from_inputs: str) -> Part:
+                    inputs: tuple[str, ...] = (), spreads: bool = False,
+                    **from_inputs: str) -> Part:
     """The part of the experiment whose settings are `StudyConfig.<name>`, run on the
     levels `StudyConfig.<levels_field>`; `from_inputs` maps a keyword of its `run` to
     the input part whose result it takes (e.g. discovery="channels")."""
@@ -223,18 +231,19 @@ def experiment_part(name: str, section: str, levels_field: str, result: type[Res
             run.policy, levels(getattr(run.config, levels_field)), run.directory,
             progress=run.progress, **{k: run.inputs[v] for k, v in from_inputs.items()})
 
-    return Part(name, section, settings, compute, result.load, inputs=inputs)
+    return Part(name, section, settings, compute, result.load, inputs=inputs,
+                spreads=spreads)
 
 
 PARTS: tuple[Part, ...] = (
     Part("episodes", "behaviour",
          lambda c: {"levels": c.episode_levels, "max_steps": c.max_steps}, _episodes,
-         lambda d: pd.read_parquet(d / "episodes.parquet")),
+         lambda d: pd.read_parquet(d / "episodes.parquet"), spreads=True),
     Part("evaluation", "behaviour",
          lambda c: {"levels": c.evaluation_levels, **c.settings_of("evaluation").to_dict()},
-         _evaluation, EvaluationResult.load, inputs=("episodes",)),
+         _evaluation, EvaluationResult.load, inputs=("episodes",), spreads=True),
     Part("regression", "regression", lambda c: c.settings_of("regression").to_dict(),
-         _regression, StudyResult.load, inputs=("episodes",)),
+         _regression, StudyResult.load, inputs=("episodes",), spreads=True),
     Part("fields", "fields", lambda c: {"levels": c.example_levels}, _fields,
          lambda d: pd.read_parquet(d / "examples.parquet")),
     experiment_part("cheese_vector", "cheese_vector", "vector_levels", CheeseVectorResult),
@@ -255,7 +264,7 @@ PARTS: tuple[Part, ...] = (
     experiment_part("patching", "patching", "patching_levels", PatchingResult,
                     inputs=("channels", "ablation"), channels="channels",
                     ablation="ablation"),
-    experiment_part("probes", "probes", "probe_levels", ProbeResult),
+    experiment_part("probes", "probes", "probe_levels", ProbeResult, spreads=True),
     experiment_part("attribution", "attribution", "attribution_levels", AttributionResult),
     experiment_part("value_maps", "value_maps", "value_levels", ValueMapsResult),
 )
@@ -271,15 +280,16 @@ def computation_order(parts: Sequence[Part]) -> list[Part]:
 
 def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
                    config: StudyConfig | None = None, *, executor: Executor | None = None,
-                   progress: bool = False, log: Callable[[str], None] = print
-                   ) -> list[PartOutcome]:
+                   workers: int = 1, progress: bool = False,
+                   log: Callable[[str], None] = print) -> list[PartOutcome]:
     """Run (or resume) every part into out_dir and write out_dir/study.json.
 
+    With an `executor` of `workers` processes, parts run side by side (`run_parts`).
     The report is the next layer's: `behavstats.report.write_report(out_dir)` then
     writes out_dir/report.html, as `behavstats study` does after this."""
     config = config or StudyConfig()
     out_dir = Path(out_dir)
-    outcomes = run_parts(policy, out_dir, config, PARTS, executor=executor,
+    outcomes = run_parts(policy, out_dir, config, PARTS, executor=executor, workers=workers,
                          progress=progress, log=log)
     write_json({"policy": policy_source, "policy_fingerprint": policy_fingerprint(policy),
                 "policy_scale": policy.scale,
@@ -292,30 +302,75 @@ def run_full_study(policy: Policy, policy_source: str, out_dir: str | Path,
 
 
 def run_parts(policy: Policy, out_dir: Path, config: StudyConfig, parts: Sequence[Part], *,
-              executor: Executor | None = None, progress: bool = False,
+              executor: Executor | None = None, workers: int = 1, progress: bool = False,
               log: Callable[[str], None] = print) -> list[PartOutcome]:
     """Run (or resume) `parts` into out_dir/<name>, each once and after its inputs;
     the outcomes in the order given. A part's settings hash covers its inputs'
-    settings, so changing a part recomputes the parts that read it."""
+    settings, so changing a part recomputes the parts that read it.
+
+    With an `executor` and `workers` > 1 (the executor's processes), parts run side by
+    side (`schedule.run_side_by_side`): each part of `PARTS` in a worker process with
+    one torch thread and no progress bar, except the parts that spread their own work
+    (`Part.spreads`), which run here with every worker to themselves. One part at a
+    time otherwise."""
     out_dir.mkdir(parents=True, exist_ok=True)
     base = {"policy": policy_fingerprint(policy), "version": __version__,
             "seed": config.seed, "mode": config.mode}
     by_name = {p.name: p for p in parts}
     settings: dict[str, dict] = {}
-    outcomes = {}
     for declared in computation_order(parts):
-        name = declared.name
-        settings[name] = {**base, **declared.settings(config),
-                          "inputs": {i: settings[i] for i in declared.inputs}}
+        settings[declared.name] = {**base, **declared.settings(config),
+                                   "inputs": {i: settings[i] for i in declared.inputs}}
+    side_by_side = executor is not None and workers > 1
 
-        def compute(directory: Path, declared: Part = declared) -> None:
-            inputs = {i: by_name[i].load(out_dir / i) for i in declared.inputs
-                      if not part_error(out_dir / i)}
+    def run(declared: Part) -> PartOutcome:
+        in_worker = side_by_side and not declared.spreads and \
+            _PARTS_BY_NAME.get(declared.name) is declared
+
+        def compute(directory: Path) -> None:
+            if in_worker:
+                message = executor.submit(_compute_in_worker, declared.name, policy, config,
+                                          out_dir).result()
+                if message:
+                    log(message)
+                return
+            inputs = _loaded_inputs(declared, out_dir, by_name)
             _recording_errors(declared, PartRun(policy, config, directory, inputs, executor,
                                                 progress), log)
 
-        outcomes[name] = run_part(out_dir, name, settings[name], compute, log=log)
+        return run_part(out_dir, declared.name, settings[declared.name], compute, log=log)
+
+    if side_by_side:
+        outcomes = run_side_by_side(parts, workers, run)
+    else:
+        outcomes = {p.name: run(p) for p in computation_order(parts)}
     return [outcomes[p.name] for p in parts]
+
+
+_PARTS_BY_NAME = {p.name: p for p in PARTS}
+"""The study's parts by name: what a worker process looks a part up by (a part's
+functions are not picklable)."""
+
+
+def _compute_in_worker(name: str, policy: Policy, config: StudyConfig, out_dir: Path
+                       ) -> str | None:
+    """Worker side of `run_parts`: compute the part `name` of `PARTS` into
+    out_dir/<name> with one torch thread; the message if it could not run."""
+    import torch
+
+    torch.set_num_threads(1)
+    declared = _PARTS_BY_NAME[name]
+    messages: list[str] = []
+    _recording_errors(declared, PartRun(policy, config, out_dir / name,
+                                        _loaded_inputs(declared, out_dir, _PARTS_BY_NAME),
+                                        None, False), messages.append)
+    return "\n".join(messages) or None
+
+
+def _loaded_inputs(declared: Part, out_dir: Path, by_name: dict[str, Part]) -> dict[str, Any]:
+    """The results of the part's inputs by name, leaving out those that could not run."""
+    return {i: by_name[i].load(out_dir / i) for i in declared.inputs
+            if not part_error(out_dir / i)}
 
 
 def part_error(directory: Path) -> str | None:
