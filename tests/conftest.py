@@ -26,7 +26,9 @@ def pytest_configure(config):
     if workers:
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+        from behavstats.cli.options import usable_cores
+
+        torch.set_num_threads(max(1, usable_cores() // workers))
 
 
 def pytest_collection_modifyitems(items):

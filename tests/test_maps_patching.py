@@ -22,6 +22,7 @@ from behavstats.maps.patching import (
     COLUMNS,
     FAMILY,
     PatchingResult,
+    changed_units,
     decision_values,
     patch_units,
     restoration,
@@ -280,3 +281,16 @@ def test_row_bootstrap_matches_the_per_row_interval():
     assert table.loc[2, "n"] == 18 and np.isclose(table.loc[2, "estimate"],
                                                   np.nanmean(values[2]))
     assert table.loc[2, "ci_low"] < table.loc[2, "estimate"] < table.loc[2, "ci_high"]
+
+
+def test_units_that_differ_only_by_float_rounding_are_not_tested():
+    """One thread or two order torch's sums differently, so the same picture region can
+    give activations a few ulps apart: such units agree; a real change does not."""
+    base = torch.rand(2, 4, 3, 3) * 5
+    source = base * (1 + 3e-7)
+    source[1, 2, 0, 1] += 0.01
+    cells = changed_units(base, source, "cell")
+    channels = changed_units(base, source, "channel")
+    assert cells.shape == (2, 9) and channels.shape == (2, 4)
+    assert np.flatnonzero(cells.ravel()).tolist() == [9 + 1]
+    assert np.flatnonzero(channels.ravel()).tolist() == [4 + 2]

@@ -7,7 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from _planted import LAYER, planted_policy
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from typer.testing import CliRunner
 
 from behavstats.cli import app
@@ -24,6 +28,7 @@ from behavstats.sweeps.early_probes import (
     folds_of,
     out_of_fold,
 )
+from behavstats.sweeps.probe_common import RowSpace
 from behavstats.sweeps.probes import COLUMNS, control_labels, score_probe
 from behavstats.sweeps.spatial_probes import cell_rows, decoy_cells, maze_scores
 
@@ -220,3 +225,37 @@ def test_early_probe_of_a_readable_and_of_noise_features():
         aucs.append(fold_auc(out_of_fold(noise, labels, fold), labels, fold))
     assert abs(np.mean(aucs) - 0.5) < 0.06
     assert folds_of(np.array([True, False, False, False]), 5, seed=0) is None
+
+
+@pytest.mark.parametrize("tuned", [False, True])
+def test_a_probe_on_the_row_space_is_the_probe_on_the_features(tuned):
+    """Fewer rows than features: the L2 probe fitted on the rows' coordinates in the
+    span of the training rows (`RowSpace`) has the same coefficients, once mapped
+    back, and the same probabilities on new rows as the probe fitted on the features;
+    with its C chosen by inner cross-validation, the same C."""
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(160, 400)) * rng.uniform(0.1, 3, size=400)
+    labels = (features[:, :5].sum(1) + rng.normal(size=160) > 0).astype(int)
+    model = (LogisticRegressionCV(Cs=[1e-3, 1e-2, 1e-1], cv=3, scoring="neg_log_loss",
+                                  l1_ratios=(0.0,), tol=1e-10, max_iter=10_000,
+                                  use_legacy_attributes=False) if tuned
+             else LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000))
+    plain = make_pipeline(StandardScaler(), model).fit(features[:100], labels[:100])
+    reduced = make_pipeline(StandardScaler(), RowSpace(), clone(model)).fit(
+        features[:100], labels[:100])
+    basis = reduced[1].basis_
+    assert basis.shape == (400, 100)
+    assert np.allclose(basis.T @ basis, np.eye(100))
+    np.testing.assert_allclose(basis @ reduced[-1].coef_.ravel(), plain[-1].coef_.ravel(),
+                               atol=1e-5)
+    np.testing.assert_allclose(reduced.predict_proba(features[100:]),
+                               plain.predict_proba(features[100:]), atol=1e-6)
+    if tuned:
+        assert reduced[-1].C_ == plain[-1].C_
+
+
+def test_row_space_leaves_tall_features_as_they_are():
+    features = np.random.default_rng(0).normal(size=(50, 8))
+    space = RowSpace().fit(features)
+    assert space.basis_ is None
+    assert space.transform(features) is features

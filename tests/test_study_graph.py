@@ -142,8 +142,18 @@ def test_side_by_side_fills_the_slots_keeps_the_order_and_gives_spreading_parts_
     for part in parts:
         for name in part.inputs:
             assert spans[name][1] <= spans[part.name][0]
-    # the spreading part that became ready first is not overtaken by later ones
+    # the spreading part that came first among the ready ones, with every slot free,
+    # started before the one-slot parts behind it
     assert all(spans["evaluation"][1] <= spans[f"p{i}"][0] for i in range(5))
+
+
+def test_one_slot_parts_fill_a_free_slot_while_a_spreading_part_waits():
+    parts = [slot_part("long"), slot_part("spreading", spreads=True), slot_part("short")]
+    clocked = Clocked()
+    run_side_by_side(parts, 2, clocked.run)
+    spans = clocked.spans
+    assert spans["short"][0] < spans["long"][1]  # beside the first part, not after it
+    assert spans["spreading"][0] >= max(spans["long"][1], spans["short"][1])
 
 
 def test_side_by_side_raises_a_parts_error_after_the_others_finish():

@@ -141,10 +141,17 @@ def unit_count(shape: Sequence[int], unit: str) -> int:
     return shape[0] if unit == "channel" else shape[1] * shape[2]
 
 
+AGREE_RTOL, AGREE_ATOL = 1e-5, 1e-6
+"""Two runs' activations agree where `torch.isclose` says so with these tolerances:
+float32 rounding, which depends on the thread count (it orders the sums), must not
+decide which units are tested."""
+
+
 def changed_units(base: torch.Tensor, source: torch.Tensor, unit: str) -> np.ndarray:
-    """Which units differ between two runs' activations (N, C, H, W): (N, units) bool.
-    Patching a unit that does not differ changes nothing."""
-    differs = base != source
+    """Which units differ between two runs' activations (N, C, H, W) by more than
+    rounding (`AGREE_RTOL`, `AGREE_ATOL`): (N, units) bool. Patching a unit that does
+    not differ changes nothing."""
+    differs = ~torch.isclose(base, source, rtol=AGREE_RTOL, atol=AGREE_ATOL)
     flat = differs.flatten(2).any(2) if unit == "channel" else differs.any(1).flatten(1)
     return flat.numpy()
 

@@ -1,11 +1,13 @@
 """Running a graph of study parts side by side on a fixed number of worker slots.
 
 A part that spreads its own work over the workers (the episodes' shards) takes every
-slot; any other part takes one. A part starts once its inputs are done and its slots
-are free, in the order given; a part that does not fit yet holds back the parts after
-it, so one that needs every slot is not overtaken indefinitely. Because the slots never
-exceed the workers, a part never waits in the executor's queue behind another part, so
-the seconds it records are its own.
+slot; any other part takes one. Whenever a slot frees, the ready parts (inputs done) are
+started in the order given, each that fits: a part that needs every slot waits until
+they are all free, and the one-slot parts behind it fill the slots meanwhile (holding
+them back left a slot idle for minutes: a study's graph is finite, so the waiting part
+still runs once no one-slot part is ready). Because the slots never exceed the
+workers, a part never waits in the executor's queue behind another part, so the
+seconds it records are its own.
 """
 
 from __future__ import annotations
@@ -43,14 +45,12 @@ def run_side_by_side(parts: Sequence[P], slots: int, run: Callable[[P], R]) -> d
     with ThreadPoolExecutor(slots) as threads:
         while sorter.is_active():
             waiting = sorted([*waiting, *sorter.get_ready()], key=rank.__getitem__)
-            while waiting:
-                part = by_name[waiting[0]]
-                need = slots if part.spreads else 1
-                if need > free:
-                    break
-                waiting.pop(0)
-                free -= need
-                running[threads.submit(run, part)] = (part.name, need)
+            for name in list(waiting):
+                need = slots if by_name[name].spreads else 1
+                if need <= free:
+                    waiting.remove(name)
+                    free -= need
+                    running[threads.submit(run, by_name[name])] = (name, need)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 name, need = running.pop(future)

@@ -3,11 +3,13 @@ layers' activations it reads, the split of levels, the control task's relabellin
 the random network.
 
 The probe: standardise (on the rows it is fitted on) and L2 logistic regression
-(lbfgs, C = `PROBE_C`, at most `MAX_ITER` iterations). A tuned probe (for few rows of
-many features, where C = 1 fits the noise and its probabilities are overconfident)
-chooses C among `TUNED_CS` by `INNER_FOLDS`-fold stratified cross-validation of the
-log-loss within the rows it is fitted on (scikit-learn's LogisticRegressionCV), then
-refits on all of them.
+(lbfgs, C = `PROBE_C`, at most `MAX_ITER` iterations). With fewer rows than features
+(a wide layer's pooled maps), the solver works on the rows' coordinates in the span of
+the standardised training rows (`RowSpace`): the same model at a fraction of the cost.
+A tuned probe (for few rows of many features, where C = 1 fits the noise and its
+probabilities are overconfident) chooses C among `TUNED_CS` by `INNER_FOLDS`-fold
+stratified cross-validation of the log-loss within the rows it is fitted on
+(scikit-learn's LogisticRegressionCV), then refits on all of them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import GroupShuffleSplit
@@ -36,6 +39,29 @@ CHUNK = 512
 """Observations forwarded through all layers at a time (bounds the memory)."""
 
 
+class RowSpace(TransformerMixin, BaseEstimator):
+    """Coordinates in an orthonormal basis of the span of the rows it is fitted on,
+    when they are fewer than the features (else the features as they are).
+
+    An L2-penalised linear model fitted on those rows has its coefficients in that
+    span: the loss's gradient lies in it, and so does the penalty's for coefficients
+    that start at zero. So is every iterate of a gradient-based solver such as lbfgs,
+    whose steps and line searches use only inner products, which an orthonormal basis
+    keeps. Fitting on the n coordinates instead of the p features therefore gives the
+    same model (up to rounding, and to the solver's stopping test, which reads single
+    coordinates of the gradient), at n/p of the cost per iteration."""
+
+    def fit(self, features: np.ndarray, labels: np.ndarray | None = None) -> RowSpace:
+        n, p = features.shape
+        self.basis_ = None
+        if n < p:
+            self.basis_ = np.linalg.svd(features, full_matrices=False)[2].T
+        return self
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        return features if self.basis_ is None else features @ self.basis_
+
+
 def fitted_probe(features: np.ndarray, labels: np.ndarray, *, tuned: bool = False
                  ) -> Pipeline:
     """The probe (module docstring; `tuned`: its C chosen by inner cross-validation)
@@ -44,7 +70,7 @@ def fitted_probe(features: np.ndarray, labels: np.ndarray, *, tuned: bool = Fals
                                   scoring="neg_log_loss", max_iter=MAX_ITER,
                                   use_legacy_attributes=False) if tuned
              else LogisticRegression(C=PROBE_C, max_iter=MAX_ITER))
-    probe = make_pipeline(StandardScaler(), model)
+    probe = make_pipeline(StandardScaler(), RowSpace(), model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return probe.fit(features, labels)
