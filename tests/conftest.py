@@ -31,10 +31,12 @@ def pytest_configure(config):
         torch.set_num_threads(max(1, usable_cores() // workers))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Groups for `--dist loadgroup`: a module's tests run in one worker, so its module
     fixtures are built once, and every test of the session's quick study
-    (`quick_study`) in one worker, so the study runs once."""
+    (`quick_study`) in one worker, so the study runs once. First, because xdist reads
+    the groups in its own hook of this name."""
     for item in items:
         group = "quick_study" if "quick_study" in item.fixturenames else item.module.__name__
         item.add_marker(pytest.mark.xdist_group(group))

@@ -35,9 +35,10 @@ class StudyConfig:
     sizes follow the published analyses: 10,000 vanilla episodes for the behavioural
     regression, cheese-vector levels 0-99, 30+ levels for resampling, retargeting on
     100 levels (Mini et al.) with 20 target squares each. The sweeps' sizes keep the
-    whole study within about 12 minutes on 2 cores: the layer sweep (seven layers,
-    every cell's field) on 50 levels, probes on 250; activation patching on the
-    ablation's 100 levels (about 30 s of one core at scale 1); integrated gradients
+    whole study within 10 minutes on 2 cores at scale 1 and 30 at scale 4
+    (`benchmarks/study.py`): the layer sweep (seven layers, every cell's field) on 50
+    levels, probes on 250; activation patching on the ablation's 100 levels (about 20 s
+    at scale 1); integrated gradients
     (both targets and baselines, two spaces, up to 512 steps) on 20 levels (those with
     a decision square), value maps on 50. Training levels of our agents start at
     900,000, so every level here is held out.
@@ -105,7 +106,7 @@ class StudyConfig:
 
 
 def quick_config(seed: int = 0, mode: str = DEFAULT_MODE) -> StudyConfig:
-    """Every size shrunk so the whole study takes a couple of minutes (a smoke run:
+    """Every size shrunk so the whole study takes about a minute (a smoke run:
     its numbers are noisy). Retargeting uses level 305, a 9 x 9 maze."""
     return replace(StudyConfig(seed=seed, mode=mode), evaluation_levels=(0, 40),
                    episode_levels=(0, 200), max_steps=150,

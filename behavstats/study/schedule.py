@@ -2,12 +2,12 @@
 
 A part that spreads its own work over the workers (the episodes' shards) takes every
 slot; any other part takes one. Whenever a slot frees, the ready parts (inputs done) are
-started in the order given, each that fits: a part that needs every slot waits until
-they are all free, and the one-slot parts behind it fill the slots meanwhile (holding
-them back left a slot idle for minutes: a study's graph is finite, so the waiting part
-still runs once no one-slot part is ready). Because the slots never exceed the
-workers, a part never waits in the executor's queue behind another part, so the
-seconds it records are its own.
+started in the order given, each that fits. A part that needs every slot waits until
+they are all free, and the one-slot parts behind it fill the free slots meanwhile (the
+graph is finite, so it runs once no one-slot part is ready; holding those parts back
+instead left a slot idle for minutes in a scale-4 study). Because the slots never
+exceed the workers, a part never waits in the executor's queue behind another part,
+so the seconds it records are its own.
 """
 
 from __future__ import annotations
