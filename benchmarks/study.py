@@ -6,7 +6,7 @@ scale 4, on 2 cores.
 
 A study folder that is already there is resumed (finished parts are reused and
 reported with the seconds they took when computed): pass a new --out to time
-everything. About 32 minutes on 2 idle cores (7 + 24).
+everything. About 37 minutes on 2 idle cores (8 + 29).
 """
 
 from __future__ import annotations

@@ -48,8 +48,10 @@ class RowSpace(TransformerMixin, BaseEstimator):
     that start at zero. So is every iterate of a gradient-based solver such as lbfgs,
     whose steps and line searches use only inner products, which an orthonormal basis
     keeps. Fitting on the n coordinates instead of the p features therefore gives the
-    same model (up to rounding, and to the solver's stopping test, which reads single
-    coordinates of the gradient), at n/p of the cost per iteration."""
+    same model at n/p of the cost per iteration, up to rounding and the solver's
+    stopping test (which reads single coordinates of the gradient). Where lbfgs stops
+    at its iteration cap before converging, rounding moves that point: the default
+    agent's probe accuracies moved by up to 1.1 points, no verdict changed."""
 
     def fit(self, features: np.ndarray, labels: np.ndarray | None = None) -> RowSpace:
         n, p = features.shape
