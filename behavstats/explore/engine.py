@@ -38,7 +38,7 @@ from behavstats.incremental import Frames
 from behavstats.interventions.channels import run_channels
 from behavstats.interventions.vectors import cheese_vectors, corridor_is_empty, top_right_vectors
 from behavstats.maps.attribution import BASELINES, integrated_gradients
-from behavstats.maps.patching import decision_values, patch_units, restoration
+from behavstats.maps.patching import decision_values, metric_floor, unit_restorations
 from behavstats.maps.twins import twin
 from behavstats.maps.value import value_head, values
 from behavstats.maze import Maze, maze_to_activation_cell
@@ -341,20 +341,16 @@ class Engine:
             corrupted = LayerCache(self.policy, render(
                 [(corrupted_twin.maze, corrupted_twin.mouse)], self.observer), request.layer)
             moves = (np.array([point.to_cheese]), np.array([point.to_top_right]))
-            ends = [decision_values(c.probs(), *moves)[request.target][0]
-                    for c in (clean, corrupted)]
-            floor = Patching.default("floor" if request.target == "p_cheese"
-                                     else "logit_floor")
+            found = [decision_values(c.probs(), *moves) for c in (clean, corrupted)]
+            ends = [values[request.target][0] for values in found]
+            floor = metric_floor(Patching(), request.target)
             if abs(ends[0] - ends[1]) < floor:
                 raise Refused(f"the {request.corruption} twin changes {request.target} by "
                               f"only {abs(ends[0] - ends[1]):.3g} (floor {floor}): there is "
                               "nothing to restore; choose another corruption")
-            probs, changed = patch_units(corrupted, clean.acts, "cell", np.array([0]))
-            units = len(probs)
-            patched = decision_values(probs, np.repeat(moves[0], units),
-                                      np.repeat(moves[1], units))[request.target]
-            restored = np.where(changed, restoration(patched, *ends, "denoising"), 0.0)
-            restored = restored.reshape(side, side)
+            restored = unit_restorations(corrupted, clean.acts, "cell", np.array([0]), moves,
+                                         *found, [request.target], "denoising")
+            restored = restored[request.target].reshape(side, side)
             grid = np.array([[restored[maze_to_activation_cell(
                 x, y, maze.maze_dim, maze.world_dim, side)] for x in range(maze.maze_dim)]
                 for y in reversed(range(maze.maze_dim))])

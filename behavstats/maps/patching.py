@@ -189,6 +189,32 @@ def patch_units(base: LayerCache, source: torch.Tensor, unit: str, rows: np.ndar
     return probs, changed
 
 
+def unit_restorations(base: LayerCache, source: torch.Tensor, unit: str, rows: np.ndarray,
+                      moves: tuple[np.ndarray, np.ndarray], clean: dict[str, np.ndarray],
+                      corrupted: dict[str, np.ndarray], metrics: Sequence[str],
+                      direction: str) -> dict[str, np.ndarray]:
+    """Per metric, the `restoration` of patching each unit of `source[row]` into `base`
+    (`patch_units`), for each of `rows`: (len(rows), units), exactly 0 for a unit that
+    does not differ between the runs (nothing is patched). `moves` are the moves
+    towards the cheese and the top-right cell of every row of `base`, `clean` and
+    `corrupted` each metric's value in the two runs (`decision_values`), by row."""
+    count = unit_count(tuple(source.shape[1:]), unit)
+    probs, changed = patch_units(base, source, unit, rows)
+    found = decision_values(probs, np.repeat(moves[0][rows], count),
+                            np.repeat(moves[1][rows], count))
+    changed = changed.reshape(len(rows), count)
+    return {m: np.where(changed, restoration(found[m].reshape(len(rows), count),
+                                             clean[m][rows, None], corrupted[m][rows, None],
+                                             direction), 0.0)
+            for m in metrics}
+
+
+def metric_floor(settings: Patching, metric: str) -> float:
+    """The settings' floor of `metric`: a level whose clean and corrupted values differ
+    by less gives that metric no restoration."""
+    return getattr(settings, _FLOORS[metric])
+
+
 def condition(corruption: str, direction: str, metric: str, what: str, layer: str) -> str:
     """A summary condition: 'cheese_moved, denoising, p_cheese: channel 15 at <layer>'."""
     return f"{corruption}, {direction}, {metric}: {what} at {layer}"
@@ -481,7 +507,7 @@ class _Found:
                        {m: np.empty(0) for m in PATCH_METRICS}
                        for run, cache in (("clean", clean), ("corrupted", corrupted))}
         self.kept = {m: np.abs(self.values["clean"][m] - self.values["corrupted"][m])
-                     >= getattr(s, _FLOORS[m]) for m in PATCH_METRICS}
+                     >= metric_floor(s, m) for m in PATCH_METRICS}
         self.active = np.flatnonzero(np.any([self.kept[m] for m in s.metrics], axis=0)) \
             if len(ids) else np.empty(0, dtype=int)
 
@@ -499,15 +525,9 @@ class _Found:
                         else (self.clean, self.corrupted.acts))
         shape = tuple(source.shape[1:])
         count = unit_count(shape, unit)
-        probs, changed = patch_units(base, source, unit, act)
-        found = decision_values(probs, np.repeat(self.moves[0][act], count),
-                                np.repeat(self.moves[1][act], count))
-        columns = {}
-        for m in self.s.metrics:
-            r = restoration(found[m].reshape(len(act), count),
-                            self.values["clean"][m][act, None],
-                            self.values["corrupted"][m][act, None], direction)
-            r = np.where(changed.reshape(r.shape), r, 0.0)  # nothing patched: exactly 0
+        columns = unit_restorations(base, source, unit, act, self.moves, self.values["clean"],
+                                    self.values["corrupted"], self.s.metrics, direction)
+        for m, r in columns.items():
             r[~self.kept[m][act]] = np.nan
             columns[m] = r.ravel()
         units = np.tile(np.arange(count), len(act))
