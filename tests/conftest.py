@@ -3,7 +3,8 @@ loads every asset), so generators and observers are built once per session. Poli
 with seeded random weights (`make_policy`), mazes by level (`mazes_by_level`) and the
 one-thread setting of modules that run many small forward batches (`one_thread`) are
 written here once, and so are the direct batch-of-one computations the batched
-experiments are checked against (`probs_at`, `towards`)."""
+experiments are checked against (`probs_at`, `towards`), and the explorer's engine and
+API client (`engine`, `client`)."""
 
 from __future__ import annotations
 
@@ -192,3 +193,23 @@ def quick_study(tmp_path_factory):
     first = CliRunner().invoke(app, ["study", "--quick", "--workers", "2", "--out", str(out)])
     assert first.exit_code == 0, first.output
     return out, first.output
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The explorer's engine on the shipped default policy (one per module: its caches
+    start empty)."""
+    from behavstats.explore.engine import Engine
+    from behavstats.policy import load_policy
+
+    return Engine(load_policy("default"), name="default")
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    """FastAPI's TestClient of the explorer's app on `engine`."""
+    from fastapi.testclient import TestClient
+
+    from behavstats.explore.app import create_app
+
+    return TestClient(create_app(engine))

@@ -3,30 +3,18 @@ are reused, and every kind of bad request gets a 4xx with a message."""
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from behavstats.explore.app import MAX_BODY, create_app
-from behavstats.explore.engine import Engine
+from behavstats.explore.app import MAX_BODY
 from behavstats.hooks import VECTOR_LAYER, AddVector
 from behavstats.interventions.vectors import cheese_vectors
 from behavstats.levelspec import MAX_SEED
 from behavstats.maze.levels import maze_for_level
-from behavstats.policy import load_policy
 from behavstats.vfield import decision_probs, vector_field
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 LEVEL = 3  # 5x5, cheese at (2, 2), decision square (2, 0); walls at (0, 1), (1, 1), (3, 1)
 MINUS_CHEESE = {"level": LEVEL, "interventions": {"cheese_vector": {"coeff": -1.0}}}
 
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine(load_policy("default"), name="default")
-
-
-@pytest.fixture(scope="module")
-def client(engine):
-    return TestClient(create_app(engine))
 
 
 def test_info_lists_the_spatial_layers(client):

@@ -6,33 +6,22 @@ with a one-line reason."""
 import numpy as np
 import pytest
 import torch
-from fastapi.testclient import TestClient
 
 from behavstats.engine import activations, probs
 from behavstats.env import render
-from behavstats.explore.app import create_app
-from behavstats.explore.engine import IG_STEPS, Engine
+from behavstats.explore.engine import IG_STEPS
 from behavstats.hooks import VECTOR_LAYER, Patch
 from behavstats.maps.attribution import integrated_gradients
 from behavstats.maps.value import value_map
 from behavstats.maze.coords import maze_to_activation_cell
 from behavstats.maze.edits import open_maze, remove_cheese
 from behavstats.maze.levels import maze_for_level
-from behavstats.policy import load_policy, preprocess
+from behavstats.policy import preprocess
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 LEVEL = 3  # 5x5, cheese at (2, 2), decision square (2, 0); walls at (0, 1), (1, 1), (3, 1)
 DSQ, TO_CHEESE, TO_TOP_RIGHT = (2, 0), 3, 4  # UP towards the cheese, RIGHT to the top right
 
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine(load_policy("default"), name="default")
-
-
-@pytest.fixture(scope="module")
-def client(engine):
-    return TestClient(create_app(engine))
 
 
 def _post(client, kind: str, **request) -> dict:

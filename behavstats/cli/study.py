@@ -24,8 +24,8 @@ from behavstats.cli.options import (
 def study(
     out: Annotated[Path, folder("Study folder (re-running reuses finished parts).")],
     policy: PolicyOption = "default",
-    quick: Annotated[bool, typer.Option(help="Shrink every size: a smoke run of about a minute.")] =
-    False,
+    quick: Annotated[bool, typer.Option(
+        help="Shrink every size: a smoke run of about a minute.")] = False,
     workers: Annotated[int | None, typer.Option(
         min=1, show_default=False,
         help="Parallel processes, one torch thread each: the episodes' shards, then the "

@@ -80,8 +80,6 @@ def decision_levels(levels: Sequence[int] | Sequence[Maze], mode: str = "hard",
     return DecisionLevels(mazes, points, chosen)
 
 
-
-
 def added(layer: str, *terms: tuple[torch.Tensor, np.ndarray, np.ndarray]) -> RowInterventions:
     """Per-row activation additions: each term (vectors (M, C, H, W) or (M, F), owner
     (rows,), coeffs (rows,)) adds coeffs[r] * vectors[owner[r]] to row r at `layer`."""

@@ -54,10 +54,7 @@ from behavstats.env import Observer, render
 from behavstats.errors import UserError
 from behavstats.experiments import Attribution
 from behavstats.interventions.effects import estimate_ci, mean_ci
-from behavstats.interventions.forward import (
-    ChannelError,
-    decision_levels,
-)
+from behavstats.interventions.forward import ChannelError, decision_levels
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell, pixel_maze_axes
 from behavstats.maze.edits import move_mouse, open_maze, remove_cheese

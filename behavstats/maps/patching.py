@@ -70,10 +70,7 @@ from behavstats.experiments import CORRUPTIONS, DIRECTIONS, PATCH_METRICS, UNITS
 from behavstats.geometry import DecisionPoint
 from behavstats.hooks import Patch
 from behavstats.interventions.effects import mean_ci, row_means_ci
-from behavstats.interventions.forward import (
-    ChannelError,
-    decision_levels,
-)
+from behavstats.interventions.forward import ChannelError, decision_levels
 from behavstats.maps.twins import PatchingError, Twin, twin
 from behavstats.maze import Maze
 from behavstats.maze.coords import maze_to_activation_cell

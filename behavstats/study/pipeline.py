@@ -318,7 +318,8 @@ def run_parts(policy: Policy, out_dir: Path, config: StudyConfig, parts: Sequenc
             "seed": config.seed, "mode": config.mode}
     by_name = {p.name: p for p in parts}
     settings: dict[str, dict] = {}
-    for declared in computation_order(parts):
+    order = computation_order(parts)
+    for declared in order:
         settings[declared.name] = {**base, **declared.settings(config),
                                    "inputs": {i: settings[i] for i in declared.inputs}}
     side_by_side = executor is not None and workers > 1
@@ -343,7 +344,7 @@ def run_parts(policy: Policy, out_dir: Path, config: StudyConfig, parts: Sequenc
     if side_by_side:
         outcomes = run_side_by_side(parts, workers, run)
     else:
-        outcomes = {p.name: run(p) for p in computation_order(parts)}
+        outcomes = {p.name: run(p) for p in order}
     return [outcomes[p.name] for p in parts]
 
 
